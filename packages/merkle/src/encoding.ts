@@ -1,0 +1,87 @@
+import { MerkleError } from './errors.js';
+import type { Hash } from './hash.js';
+import { HASH_SIZE } from './hash.js';
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_INDEX = new Int16Array(128).fill(-1);
+for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+
+/** Standard base64 (RFC 4648 §4) with padding. */
+export function toBase64(b: Uint8Array): string {
+  let out = '';
+  let i = 0;
+  for (; i + 2 < b.length; i += 3) {
+    const n = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
+    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + B64[n & 63]!;
+  }
+  if (i < b.length) {
+    const rest = b.length - i;
+    const n = (b[i]! << 16) | (rest === 2 ? b[i + 1]! << 8 : 0);
+    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + (rest === 2 ? B64[(n >> 6) & 63]! : '=') + '=';
+  }
+  return out;
+}
+
+/**
+ * Decodes strict standard base64: padding required, no whitespace, no URL-safe alphabet,
+ * and unused trailing bits must be zero (so every byte string has exactly one encoding).
+ * Throws MerkleError naming the problem.
+ */
+export function fromBase64(s: string): Uint8Array {
+  if (s.length % 4 !== 0) throw new MerkleError(`invalid base64: length ${s.length} is not a multiple of 4`);
+  let pad = 0;
+  if (s.endsWith('==')) pad = 2;
+  else if (s.endsWith('=')) pad = 1;
+  const out = new Uint8Array((s.length / 4) * 3 - pad);
+  let o = 0;
+  for (let i = 0; i < s.length; i += 4) {
+    let n = 0;
+    for (let j = 0; j < 4; j++) {
+      const c = s.charCodeAt(i + j);
+      let v: number;
+      if (c === 61 /* = */ && i + 4 === s.length && j >= 4 - pad) v = 0;
+      else {
+        v = c < 128 ? B64_INDEX[c]! : -1;
+        if (v < 0) throw new MerkleError(`invalid base64: unexpected character ${JSON.stringify(s[i + j])} at offset ${i + j}`);
+      }
+      n = (n << 6) | v;
+    }
+    out[o++] = n >> 16;
+    if (o < out.length) out[o++] = (n >> 8) & 255;
+    if (o < out.length) out[o++] = n & 255;
+    if (i + 4 === s.length && ((pad === 1 && (n & 0xff) !== 0) || (pad === 2 && (n & 0xffff) !== 0))) {
+      throw new MerkleError('invalid base64: non-zero padding bits (non-canonical encoding)');
+    }
+  }
+  return out;
+}
+
+/** Lower-case hex. */
+export function toHex(b: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < b.length; i++) out += b[i]!.toString(16).padStart(2, '0');
+  return out;
+}
+
+/** Decodes hex (either case). Throws MerkleError on odd length or a non-hex character. */
+export function fromHex(s: string): Uint8Array {
+  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) throw new MerkleError(`invalid hex string of length ${s.length}`);
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** Decodes a base64 hash: exactly 32 bytes, or MerkleError saying how many it got. */
+export function hashFromBase64(s: string): Hash {
+  const b = fromBase64(s);
+  if (b.length !== HASH_SIZE) throw new MerkleError(`a hash must be ${HASH_SIZE} bytes, got ${b.length} (from base64 ${JSON.stringify(s.slice(0, 60))})`);
+  return b;
+}
+
+/** Constant-shape byte equality. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
+  return d === 0;
+}

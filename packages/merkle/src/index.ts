@@ -1,0 +1,9 @@
+/**
+ * @tlog/merkle: RFC 6962/9162 Merkle trees, C2SP tlog-tiles, signed notes, checkpoints,
+ * cosignatures and tlog-proof receipts. Pure TypeScript; runs unchanged in Node and browsers.
+ * The full contract is docs/merkle-api.md.
+ */
+export * from './hash.js';
+export * from './errors.js';
+export * from './encoding.js';
+// Modules below are being written; each re-export is added when its module lands.
