@@ -20,6 +20,7 @@ export class Hasher {
   readonly sha256: Sha256;
   // One scratch buffer for node hashes: avoids an allocation per hash on the hot path.
   private readonly nodeBuf = new Uint8Array(1 + 2 * HASH_SIZE);
+  private leafBuf = new Uint8Array(1);
   private readonly empty: Hash;
 
   /** @param sha256 the SHA-256 to use; defaults to @noble/hashes. */
@@ -31,7 +32,10 @@ export class Hasher {
 
   /** Leaf hash: SHA-256(0x00 || entry). */
   hashLeaf(entry: Uint8Array): Hash {
-    const buf = new Uint8Array(1 + entry.length);
+    // Reuse the buffer while entries keep the same length (the common case in bulk appends);
+    // byte 0 stays 0x00 because only bytes 1.. are ever written.
+    let buf = this.leafBuf;
+    if (buf.length !== 1 + entry.length) buf = this.leafBuf = new Uint8Array(1 + entry.length);
     buf.set(entry, 1);
     return this.sha256(buf);
   }
@@ -55,3 +59,24 @@ export class Hasher {
 
 /** The default hasher, on pure-JavaScript `@noble/hashes`. */
 export const defaultHasher: Hasher = new Hasher();
+
+/**
+ * The Merkle Tree Hash of a list of leaf hashes, by the naive recursion of RFC 6962 §2.1:
+ * MTH({}) = SHA-256(""), MTH({d0}) = d0 (already a leaf hash), and otherwise
+ * MTH(D[0:k]) and MTH(D[k:n]) joined with k the largest power of two below n.
+ * Every element must be a 32-byte hash. O(n) hashes; meant for small trees and as a test oracle.
+ */
+export function rootFromLeafHashes(leafHashes: readonly Hash[], hasher: Hasher = defaultHasher): Hash {
+  if (leafHashes.length === 0) return hasher.emptyRoot();
+  const mth = (lo: number, hi: number): Hash => {
+    if (hi - lo === 1) {
+      const h = leafHashes[lo]!;
+      if (h.length !== HASH_SIZE) throw new MerkleError(`leaf hash ${lo} must be ${HASH_SIZE} bytes, got ${h.length}`);
+      return h;
+    }
+    let k = 1;
+    while (k * 2 < hi - lo) k *= 2;
+    return hasher.hashChildren(mth(lo, lo + k), mth(lo + k, hi));
+  };
+  return mth(0, leafHashes.length);
+}

@@ -7,3 +7,14 @@ export * from './hash.js';
 export * from './errors.js';
 export * from './encoding.js';
 // Modules below are being written; each re-export is added when its module lands.
+export { keyId, generateEd25519Key, parseSignerKey, parseVerifierKey, cosignatureMessage, isValidKeyName } from './key.js';
+export type { NoteSigner, NoteVerifier } from './key.js';
+export * from './note.js';
+export * from './checkpoint.js';
+export * from './cosignature.js';
+export * from './proof.js';
+export * from './compact.js';
+export * from './tile.js';
+export * from './bundle.js';
+export * from './tilereader.js';
+export * from './tlogproof.js';

@@ -1,0 +1,136 @@
+/**
+ * Merkle benchmark: `cd packages/merkle && npx tsx bench/merkle.bench.ts`.
+ *
+ * (1) append 1,000,000 leaves of 200 bytes (hashLeaf + CompactTree.append, completed nodes
+ *     stored in per-level flat arrays) and compute the root;
+ * (2) 100,000 inclusion proofs made from that store and verified, at size 1,000,000;
+ * (3) 100,000 consistency proofs made from size ((i*7919) % 1e6) + 1 to 1,000,000.
+ * Then phase 1 again with the pure-JS default hasher. Go reference figures are printed beside.
+ */
+import crypto from 'node:crypto';
+import {
+  CompactTree,
+  Hasher,
+  defaultHasher,
+  proveConsistencySync,
+  proveInclusionSync,
+  treeRootSync,
+  verifyInclusion,
+  type Hash,
+  type NodeId,
+  type SyncNodeReader,
+} from '../src/index.js';
+
+const N = 1_000_000;
+const PROOFS = 100_000;
+const GO = { append: 3.5, inclusion: 2.4, consistency: 0.9 };
+
+/** Completed node hashes, one flat array per level (level l holds N >> l hashes). */
+class FlatStore implements SyncNodeReader {
+  readonly levels: Uint8Array[] = [];
+  constructor(n: number) {
+    for (let l = 0; n >> l > 0; l++) this.levels.push(new Uint8Array((n >> l) * 32));
+  }
+  readNodes(ids: readonly NodeId[]): Hash[] {
+    const out = new Array<Hash>(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      const o = id.index * 32;
+      out[i] = this.levels[id.level]!.subarray(o, o + 32);
+    }
+    return out;
+  }
+}
+
+function entries(): Uint8Array[] {
+  // Distinct 200-byte entries, made before timing starts.
+  const out: Uint8Array[] = new Array(N);
+  for (let i = 0; i < N; i++) {
+    const e = new Uint8Array(200);
+    new DataView(e.buffer).setUint32(0, i);
+    e.fill(i & 0xff, 4);
+    out[i] = e;
+  }
+  return out;
+}
+
+function phase1(hasher: Hasher, data: readonly Uint8Array[]): { seconds: number; store: FlatStore; root: Hash } {
+  const store = new FlatStore(N);
+  const t0 = performance.now();
+  const tree = new CompactTree(0, [], hasher);
+  for (let i = 0; i < N; i++) {
+    const done = tree.append(hasher.hashLeaf(data[i]!));
+    for (let j = 0; j < done.length; j++) {
+      const n = done[j]!;
+      store.levels[n.level]!.set(n.hash, n.index * 32);
+    }
+  }
+  const root = tree.root();
+  return { seconds: (performance.now() - t0) / 1000, store, root };
+}
+
+function row(name: string, seconds: number, go?: number): void {
+  const ratio = go ? `  (${(seconds / go).toFixed(2)}x Go ${go.toFixed(1)} s)` : '';
+  console.log(`${name.padEnd(58)} ${seconds.toFixed(2).padStart(6)} s${ratio}`);
+}
+
+function floorEstimate(hasher: Hasher): number {
+  // Cost of one node hash (65-byte SHA-256) through the hasher, to put the phases in context.
+  const a = new Uint8Array(32).fill(1);
+  const b = new Uint8Array(32).fill(2);
+  const k = 200_000;
+  const t0 = performance.now();
+  for (let i = 0; i < k; i++) hasher.hashChildren(a, b);
+  return (performance.now() - t0) / 1000 / k;
+}
+
+const nodeHasher = new Hasher((d) => crypto.hash('sha256', d, 'buffer'));
+const data = entries();
+console.log(`node ${process.version}, ${N.toLocaleString('en')} leaves of 200 bytes, ${PROOFS.toLocaleString('en')} proofs\n`);
+
+const p1 = phase1(nodeHasher, data);
+row('1. append 1M leaves + root (node:crypto)', p1.seconds, GO.append);
+if (!Buffer.from(treeRootSync(p1.store, N, nodeHasher)).equals(Buffer.from(p1.root))) throw new Error('stored nodes disagree with the compact tree root');
+
+let hashes = 0;
+let t0 = performance.now();
+for (let i = 0; i < PROOFS; i++) {
+  const index = (i * 7919) % N;
+  const proof = proveInclusionSync(p1.store, index, N, nodeHasher);
+  hashes += proof.length;
+  verifyInclusion(index, N, p1.store.levels[0]!.subarray(index * 32, index * 32 + 32), proof, p1.root, nodeHasher);
+}
+const incl = (performance.now() - t0) / 1000;
+row('2. 100k inclusion proofs made + verified at size 1M', incl, GO.inclusion);
+
+let cons = 0;
+t0 = performance.now();
+for (let i = 0; i < PROOFS; i++) {
+  const proof = proveConsistencySync(p1.store, ((i * 7919) % N) + 1, N, nodeHasher);
+  cons += proof.length;
+}
+const consSeconds = (performance.now() - t0) / 1000;
+row('3. 100k consistency proofs made, to size 1M', consSeconds, GO.consistency);
+
+const pure = phase1(defaultHasher, data);
+row('1. again with defaultHasher (pure @noble/hashes)', pure.seconds, GO.append);
+if (!Buffer.from(pure.root).equals(Buffer.from(p1.root))) throw new Error('hashers disagree');
+
+// Untimed pass: how many hashes proof making itself needs (right-edge subtrees combined).
+let made = 0;
+const counting = new Hasher((d) => {
+  made++;
+  return crypto.hash('sha256', d, 'buffer');
+});
+for (let i = 0; i < PROOFS; i++) proveInclusionSync(p1.store, (i * 7919) % N, N, counting);
+const inclMade = made;
+made = 0;
+for (let i = 0; i < PROOFS; i++) proveConsistencySync(p1.store, ((i * 7919) % N) + 1, N, counting);
+const consMade = made;
+
+const perHash = floorEstimate(nodeHasher);
+const floor = (hashCount: number): string => `${hashCount.toLocaleString('en')} hashes x ${(perHash * 1e6).toFixed(2)} µs = ${(hashCount * perHash).toFixed(2)} s`;
+console.log(`\nfloors (one node:crypto SHA-256 of 65 bytes costs ${(perHash * 1e6).toFixed(2)} µs here):`);
+console.log(`  phase 1: ${floor(2 * N)} (1M leaf + 1M node hashes; leaf inputs are 201 bytes, a bit dearer)`);
+console.log(`  phase 2: ${floor(hashes + inclMade)} (${hashes.toLocaleString('en')} verifying, ${inclMade.toLocaleString('en')} making; avg proof ${(hashes / PROOFS).toFixed(1)} hashes)`);
+console.log(`  phase 3: ${floor(consMade)} (avg consistency proof ${(cons / PROOFS).toFixed(1)} hashes)`);

@@ -1,0 +1,144 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fromHex, toBase64, toHex } from './encoding.js';
+import { MerkleError, NoteError, SignatureError } from './errors.js';
+import { generateEd25519Key, parseSignerKey, parseVerifierKey } from './key.js';
+import { signNote } from './note.js';
+import { formatCheckpoint, openCheckpoint, parseCheckpoint } from './checkpoint.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const vectorsDir = path.resolve(repoRoot, '../shared/vectors');
+const haveVectors = existsSync(path.join(vectorsDir, 'tlog-reference.json'));
+
+interface SignedNoteSection {
+  origin: string;
+  signerKey: string;
+  verifierKey: string;
+  checkpoints: { treeSize: number; root: string; note: string }[];
+}
+
+const ROOT = new Uint8Array(32).map((_, i) => i);
+const keys = generateEd25519Key('example.com/log', new Uint8Array(32).fill(7));
+const signer = parseSignerKey(keys.signerKey);
+const verifier = parseVerifierKey(keys.verifierKey);
+
+describe.skipIf(!haveVectors)(
+  haveVectors ? 'tlog-reference signed checkpoints (Go sumdb/note)' : 'tlog-reference signed checkpoints (skipped: ../shared/vectors not found)',
+  () => {
+    const section = (): SignedNoteSection =>
+      (JSON.parse(readFileSync(path.join(vectorsDir, 'tlog-reference.json'), 'utf8')) as { signedNote: SignedNoteSection })
+        .signedNote;
+
+    it('every checkpoint opens with the verifier key, and re-signing reproduces it byte for byte', () => {
+      const s = section();
+      expect(s.checkpoints.map((c) => c.treeSize)).toEqual([0, 1, 256, 1100]);
+      const v = parseVerifierKey(s.verifierKey);
+      const k = parseSignerKey(s.signerKey);
+      for (const c of s.checkpoints) {
+        const { checkpoint, note } = openCheckpoint(c.note, v);
+        expect(checkpoint.origin).toBe(s.origin);
+        expect(checkpoint.size).toBe(c.treeSize);
+        expect(toHex(checkpoint.root)).toBe(c.root);
+        expect(checkpoint.extensions).toEqual([]);
+        const text = formatCheckpoint({ origin: s.origin, size: c.treeSize, root: fromHex(c.root), extensions: [] });
+        expect(text).toBe(note.text);
+        expect(signNote(text, [k])).toBe(c.note);
+      }
+    });
+
+    it('a checkpoint with a changed size or root does not open', () => {
+      const s = section();
+      const v = parseVerifierKey(s.verifierKey);
+      const c = s.checkpoints[3]!;
+      expect(() => openCheckpoint(c.note.replace('\n1100\n', '\n1101\n'), v)).toThrow(SignatureError);
+      expect(() => openCheckpoint(c.note.replace('nY/n0', 'nY/n1'), v)).toThrow(SignatureError);
+    });
+  },
+);
+
+describe('formatCheckpoint / parseCheckpoint', () => {
+  it('round-trips, with and without extension lines', () => {
+    for (const extensions of [[], ['ext one', 'two']]) {
+      const c = { origin: 'example.com/log', size: 20852163, root: ROOT, extensions };
+      const text = formatCheckpoint(c);
+      expect(text).toBe(['example.com/log', '20852163', toBase64(ROOT), ...extensions].join('\n') + '\n');
+      expect(parseCheckpoint(text)).toEqual(c);
+    }
+  });
+
+  it('parses the C2SP example checkpoint text', () => {
+    const c = parseCheckpoint('example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n');
+    expect(c.origin).toBe('example.com/behind-the-sofa');
+    expect(c.size).toBe(20852163);
+  });
+
+  const root = toBase64(ROOT);
+  it.each([
+    ['too few lines', `o\n1\n`],
+    ['no final newline', `o\n1\n${root}`],
+    ['empty origin', `\n1\n${root}\n`],
+    ['leading-zero size', `o\n01\n${root}\n`],
+    ['signed size', `o\n+1\n${root}\n`],
+    ['negative size', `o\n-1\n${root}\n`],
+    ['hex size', `o\n0x1\n${root}\n`],
+    ['empty size', `o\n\n${root}\n`],
+    ['size beyond 2^53-1', `o\n9007199254740992\n${root}\n`],
+    ['root of 31 bytes', `o\n1\n${toBase64(ROOT.subarray(1))}\n`],
+    ['root of 33 bytes', `o\n1\n${toBase64(new Uint8Array(33))}\n`],
+    ['root not base64', `o\n1\n${root.slice(0, -2)}!=\n`],
+    ['root unpadded', `o\n1\n${root.slice(0, -1)}\n`],
+    ['empty extension line', `o\n1\n${root}\n\n`],
+    ['empty line between extensions', `o\n1\n${root}\na\n\nb\n`],
+    ['control character', `o\t\n1\n${root}\n`],
+  ])('rejects %s', (_d, text) => {
+    expect(() => parseCheckpoint(text)).toThrow(NoteError);
+  });
+
+  it('accepts size 0 and 2^53-1', () => {
+    expect(parseCheckpoint(`o\n0\n${root}\n`).size).toBe(0);
+    expect(parseCheckpoint(`o\n9007199254740991\n${root}\n`).size).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it('formatCheckpoint refuses what parseCheckpoint would refuse', () => {
+    const ok = { origin: 'o', size: 1, root: ROOT, extensions: [] };
+    expect(() => formatCheckpoint({ ...ok, origin: '' })).toThrow(NoteError);
+    expect(() => formatCheckpoint({ ...ok, origin: 'a\nb' })).toThrow(NoteError);
+    expect(() => formatCheckpoint({ ...ok, size: -1 })).toThrow(MerkleError);
+    expect(() => formatCheckpoint({ ...ok, size: 2 ** 53 })).toThrow(MerkleError);
+    expect(() => formatCheckpoint({ ...ok, size: 1.5 })).toThrow(MerkleError);
+    expect(() => formatCheckpoint({ ...ok, root: ROOT.subarray(1) })).toThrow(/32-byte/);
+    expect(() => formatCheckpoint({ ...ok, extensions: [''] })).toThrow(NoteError);
+    expect(() => formatCheckpoint({ ...ok, extensions: ['a\nb'] })).toThrow(NoteError);
+  });
+});
+
+describe('openCheckpoint', () => {
+  const text = formatCheckpoint({ origin: 'example.com/log', size: 5, root: ROOT, extensions: [] });
+  const signed = signNote(text, [signer]);
+
+  it('opens a checkpoint signed by the log, checking the origin against the key name by default', () => {
+    const { checkpoint, note } = openCheckpoint(signed, verifier);
+    expect(checkpoint.size).toBe(5);
+    expect(note.text).toBe(text);
+  });
+
+  it('rejects a wrong origin', () => {
+    expect(() => openCheckpoint(signed, verifier, 'example.com/other')).toThrow(/origin/);
+    const other = generateEd25519Key('example.com/other', new Uint8Array(32).fill(8));
+    const signedByOther = signNote(text, [parseSignerKey(other.signerKey)]);
+    // Validly signed, but by a key whose name is not the checkpoint's origin.
+    expect(() => openCheckpoint(signedByOther, parseVerifierKey(other.verifierKey))).toThrow(NoteError);
+    expect(openCheckpoint(signedByOther, parseVerifierKey(other.verifierKey), 'example.com/log').checkpoint.size).toBe(5);
+  });
+
+  it('rejects a checkpoint not signed by the log', () => {
+    const other = generateEd25519Key('example.com/log', new Uint8Array(32).fill(9));
+    expect(() => openCheckpoint(signNote(text, [parseSignerKey(other.signerKey)]), verifier)).toThrow(SignatureError);
+  });
+
+  it('rejects a signed note whose text is not a checkpoint', () => {
+    expect(() => openCheckpoint(signNote('example.com/log\n05\nx\n', [signer]), verifier)).toThrow(NoteError);
+  });
+});

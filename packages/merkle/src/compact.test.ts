@@ -1,0 +1,137 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { CompactTree, type CompletedNode } from './compact.js';
+import { fromHex, toHex } from './encoding.js';
+import { MerkleError } from './errors.js';
+import { Hasher, defaultHasher, rootFromLeafHashes, type Hash } from './hash.js';
+import type { NodeId } from './proof.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const vectorsDir = path.resolve(repoRoot, '../shared/vectors');
+const haveVectors = existsSync(path.join(vectorsDir, 'tlog-reference.json'));
+
+function leafHashesFor(n: number): Hash[] {
+  const out: Hash[] = [];
+  for (let i = 0; i < n; i++) out.push(defaultHasher.hashLeaf(new TextEncoder().encode(`leaf ${i}`)));
+  return out;
+}
+
+interface Ref {
+  leaves: string[];
+  leafHashes: string[];
+  roots: Record<string, string>;
+  rfc6962Example: { leaves: string[]; rootsBySize: string[] };
+}
+
+describe.skipIf(!haveVectors)(haveVectors ? 'CompactTree against tlog-reference.json' : 'CompactTree against tlog-reference.json (skipped: ../shared/vectors not found)', () => {
+  const ref = haveVectors ? (JSON.parse(readFileSync(path.join(vectorsDir, 'tlog-reference.json'), 'utf8')) as Ref) : undefined;
+
+  test('leaf hashes, and the root of every size 0..1100 by CompactTree and rootFromLeafHashes', () => {
+    const leafHashes = ref!.leaves.map((l) => defaultHasher.hashLeaf(fromHex(l)));
+    expect(leafHashes.map(toHex)).toEqual(ref!.leafHashes);
+    const tree = new CompactTree();
+    expect(toHex(tree.root())).toBe(ref!.roots['0']);
+    for (let n = 1; n <= 1100; n++) {
+      tree.append(leafHashes[n - 1]!);
+      expect(toHex(tree.root()), `size ${n}`).toBe(ref!.roots[String(n)]);
+    }
+    for (const n of [0, 1, 2, 3, 255, 256, 257, 1023, 1024, 1025, 1099, 1100]) {
+      expect(toHex(rootFromLeafHashes(leafHashes.slice(0, n))), `size ${n}`).toBe(ref!.roots[String(n)]);
+    }
+  });
+
+  test('RFC 6962 example tree roots by size', () => {
+    const leaves = ref!.rfc6962Example.leaves.map((l) => defaultHasher.hashLeaf(fromHex(l)));
+    const tree = new CompactTree();
+    ref!.rfc6962Example.rootsBySize.forEach((want, n) => {
+      expect(toHex(rootFromLeafHashes(leaves.slice(0, n)))).toBe(want);
+      if (n > 0) tree.append(leaves[n - 1]!);
+      expect(toHex(tree.root())).toBe(want);
+    });
+  });
+});
+
+describe('CompactTree', () => {
+  const leaves = leafHashesFor(3000);
+
+  test('roots equal the naive recursive MTH for random sizes; edge has one hash per set bit', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 3000 }), (n) => {
+        const t = new CompactTree();
+        t.appendMany(leaves.slice(0, n));
+        expect(t.size).toBe(n);
+        expect(t.edge.length).toBe(n.toString(2).replaceAll('0', '').length);
+        expect(toHex(t.root())).toBe(toHex(rootFromLeafHashes(leaves.slice(0, n))));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  test('append reports the leaf first, then every newly completed parent with its true hash', () => {
+    const t = new CompactTree();
+    const seen = new Map<string, Hash>();
+    for (let i = 0; i < 600; i++) {
+      const done = t.append(leaves[i]!);
+      expect(done[0]).toEqual({ level: 0, index: i, hash: leaves[i] });
+      // i + 1 ends in k zero bits => exactly k parents complete.
+      let k = 0;
+      while (((i + 1) >> k) % 2 === 0) k++;
+      expect(done.length).toBe(k + 1);
+      done.forEach((node: CompletedNode, j) => {
+        expect(node.level).toBe(j);
+        expect(node.index).toBe(Math.floor(i / 2 ** j));
+        const range = leaves.slice(node.index * 2 ** node.level, (node.index + 1) * 2 ** node.level);
+        expect(toHex(node.hash)).toBe(toHex(rootFromLeafHashes(range)));
+        seen.set(`${node.level}/${node.index}`, node.hash);
+      });
+    }
+    // Every complete node of the 600-leaf tree was reported exactly once.
+    let complete = 0;
+    for (let l = 0; 2 ** l <= 600; l++) complete += Math.floor(600 / 2 ** l);
+    expect(seen.size).toBe(complete);
+  });
+
+  test('fromReader, the constructor and clone continue where the tree left off', async () => {
+    const full = new CompactTree();
+    const nodes = new Map<string, Hash>();
+    for (const n of full.appendMany(leaves.slice(0, 777))) nodes.set(`${n.level}/${n.index}`, n.hash);
+    const reader = { readNodes: async (ids: readonly NodeId[]) => ids.map(({ level, index }) => nodes.get(`${level}/${index}`)!) };
+    const loaded = await CompactTree.fromReader(reader, 777);
+    expect(loaded.size).toBe(777);
+    expect(toHex(loaded.root())).toBe(toHex(full.root()));
+    const copy = new CompactTree(full.size, full.edge);
+    const clone = full.clone();
+    full.append(leaves[777]!);
+    expect(clone.size).toBe(777);
+    expect(toHex(clone.root())).toBe(toHex(loaded.root()));
+    for (const t of [loaded, copy, clone]) {
+      t.append(leaves[777]!);
+      expect(toHex(t.root())).toBe(toHex(full.root()));
+    }
+    expect((await CompactTree.fromReader(reader, 0)).size).toBe(0);
+  });
+
+  test('a custom hasher is used', () => {
+    let calls = 0;
+    const counting = new Hasher((d) => {
+      calls++;
+      return defaultHasher.sha256(d);
+    });
+    const t = new CompactTree(0, [], counting);
+    t.appendMany(leaves.slice(0, 8));
+    expect(calls).toBeGreaterThanOrEqual(7);
+    expect(toHex(t.root())).toBe(toHex(rootFromLeafHashes(leaves.slice(0, 8))));
+  });
+
+  test('malformed input is refused with MerkleError', () => {
+    for (const n of [-1, 1.5, Number.NaN, 2 ** 53]) expect(() => new CompactTree(n, [])).toThrow(MerkleError);
+    expect(() => new CompactTree(3, [leaves[0]!])).toThrow(/has 2 edge hashes/);
+    expect(() => new CompactTree(1, [new Uint8Array(31)])).toThrow(MerkleError);
+    expect(() => new CompactTree().append(new Uint8Array(33))).toThrow(MerkleError);
+    const big = new CompactTree(Number.MAX_SAFE_INTEGER, Array.from({ length: 53 }, () => leaves[0]!));
+    expect(() => big.append(leaves[0]!)).toThrow(/cannot grow/);
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * The right edge of a growing Merkle tree ("compact range" [0, size)): one hash per set bit of
+ * size, the roots of the perfect subtrees the tree decomposes into. Appending a leaf merges
+ * equal-sized subtrees like a binary counter carries, so each append costs O(log n) hashes and
+ * reports every node it completed, which is exactly what a log must store.
+ */
+import { MerkleError, checkIndex } from './errors.js';
+import { HASH_SIZE, defaultHasher, type Hash, type Hasher } from './hash.js';
+import type { NodeReader } from './proof.js';
+import { popcount, pushRange } from './treemath.js';
+import type { NodeId } from './proof.js';
+
+/** A node completed by an append: the hash of the perfect subtree (level, index). */
+export interface CompletedNode {
+  readonly level: number;
+  readonly index: number;
+  readonly hash: Hash;
+}
+
+/** The right edge of a growing tree: one hash per set bit of size, O(log n) per append. */
+export class CompactTree {
+  private _size: number;
+  private readonly _edge: Hash[];
+  private readonly hasher: Hasher;
+
+  /**
+   * @param size number of leaves already in the tree (default 0); a safe integer.
+   * @param edge hashes of the perfect subtrees of [0, size), largest (leftmost) first: exactly
+   *   one 32-byte hash per set bit of size. Copied (the array, not the hashes).
+   * @param hasher hashing to use; defaults to defaultHasher.
+   */
+  constructor(size = 0, edge: readonly Hash[] = [], hasher: Hasher = defaultHasher) {
+    checkIndex(size, 'tree size');
+    const want = popcount(size);
+    if (edge.length !== want) {
+      throw new MerkleError(`a compact tree of size ${size} has ${want} edge hashes (one per set bit of the size), got ${edge.length}`);
+    }
+    for (let i = 0; i < edge.length; i++) {
+      const h = edge[i]!;
+      if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) {
+        throw new MerkleError(`edge hash ${i} must be ${HASH_SIZE} bytes, got ${h instanceof Uint8Array ? h.length : typeof h}`);
+      }
+    }
+    this._size = size;
+    this._edge = edge.slice();
+    this.hasher = hasher;
+  }
+
+  /**
+   * Loads the right edge of the tree of `size` leaves from stored complete subtrees, in one
+   * readNodes call. Requires the reader to hold every complete subtree of that tree.
+   */
+  static async fromReader(reader: NodeReader, size: number, hasher: Hasher = defaultHasher): Promise<CompactTree> {
+    checkIndex(size, 'tree size');
+    const ids: NodeId[] = [];
+    pushRange(0, size, ids);
+    if (ids.length === 0) return new CompactTree(0, [], hasher);
+    const hashes = await reader.readNodes(ids);
+    if (hashes.length !== ids.length) {
+      throw new MerkleError(`NodeReader returned ${hashes.length} hashes for ${ids.length} node ids; it must return one per id, in order`);
+    }
+    return new CompactTree(size, hashes, hasher);
+  }
+
+  /** Number of leaves appended so far. */
+  get size(): number {
+    return this._size;
+  }
+
+  /** Roots of the perfect subtrees of [0, size), largest (leftmost) first. Do not mutate. */
+  get edge(): readonly Hash[] {
+    return this._edge;
+  }
+
+  /** The Merkle tree hash of the tree: SHA-256("") for size 0. */
+  root(): Hash {
+    const edge = this._edge;
+    if (edge.length === 0) return this.hasher.emptyRoot();
+    let h = edge[edge.length - 1]!;
+    for (let i = edge.length - 2; i >= 0; i--) h = this.hasher.hashChildren(edge[i]!, h);
+    return h;
+  }
+
+  /**
+   * Appends one leaf (its 32-byte leaf hash, i.e. hasher.hashLeaf(entry)). Returns the nodes
+   * this completed: the leaf itself (level 0) first, then each newly completed parent, upward.
+   * Refuses to grow past 2^53 - 1 leaves.
+   */
+  append(leafHash: Hash): CompletedNode[] {
+    if (!(leafHash instanceof Uint8Array) || leafHash.length !== HASH_SIZE) {
+      throw new MerkleError(`leaf hash must be ${HASH_SIZE} bytes, got ${leafHash instanceof Uint8Array ? leafHash.length : typeof leafHash}`);
+    }
+    const size = this._size;
+    if (size >= Number.MAX_SAFE_INTEGER) throw new MerkleError(`tree size ${size} cannot grow: sizes are limited to 2^53-1`);
+    const out: CompletedNode[] = [{ level: 0, index: size, hash: leafHash }];
+    let h = leafHash;
+    let level = 0;
+    let index = size;
+    // Each trailing 1 bit of size is a left sibling waiting on the edge: merge with it.
+    while (index % 2 === 1) {
+      h = this.hasher.hashChildren(this._edge.pop()!, h);
+      level++;
+      index = (index - 1) / 2;
+      out.push({ level, index, hash: h });
+    }
+    this._edge.push(h);
+    this._size = size + 1;
+    return out;
+  }
+
+  /** Appends leaf hashes in order; returns all completed nodes, in the order append gives them. */
+  appendMany(leafHashes: readonly Hash[]): CompletedNode[] {
+    const out: CompletedNode[] = [];
+    for (let i = 0; i < leafHashes.length; i++) {
+      const nodes = this.append(leafHashes[i]!);
+      for (let j = 0; j < nodes.length; j++) out.push(nodes[j]!);
+    }
+    return out;
+  }
+
+  /** An independent copy (sharing the immutable hashes). */
+  clone(): CompactTree {
+    return new CompactTree(this._size, this._edge, this.hasher);
+  }
+}

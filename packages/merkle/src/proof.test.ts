@@ -1,0 +1,456 @@
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { fromBase64, fromHex, toHex } from './encoding.js';
+import { MerkleError, ProofError, RootMismatchError } from './errors.js';
+import { defaultHasher, rootFromLeafHashes, type Hash } from './hash.js';
+import {
+  proveConsistency,
+  proveConsistencySync,
+  proveInclusion,
+  proveInclusionSync,
+  rootFromInclusionProof,
+  treeRoot,
+  treeRootSync,
+  verifyConsistency,
+  verifyInclusion,
+  verifySubtreeConsistency,
+  verifySubtreeInclusion,
+  type NodeId,
+  type SyncNodeReader,
+} from './proof.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const vectorsDir = path.resolve(repoRoot, '../shared/vectors');
+const haveVectors = existsSync(path.join(vectorsDir, 'tlog-reference.json'));
+const tdDir = path.join(vectorsDir, 'transparency-dev-merkle/testdata');
+const haveTd = existsSync(tdDir);
+
+/** Every complete node of a tree over the given leaf hashes, level by level. */
+class MemoryTree implements SyncNodeReader {
+  readonly levels: Hash[][] = [];
+  reads = 0;
+  constructor(leafHashes: readonly Hash[]) {
+    let row = leafHashes.slice();
+    while (row.length > 0) {
+      this.levels.push(row);
+      const next: Hash[] = [];
+      for (let i = 0; i + 1 < row.length; i += 2) next.push(defaultHasher.hashChildren(row[i]!, row[i + 1]!));
+      row = next;
+    }
+  }
+  readNodes(ids: readonly NodeId[]): Hash[] {
+    this.reads++;
+    return ids.map(({ level, index }) => {
+      const h = this.levels[level]?.[index];
+      if (!h) throw new Error(`test reader: no node (${level}, ${index})`);
+      return h;
+    });
+  }
+}
+
+function leafHashesFor(n: number): Hash[] {
+  const out: Hash[] = [];
+  for (let i = 0; i < n; i++) out.push(defaultHasher.hashLeaf(new TextEncoder().encode(`leaf ${i}`)));
+  return out;
+}
+
+/** Naive RFC 6962 PATH and SUBPROOF, straight from the RFC's recursion (test oracle). */
+function naivePath(m: number, d: readonly Hash[]): Hash[] {
+  if (d.length <= 1) return [];
+  let k = 1;
+  while (k * 2 < d.length) k *= 2;
+  if (m < k) return [...naivePath(m, d.slice(0, k)), rootFromLeafHashes(d.slice(k))];
+  return [...naivePath(m - k, d.slice(k)), rootFromLeafHashes(d.slice(0, k))];
+}
+function naiveSubproof(m: number, d: readonly Hash[], b: boolean): Hash[] {
+  if (m === d.length) return b ? [] : [rootFromLeafHashes(d)];
+  let k = 1;
+  while (k * 2 < d.length) k *= 2;
+  if (m <= k) return [...naiveSubproof(m, d.slice(0, k), b), rootFromLeafHashes(d.slice(k))];
+  return [...naiveSubproof(m - k, d.slice(k), false), rootFromLeafHashes(d.slice(0, k))];
+}
+
+/**
+ * The hashing steps RFC 9162's verifier performs for an inclusion proof: "L" (proof hash on
+ * the left) or "R" per element. Two (index, size) pairs with the same shape accept the same
+ * proofs, so a wrong index or size can only be caught when the shape differs.
+ */
+function inclusionShape(index: number, size: number): string {
+  if (index >= size) return 'invalid';
+  let fn = index;
+  let sn = size - 1;
+  let out = '';
+  while (sn > 0) {
+    if (fn % 2 === 1 || fn === sn) {
+      out += 'L';
+      while (fn % 2 === 0 && fn !== 0) {
+        fn /= 2;
+        sn = Math.floor(sn / 2);
+      }
+    } else out += 'R';
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return out;
+}
+
+/** Likewise for a consistency proof: "B" (both roots), "S" (second only); "P" if seeded by root1. */
+function consistencyShape(size1: number, size2: number): string {
+  if (size1 < 1 || size1 > size2) return 'invalid';
+  if (size1 === size2) return '';
+  let out = (size1 & (size1 - 1)) === 0 ? 'P' : 'x';
+  let fn = size1 - 1;
+  let sn = size2 - 1;
+  while (fn % 2 === 1) {
+    fn = (fn - 1) / 2;
+    sn = Math.floor(sn / 2);
+  }
+  while (sn > 0) {
+    if (fn % 2 === 1 || fn === sn) {
+      out += 'B';
+      while (fn % 2 === 0 && fn !== 0) {
+        fn /= 2;
+        sn = Math.floor(sn / 2);
+      }
+    } else out += 'S';
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return out;
+}
+
+function flipBit(h: Uint8Array, bit: number): Uint8Array {
+  const c = h.slice();
+  c[bit >> 3]! ^= 1 << (bit & 7);
+  return c;
+}
+
+interface RefVectors {
+  leafHashes: string[];
+  roots: Record<string, string>;
+  inclusion: { index: number; treeSize: number; leafHash: string; root: string; proof: string[] }[];
+  consistency: { from: number; to: number; fromRoot: string; toRoot: string; proof: string[] }[];
+}
+
+describe.skipIf(!haveVectors)(haveVectors ? 'tlog-reference.json proofs' : 'tlog-reference.json proofs (skipped: ../shared/vectors not found)', () => {
+  const ref = haveVectors ? (JSON.parse(readFileSync(path.join(vectorsDir, 'tlog-reference.json'), 'utf8')) as RefVectors) : undefined;
+  const leaves = ref ? ref.leafHashes.map(fromHex) : [];
+  const tree = new MemoryTree(leaves);
+
+  test('treeRoot of every size 0..1100 equals the reference root', async () => {
+    for (let n = 0; n <= 1100; n++) {
+      expect(toHex(treeRootSync(tree, n)), `size ${n}`).toBe(ref!.roots[String(n)]);
+    }
+    expect(toHex(await treeRoot(tree, 1100))).toBe(ref!.roots['1100']);
+  });
+
+  test('every reference inclusion proof is reproduced byte for byte and verifies', async () => {
+    expect(ref!.inclusion.length).toBeGreaterThan(50);
+    for (const v of ref!.inclusion) {
+      const proof = proveInclusionSync(tree, v.index, v.treeSize);
+      expect(proof.map(toHex), `index ${v.index} size ${v.treeSize}`).toEqual(v.proof);
+      expect((await proveInclusion(tree, v.index, v.treeSize)).map(toHex)).toEqual(v.proof);
+      verifyInclusion(v.index, v.treeSize, fromHex(v.leafHash), v.proof.map(fromHex), fromHex(v.root));
+      expect(toHex(rootFromInclusionProof(v.index, v.treeSize, fromHex(v.leafHash), v.proof.map(fromHex)))).toBe(v.root);
+    }
+  });
+
+  test('every reference consistency proof is reproduced byte for byte and verifies', async () => {
+    expect(ref!.consistency.length).toBeGreaterThan(50);
+    for (const v of ref!.consistency) {
+      const proof = proveConsistencySync(tree, v.from, v.to);
+      expect(proof.map(toHex), `${v.from} -> ${v.to}`).toEqual(v.proof);
+      expect((await proveConsistency(tree, v.from, v.to)).map(toHex)).toEqual(v.proof);
+      verifyConsistency(v.from, v.to, v.proof.map(fromHex), fromHex(v.fromRoot), fromHex(v.toRoot));
+      // The same proof as a subtree consistency proof of [0, from).
+      verifySubtreeConsistency(0, v.from, v.to, v.proof.map(fromHex), fromHex(v.fromRoot), fromHex(v.toRoot));
+    }
+  });
+
+  test('a proof is made with exactly one readNodes call', () => {
+    const before = tree.reads;
+    proveInclusionSync(tree, 1000, 1100);
+    proveConsistencySync(tree, 999, 1100);
+    treeRootSync(tree, 1099);
+    expect(tree.reads - before).toBe(3);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// transparency-dev/merkle probes
+
+function jsonFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...jsonFiles(p));
+    else if (name.endsWith('.json')) out.push(p);
+  }
+  return out;
+}
+
+interface Probe {
+  desc: string;
+  wantErr: boolean;
+  proof: string[] | null;
+  [k: string]: unknown;
+}
+
+const b64 = (s: unknown): Uint8Array => fromBase64(s as string);
+const probeRunners: Record<string, (p: Probe, proof: Uint8Array[]) => void> = {
+  inclusion: (p, proof) => verifyInclusion(p.leafIdx as number, p.treeSize as number, b64(p.leafHash), proof, b64(p.root)),
+  consistency: (p, proof) => verifyConsistency(p.size1 as number, p.size2 as number, proof, b64(p.root1), b64(p.root2)),
+  subtreeinclusion: (p, proof) =>
+    verifySubtreeInclusion(p.leafIdx as number, p.start as number, p.end as number, b64(p.leafHash), proof, b64(p.root)),
+  subtreeconsistency: (p, proof) =>
+    verifySubtreeConsistency(p.start as number, p.end as number, p.size as number, proof, b64(p.root1), b64(p.root2)),
+};
+
+describe.skipIf(!haveTd)(haveTd ? 'transparency-dev/merkle probes' : 'transparency-dev/merkle probes (skipped: ../shared/vectors not found)', () => {
+  for (const kind of Object.keys(probeRunners)) {
+    const files = haveTd ? jsonFiles(path.join(tdDir, kind)) : [];
+    test(`${kind}: ${files.length} probes`, () => {
+      expect(files.length).toBeGreaterThan(50);
+      const failures: string[] = [];
+      let accepted = 0;
+      for (const f of files) {
+        const p = JSON.parse(readFileSync(f, 'utf8')) as Probe;
+        const proof = (p.proof ?? []).map((h) => fromBase64(h));
+        let err: unknown;
+        try {
+          probeRunners[kind]!(p, proof);
+        } catch (e) {
+          err = e;
+        }
+        if (err !== undefined && !(err instanceof MerkleError)) failures.push(`${path.relative(tdDir, f)}: crashed with ${String(err)}`);
+        else if (p.wantErr && err === undefined) failures.push(`${path.relative(tdDir, f)}: accepted but wantErr`);
+        else if (!p.wantErr && err !== undefined) failures.push(`${path.relative(tdDir, f)}: rejected: ${(err as Error).message}`);
+        if (!p.wantErr) accepted++;
+      }
+      expect(failures).toEqual([]);
+      expect(accepted).toBeGreaterThan(0);
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Properties
+
+describe('proof properties (fast-check)', () => {
+  // One tree of 5000 leaves serves every size <= 5000 (a prefix of a tree is a tree).
+  const leaves = leafHashesFor(5000);
+  const tree = new MemoryTree(leaves);
+  const rootOf = (n: number): Hash => treeRootSync(tree, n);
+
+  test('treeRootSync equals the naive MTH', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 5000 }), (n) => {
+        expect(toHex(treeRootSync(tree, n))).toBe(toHex(rootFromLeafHashes(leaves.slice(0, n))));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test('inclusion proofs equal RFC 6962 PATH, verify, and fail under any single bit flip or wrong index/size', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5000 }).chain((size) => fc.tuple(fc.constant(size), fc.integer({ min: 0, max: size - 1 }), fc.nat(), fc.nat(255))),
+        ([size, index, pick, bit]) => {
+          const proof = proveInclusionSync(tree, index, size);
+          const root = rootOf(size);
+          const leaf = leaves[index]!;
+          if (size <= 600) expect(proof.map(toHex)).toEqual(naivePath(index, leaves.slice(0, size)).map(toHex));
+          verifyInclusion(index, size, leaf, proof, root);
+          if (proof.length > 0) {
+            const j = pick % proof.length;
+            const bad = proof.slice();
+            bad[j] = flipBit(proof[j]!, bit);
+            expect(() => verifyInclusion(index, size, leaf, bad, root)).toThrow(RootMismatchError);
+          }
+          expect(() => verifyInclusion(index, size, flipBit(leaf, bit), proof, root)).toThrow(RootMismatchError);
+          expect(() => verifyInclusion(index, size, leaf, proof, flipBit(root, bit))).toThrow(RootMismatchError);
+          // A wrong index or size is refused unless the verifier would do exactly the same steps.
+          const otherIndex = (index + 1 + (pick % size)) % size;
+          const otherSize = size + 1 + (pick % 100);
+          for (const [i, s] of [[otherIndex, size], [index, otherSize], [index, size * 2], [index, Math.max(index + 1, size - 1 - (pick % 50))]] as const) {
+            if (i === index && s === size) continue;
+            if (inclusionShape(i, s) === inclusionShape(index, size)) verifyInclusion(i, s, leaf, proof, root);
+            else expect(() => verifyInclusion(i, s, leaf, proof, root), `index ${i} size ${s}`).toThrow(ProofError);
+          }
+          expect(() => verifyInclusion(index, size * 2, leaf, proof, root)).toThrow(ProofError);
+          expect(() => verifyInclusion(index, size, leaf, [...proof, root], root)).toThrow(ProofError);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('every bit of every hash in one proof matters', () => {
+    const size = 4321;
+    const index = 1234;
+    const proof = proveInclusionSync(tree, index, size);
+    const root = rootOf(size);
+    for (let j = 0; j < proof.length; j++) {
+      for (let bit = 0; bit < 256; bit++) {
+        const bad = proof.slice();
+        bad[j] = flipBit(proof[j]!, bit);
+        expect(() => verifyInclusion(index, size, leaves[index]!, bad, root)).toThrow(RootMismatchError);
+      }
+    }
+  });
+
+  test('consistency proofs equal RFC 6962 SUBPROOF, verify, and fail under any single bit flip or wrong size', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5000 }).chain((size2) => fc.tuple(fc.integer({ min: 1, max: size2 }), fc.constant(size2), fc.nat(), fc.nat(255))),
+        ([size1, size2, pick, bit]) => {
+          const proof = proveConsistencySync(tree, size1, size2);
+          const root1 = rootOf(size1);
+          const root2 = rootOf(size2);
+          if (size2 <= 600) expect(proof.map(toHex)).toEqual(naiveSubproof(size1, leaves.slice(0, size2), true).map(toHex));
+          verifyConsistency(size1, size2, proof, root1, root2);
+          expect(() => verifyConsistency(size1, size2, proof, flipBit(root1, bit), root2)).toThrow(ProofError);
+          expect(() => verifyConsistency(size1, size2, proof, root1, flipBit(root2, bit))).toThrow(ProofError);
+          if (proof.length > 0) {
+            const j = pick % proof.length;
+            const bad = proof.slice();
+            bad[j] = flipBit(proof[j]!, bit);
+            expect(() => verifyConsistency(size1, size2, bad, root1, root2)).toThrow(RootMismatchError);
+            // A wrong size is refused unless the verifier would do exactly the same steps.
+            for (const [a, b] of [[size1, size2 + 1 + (pick % 50)], [size1 - 1, size2], [size1 + 1, size2], [size1, size2 * 2], [size1 ^ 2, size2]] as const) {
+              if (consistencyShape(a, b) === consistencyShape(size1, size2) && consistencyShape(a, b) !== 'invalid') verifyConsistency(a, b, proof, root1, root2);
+              else expect(() => verifyConsistency(a, b, proof, root1, root2), `${a} -> ${b}`).toThrow(ProofError);
+            }
+            expect(() => verifyConsistency(size1, size2, proof.slice(1), root1, root2)).toThrow(ProofError);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('async provers give the same proofs through an async reader', async () => {
+    const asyncReader = { readNodes: async (ids: readonly NodeId[]) => tree.readNodes(ids) };
+    for (const [i, s] of [[0, 1], [17, 4999], [4095, 4096], [2500, 2501]] as const) {
+      expect((await proveInclusion(asyncReader, i, s)).map(toHex)).toEqual(proveInclusionSync(tree, i, s).map(toHex));
+    }
+    for (const [a, b] of [[1, 2], [7, 4999], [4096, 5000], [3, 3]] as const) {
+      expect((await proveConsistency(asyncReader, a, b)).map(toHex)).toEqual(proveConsistencySync(tree, a, b).map(toHex));
+    }
+  });
+
+  test('subtree inclusion: proofs of a valid subtree verify against its hash', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 9 }), fc.nat(), fc.nat(), fc.nat(), (lg, a, b, c) => {
+        const width = 2 ** lg;
+        const len = 1 + (a % width); // 1..width leaves, start aligned to bitCeil(len) <= width
+        const start = (b % Math.floor(4000 / width)) * width;
+        const end = start + len;
+        const index = start + (c % len);
+        const sub = leaves.slice(start, end);
+        const subTree = new MemoryTree(sub);
+        const proof = proveInclusionSync(subTree, index - start, len);
+        const root = rootFromLeafHashes(sub);
+        verifySubtreeInclusion(index, start, end, leaves[index]!, proof, root);
+        expect(() => verifySubtreeInclusion(index, start, end, leaves[index]!, proof, flipBit(root, c % 256))).toThrow(RootMismatchError);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Malformed input
+
+describe('malformed input is refused with MerkleError, never a crash', () => {
+  const leaves = leafHashesFor(20);
+  const tree = new MemoryTree(leaves);
+  const root = treeRootSync(tree, 20);
+  const proof = proveInclusionSync(tree, 3, 20);
+  const bad = [-1, 2 ** 53, Number.NaN, 1.5, Infinity, -0.5];
+
+  test.each(bad)('size or index %s', (n) => {
+    expect(() => proveInclusionSync(tree, n, 20)).toThrow(MerkleError);
+    expect(() => proveInclusionSync(tree, 3, n)).toThrow(MerkleError);
+    expect(() => proveConsistencySync(tree, n, 20)).toThrow(MerkleError);
+    expect(() => proveConsistencySync(tree, 3, n)).toThrow(MerkleError);
+    expect(() => treeRootSync(tree, n)).toThrow(MerkleError);
+    expect(() => verifyInclusion(n, 20, leaves[3]!, proof, root)).toThrow(ProofError);
+    expect(() => verifyInclusion(3, n, leaves[3]!, proof, root)).toThrow(ProofError);
+    expect(() => verifyConsistency(n, 20, [], root, root)).toThrow(ProofError);
+    expect(() => verifyConsistency(3, n, [], root, root)).toThrow(ProofError);
+    expect(() => verifySubtreeInclusion(n, 0, 4, leaves[0]!, [], root)).toThrow(ProofError);
+    expect(() => verifySubtreeConsistency(0, n, 20, [], root, root)).toThrow(ProofError);
+  });
+
+  test('out-of-range arguments', () => {
+    expect(() => proveInclusionSync(tree, 20, 20)).toThrow(/index 20 is not in a tree of size 20/);
+    expect(() => proveInclusionSync(tree, 0, 0)).toThrow(MerkleError);
+    expect(() => proveConsistencySync(tree, 5, 4)).toThrow(/larger than size2/);
+    expect(() => proveConsistencySync(tree, 0, 4)).toThrow(/empty tree/);
+    expect(() => verifyInclusion(20, 20, leaves[3]!, proof, root)).toThrow(ProofError);
+    expect(() => verifyConsistency(5, 4, [], root, root)).toThrow(ProofError);
+    expect(() => verifyConsistency(0, 4, [], root, root)).toThrow(ProofError);
+    expect(proveConsistencySync(tree, 7, 7)).toEqual([]);
+  });
+
+  test('wrong hash lengths', () => {
+    const short = new Uint8Array(31);
+    const long = new Uint8Array(33);
+    for (const h of [short, long, new Uint8Array(0)]) {
+      expect(() => verifyInclusion(3, 20, h, proof, root)).toThrow(ProofError);
+      expect(() => verifyInclusion(3, 20, leaves[3]!, proof, h)).toThrow(ProofError);
+      expect(() => verifyInclusion(3, 20, leaves[3]!, [h, ...proof.slice(1)], root)).toThrow(ProofError);
+      const cproof = proveConsistencySync(tree, 5, 20);
+      expect(() => verifyConsistency(5, 20, cproof, h, root)).toThrow(ProofError);
+      expect(() => verifyConsistency(5, 20, cproof, treeRootSync(tree, 5), h)).toThrow(ProofError);
+      expect(() => verifyConsistency(5, 20, [h, ...cproof.slice(1)], treeRootSync(tree, 5), root)).toThrow(ProofError);
+    }
+    expect(() => proveInclusionSync({ readNodes: (ids) => ids.map(() => short) }, 3, 20)).toThrow(/NodeReader returned a 31-byte/);
+    expect(() => proveInclusionSync({ readNodes: () => [] }, 3, 20)).toThrow(/NodeReader returned 0 hashes/);
+  });
+
+  test('error messages name the values and RootMismatchError carries both roots', () => {
+    const other = treeRootSync(tree, 19);
+    try {
+      verifyInclusion(3, 20, leaves[3]!, proof, other);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(RootMismatchError);
+      expect(toHex((e as RootMismatchError).expected)).toBe(toHex(other));
+      expect(toHex((e as RootMismatchError).computed)).toBe(toHex(root));
+      expect((e as Error).message).toMatch(/index 3 in tree size 20/);
+    }
+    expect(() => verifyInclusion(3, 20, leaves[3]!, proof.slice(1), root)).toThrow(/has 5 hashes, got 4/);
+  });
+
+  test('works for sizes beyond 2^32 (no 32-bit truncation)', () => {
+    // A consistent huge tree: every leaf is the same except a few marked ones, so a node's
+    // hash is a per-level constant unless its range holds a marked leaf (then recurse).
+    const marked = new Set([0, 2 ** 33 + 7, 2 ** 35 + 2, 2 ** 40, 2 ** 40 + 12344, Number.MAX_SAFE_INTEGER - 1]);
+    const plain: Hash[] = [defaultHasher.hashLeaf(new Uint8Array(0))];
+    for (let l = 1; l <= 53; l++) plain.push(defaultHasher.hashChildren(plain[l - 1]!, plain[l - 1]!));
+    const node = (level: number, index: number): Hash => {
+      const lo = index * 2 ** level;
+      const hi = lo + 2 ** level;
+      if (![...marked].some((m) => m >= lo && m < hi)) return plain[level]!;
+      if (level === 0) return defaultHasher.hashLeaf(new TextEncoder().encode(`marked ${index}`));
+      return defaultHasher.hashChildren(node(level - 1, 2 * index), node(level - 1, 2 * index + 1));
+    };
+    const fake: SyncNodeReader = { readNodes: (ids) => ids.map(({ level, index }) => node(level, index)) };
+    const size = 2 ** 40 + 12345;
+    for (const index of [0, 2 ** 33 + 7, size - 1, 2 ** 40]) {
+      const p = proveInclusionSync(fake, index, size);
+      const leaf = fake.readNodes([{ level: 0, index }])[0]!;
+      verifyInclusion(index, size, leaf, p, treeRootSync(fake, size));
+    }
+    const c = proveConsistencySync(fake, 2 ** 35 + 3, size);
+    verifyConsistency(2 ** 35 + 3, size, c, treeRootSync(fake, 2 ** 35 + 3), treeRootSync(fake, size));
+    const big = Number.MAX_SAFE_INTEGER;
+    const pb = proveInclusionSync(fake, big - 1, big);
+    verifyInclusion(big - 1, big, fake.readNodes([{ level: 0, index: big - 1 }])[0]!, pb, treeRootSync(fake, big));
+  });
+});
