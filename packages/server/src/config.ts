@@ -1,0 +1,157 @@
+import { Command, CommanderError, Option } from 'commander';
+import { z } from 'zod';
+import { isValidKeyName, parseVerifierKey } from '@tlog/merkle';
+
+/** The origin used when neither --origin nor an existing key names one. */
+export const DEFAULT_ORIGIN = 'tlog.localhost/log';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** A witness the log asks for cosignatures: its tlog-witness submission prefix and cosignature verifier key. */
+export interface WitnessConfig {
+  readonly url: string;
+  readonly verifierKey: string;
+}
+
+const witnessSpec = z.union([z.string(), z.object({ url: z.string(), verifierKey: z.string() })]).transform((v, ctx): WitnessConfig => {
+  const s = typeof v === 'string' ? v : `${v.url}=${v.verifierKey}`;
+  // <url>=<vkey>: split at the first '=' (witness URLs have no '=', key base64 may end in '=').
+  const eq = s.indexOf('=');
+  const url = eq < 0 ? '' : s.slice(0, eq);
+  const verifierKey = eq < 0 ? '' : s.slice(eq + 1);
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
+    parseVerifierKey(verifierKey);
+  } catch (err) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${s}" is not <http(s) url>=<witness verifier key> (${(err as Error).message})`,
+    });
+    return z.NEVER;
+  }
+  return { url: url.replace(/\/+$/, ''), verifierKey };
+});
+
+/**
+ * The server's whole configuration: one schema; every field has exactly one flag and one
+ * environment variable (see {@link CONFIG_OPTIONS}); flags win over the environment.
+ */
+export const ConfigSchema = z
+  .object({
+    port: int(0, 65535).default(8080),
+    host: z.string().min(1).default('127.0.0.1'),
+    dataDir: z.string().min(1).default('./data'),
+    origin: z
+      .string()
+      .refine(isValidKeyName, 'must be a key name: non-empty, no spaces, no "+"')
+      .optional(),
+    keyFile: z.string().min(1).optional(),
+    batchMaxEntries: int(1, 1 << 20).default(4096),
+    batchIntervalMs: int(0, 60_000).default(5),
+    poolMaxEntries: int(1, 100_000_000).default(200_000),
+    poolMaxBytes: int(65_536, 2 ** 40).default(256 * 1024 * 1024),
+    maxBatchBytes: int(65_537, 1 << 30).default(16 * 1024 * 1024),
+    tileCacheTiles: int(16, 10_000_000).default(4096),
+    entryCacheBytes: int(0, 2 ** 40).default(32 * 1024 * 1024),
+    witness: z.array(witnessSpec).default([]),
+    witnessQuorum: int(0, 100).optional(),
+    witnessTimeoutMs: int(1, 600_000).default(5000),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.witnessQuorum !== undefined && c.witnessQuorum > c.witness.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['witnessQuorum'],
+        message: `is ${c.witnessQuorum} but only ${c.witness.length} witness(es) are configured`,
+      });
+    }
+  });
+
+/** Validated configuration. */
+export type Config = z.output<typeof ConfigSchema>;
+/** Configuration as given (all optional; strings are coerced). */
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+type Key = keyof ConfigInput;
+
+/** One flag and one environment variable per config field. */
+export const CONFIG_OPTIONS: readonly { key: Key; flag: string; env: string; description: string }[] = [
+  { key: 'port', flag: '--port <port>', env: 'PORT', description: 'TCP port (0 picks a free one) [8080]' },
+  { key: 'host', flag: '--host <host>', env: 'HOST', description: 'interface to listen on; 0.0.0.0 for all [127.0.0.1]' },
+  { key: 'dataDir', flag: '--data-dir <dir>', env: 'DATA_DIR', description: 'LevelDB and signing key directory [./data]' },
+  { key: 'origin', flag: '--origin <origin>', env: 'LOG_ORIGIN', description: `checkpoint origin and key name [the key's name, else ${DEFAULT_ORIGIN}]` },
+  { key: 'keyFile', flag: '--key <file>', env: 'LOG_KEY_FILE', description: 'signer key file (PRIVATE+KEY+...) [<data-dir>/log.key, generated]' },
+  { key: 'batchMaxEntries', flag: '--batch-max-entries <n>', env: 'BATCH_MAX_ENTRIES', description: 'most new entries per commit [4096]' },
+  { key: 'batchIntervalMs', flag: '--batch-interval-ms <ms>', env: 'BATCH_INTERVAL_MS', description: 'how long an idle pool waits before committing [5]' },
+  { key: 'poolMaxEntries', flag: '--pool-max-entries <n>', env: 'POOL_MAX_ENTRIES', description: 'most entries waiting; beyond it 503 [200000]' },
+  { key: 'poolMaxBytes', flag: '--pool-max-bytes <n>', env: 'POOL_MAX_BYTES', description: 'most entry bytes waiting; beyond it 503 [256 MiB]' },
+  { key: 'maxBatchBytes', flag: '--max-batch-bytes <n>', env: 'MAX_BATCH_BYTES', description: 'largest POST /v1/entries/batch body [16 MiB]' },
+  { key: 'tileCacheTiles', flag: '--tile-cache-tiles <n>', env: 'TILE_CACHE_TILES', description: 'full hash tiles kept in memory, 16 KiB each [4096]' },
+  { key: 'entryCacheBytes', flag: '--entry-cache-bytes <n>', env: 'ENTRY_CACHE_BYTES', description: 'full entry bundles kept in memory [32 MiB]' },
+  { key: 'witness', flag: '--witness <url=vkey>', env: 'WITNESSES', description: 'witness to ask for cosignatures (repeatable; env: space or comma separated)' },
+  { key: 'witnessQuorum', flag: '--witness-quorum <n>', env: 'WITNESS_QUORUM', description: 'cosignatures needed to call a checkpoint witnessed [all witnesses]' },
+  { key: 'witnessTimeoutMs', flag: '--witness-timeout-ms <ms>', env: 'WITNESS_TIMEOUT_MS', description: 'how long a commit waits for witnesses [5000]' },
+  { key: 'logLevel', flag: '--log-level <level>', env: 'LOG_LEVEL', description: 'pino level for the stderr log [info]' },
+];
+
+/** The configuration is invalid; the message names the flag / variable and what is wrong. */
+export class ConfigError extends Error {
+  /** @param message what is wrong, naming the flag and environment variable */
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Thrown for --help: the text was printed, exit 0. */
+export class HelpShown extends Error {}
+
+/**
+ * Parses flags (argv without node and script) and environment variables into a validated
+ * Config. Flags win over the environment; empty variables count as unset. Throws ConfigError
+ * naming the offending flag and variable, or HelpShown after printing --help.
+ */
+export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, write: (s: string) => void = (s) => process.stdout.write(s)): Config {
+  const program = new Command('tlog-server')
+    .description('tlog log server: LevelDB storage, signed checkpoints, C2SP tlog-tiles and a JSON API')
+    .exitOverride()
+    .configureOutput({ writeOut: write, writeErr: () => {} })
+    .allowExcessArguments(false);
+  const attribute = new Map<Key, string>();
+  for (const o of CONFIG_OPTIONS) {
+    const opt = new Option(o.flag, `${o.description} (env ${o.env})`);
+    if (o.key === 'witness') opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    attribute.set(o.key, opt.attributeName());
+    program.addOption(opt);
+  }
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') throw new HelpShown();
+      throw new ConfigError(err.message.replace(/^error: /, ''));
+    }
+    throw err;
+  }
+  const flags = program.opts<Record<string, unknown>>();
+  const input: Record<string, unknown> = {};
+  for (const o of CONFIG_OPTIONS) {
+    const fromFlag = flags[attribute.get(o.key)!];
+    const fromEnv = env[o.env];
+    if (fromFlag !== undefined) input[o.key] = fromFlag;
+    else if (fromEnv !== undefined && fromEnv !== '') {
+      input[o.key] = o.key === 'witness' ? fromEnv.split(/[\s,]+/).filter((s) => s !== '') : fromEnv;
+    }
+  }
+  const parsed = ConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const o = CONFIG_OPTIONS.find((x) => x.key === issue.path[0]);
+    const where = o === undefined ? 'configuration' : `${o.flag.split(' ')[0]} / ${o.env}`;
+    const given = o === undefined ? '' : ` (got ${JSON.stringify(input[o.key])})`;
+    throw new ConfigError(`invalid ${where}${given}: ${issue.message}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,84 @@
+import type { Hash } from '@tlog/merkle';
+
+/**
+ * The committed state of the tree: everything a restart needs to continue appending without
+ * replaying the log. `edge` is the compact right edge (one hash per set bit of `size`, largest
+ * subtree first) and `checkpoint` the log-signed checkpoint note for (size, root).
+ */
+export interface TreeState {
+  readonly size: number;
+  readonly edge: readonly Hash[];
+  readonly checkpoint: string;
+}
+
+/**
+ * The writes of one commit, collected before anything touches the disk. A batch is applied
+ * all at once by {@link LogStore.commit} or not at all. Callers may add their own keys
+ * (secondary indexes, payload references...) with {@link CommitBatch.putExtension} so they are
+ * committed atomically with the entries they describe.
+ */
+export interface CommitBatch {
+  /** A hash tile at its current width: `data` is width * 32 bytes, 1 <= width <= 256. */
+  putTile(level: number, index: number, data: Uint8Array): void;
+  /**
+   * A run of entries of entry bundle `bundle`, starting at position `start` (0..255) inside it,
+   * encoded as an entry bundle (uint16 BE length + bytes each). Runs of one bundle are stored
+   * apart and concatenated on read, so a growing bundle is never rewritten.
+   */
+  putEntries(bundle: number, start: number, encoded: Uint8Array): void;
+  /** The leaf-hash index: `leafHash` is the hash of the entry at `index`. */
+  putLeafIndex(leafHash: Hash, index: number): void;
+  /** The new tree state (exactly one per commit that grows the tree). */
+  putState(state: TreeState): void;
+  /** An extension record under the extension namespace (`key` is the caller's own key space). */
+  putExtension(key: Uint8Array, value: Uint8Array): void;
+  /** Number of operations so far. */
+  readonly length: number;
+}
+
+/**
+ * Persistent storage of one log.
+ *
+ * Contract (what the sequencer and the read path rely on):
+ * - Durability: when `commit` resolves, every write of the batch is on stable storage
+ *   (fsync'd); after a crash at any moment either the whole batch is visible or none of it.
+ *   Nothing else writes the log's keys, so a tree state read at startup is always consistent
+ *   with the tiles, entries and leaf index stored beside it.
+ * - Concurrency: at most one `commit` runs at a time (the Sequencer serializes them). Reads
+ *   may run at any time, concurrently with a commit and with each other; a read observes the
+ *   store either before or after a concurrent commit, never a part of it.
+ * - Monotonicity: tiles and entry runs only grow. A tile read after a commit is at least as
+ *   wide as it was in any earlier commit, and its first bytes never change, so a tile that is
+ *   full (256 hashes) or an entry bundle with 256 entries is immutable and may be cached forever.
+ * - `putWitnessed` is best-effort metadata (a cosigned copy of a committed checkpoint); it need
+ *   not be synchronous and may be lost in a crash.
+ */
+export interface LogStore {
+  /** The last committed tree state, or undefined for an empty (never committed) store. */
+  readState(): Promise<TreeState | undefined>;
+  /** Hash tiles at their stored (latest) width, in the order asked; undefined when absent. */
+  readTiles(ids: readonly { readonly level: number; readonly index: number }[]): Promise<(Uint8Array | undefined)[]>;
+  /** The concatenated entry runs of bundle `bundle` (empty when none): an entry bundle of its stored width. */
+  readBundle(bundle: number): Promise<Uint8Array>;
+  /** The indexes of these leaf hashes, undefined for unknown ones, in the order asked (one getMany). */
+  findLeafHashes(leafHashes: readonly Hash[]): Promise<(number | undefined)[]>;
+  /** A new, empty batch for {@link LogStore.commit}. */
+  newBatch(): CommitBatch;
+  /** Applies the batch atomically and durably; see the contract above. */
+  commit(batch: CommitBatch): Promise<void>;
+  /** The last cosigned checkpoint stored with {@link LogStore.putWitnessed}, if any. */
+  readWitnessed(): Promise<string | undefined>;
+  /** Stores a cosigned copy of a committed checkpoint (best effort, not synced). */
+  putWitnessed(checkpoint: string): Promise<void>;
+  /** Closes the store; pending commits must have resolved first. */
+  close(): Promise<void>;
+}
+
+/** A storage operation failed (disk full, I/O error, closed store). The client may retry later. */
+export class StorageError extends Error {
+  /** @param message what failed; @param cause the underlying error */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageError';
+  }
+}

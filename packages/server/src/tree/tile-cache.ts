@@ -1,0 +1,218 @@
+import {
+  TILE_HEIGHT,
+  TILE_WIDTH,
+  type CompletedNode,
+  type Hash,
+  type Hasher,
+  type NodeId,
+  type NodeReader,
+} from '@tlog/merkle';
+import { StorageError, type LogStore } from '../storage/store.js';
+import { TileNodes } from './tile-nodes.js';
+
+/** Tiles touched by one batch, before it is committed. */
+export interface StagedTiles {
+  /** Every tile that is new or wider, in tree order; each must be written with its data(). */
+  readonly touched: readonly TileNodes[];
+  /** The right edge (last tile of every tile level) after the batch. */
+  readonly edge: ReadonlyMap<number, TileNodes>;
+}
+
+/**
+ * The tree's hashes as the server reads them: the right edge (the last, possibly partial, tile
+ * of every tile level) lives in memory and is replaced only after a commit, full tiles come
+ * from an LRU cache, and misses are read from the store with one getMany per call.
+ *
+ * Readers may only ask for nodes of trees no larger than the last committed size; nodes never
+ * change once complete, so a reader racing with a commit still gets correct hashes.
+ */
+export class TileCache implements NodeReader {
+  private edge: ReadonlyMap<number, TileNodes> = new Map();
+  private readonly lru = new Map<string, TileNodes>();
+  private readonly loading = new Map<string, Promise<TileNodes>>();
+
+  /** @param maxTiles how many full tiles to keep (about 16 KiB each) */
+  constructor(
+    private readonly store: LogStore,
+    private readonly hasher: Hasher,
+    private readonly maxTiles: number,
+  ) {}
+
+  /** Loads the right edge of a tree of `size` from the store (startup; one getMany). */
+  async load(size: number): Promise<void> {
+    const ids: { level: number; index: number }[] = [];
+    for (let level = 0, nodes = size; nodes >= 1; level++, nodes = Math.floor(nodes / TILE_WIDTH)) {
+      ids.push({ level, index: Math.floor((nodes - 1) / TILE_WIDTH) });
+    }
+    const data = await this.store.readTiles(ids);
+    const edge = new Map<number, TileNodes>();
+    ids.forEach((id, i) => {
+      const d = data[i];
+      if (d === undefined) throw new StorageError(`tile ${id.level}/${id.index} is missing from the store for tree size ${size}`);
+      edge.set(id.level, TileNodes.fromData(id.level, id.index, d, this.hasher));
+    });
+    this.edge = edge;
+  }
+
+  /**
+   * Computes the tiles a batch changes from the nodes its appends completed (in append order),
+   * without changing what readers see. Apply with {@link TileCache.apply} after the commit.
+   */
+  stage(completed: readonly CompletedNode[]): StagedTiles {
+    const edge = new Map(this.edge);
+    const mine = new Set<TileNodes>();
+    const touched: TileNodes[] = [];
+    for (const n of completed) {
+      const level = Math.floor(n.level / TILE_HEIGHT);
+      const k = n.level % TILE_HEIGHT;
+      const span = TILE_WIDTH >> k;
+      const index = Math.floor(n.index / span);
+      let t = edge.get(level);
+      if (t === undefined || t.index < index) {
+        t = TileNodes.empty(level, index);
+      } else if (!mine.has(t)) {
+        t = t.clone();
+      }
+      if (!mine.has(t)) {
+        mine.add(t);
+        touched.push(t);
+        edge.set(level, t);
+      }
+      t.set(k, n.index % span, n.hash);
+    }
+    return { touched, edge };
+  }
+
+  /** Makes a committed batch's tiles visible to readers. */
+  apply(staged: StagedTiles): void {
+    for (const t of staged.touched) if (t.full) this.remember(t);
+    this.edge = staged.edge;
+  }
+
+  /** The last tile of tile level `level` (undefined when the tree has no node that high). */
+  edgeTile(level: number): TileNodes | undefined {
+    return this.edge.get(level);
+  }
+
+  /**
+   * The bytes of hash tile (level, index) at width w, or undefined when the store has no such
+   * tile that wide. Full tiles are served from the cache when there, else read without caching
+   * (a crawler reading every tile once should not evict the hot ones).
+   */
+  async tileData(level: number, index: number, width: number): Promise<Uint8Array | undefined> {
+    const e = this.edge.get(level);
+    if (e === undefined || index > e.index) return undefined;
+    if (index === e.index) return width <= e.width ? e.data(width) : undefined;
+    const cached = this.lru.get(key(level, index));
+    if (cached !== undefined) return cached.data(width);
+    const [d] = await this.store.readTiles([{ level, index }]);
+    if (d === undefined || d.length < width * 32) return undefined;
+    return d.subarray(0, width * 32);
+  }
+
+  /** NodeReader: the hashes of the complete subtrees asked for (synchronous when all are cached). */
+  readNodes(ids: readonly NodeId[]): Hash[] | Promise<Hash[]> {
+    const out = new Array<Hash>(ids.length);
+    let missing: number[] | undefined;
+    for (let i = 0; i < ids.length; i++) {
+      const h = this.cachedNode(ids[i]!);
+      if (h === undefined) (missing ??= []).push(i);
+      else out[i] = h;
+    }
+    if (missing === undefined) return out;
+    return this.fill(ids, out, missing);
+  }
+
+  private async fill(ids: readonly NodeId[], out: Hash[], missing: number[]): Promise<Hash[]> {
+    const want = new Map<string, { level: number; index: number }>();
+    for (const i of missing) {
+      const { level, index } = locate(ids[i]!);
+      want.set(key(level, index), { level, index });
+    }
+    await this.loadFull([...want.values()]);
+    for (const i of missing) {
+      const h = this.cachedNode(ids[i]!);
+      if (h === undefined) {
+        const id = ids[i]!;
+        throw new StorageError(`node ${id.level}/${id.index} is not in the stored tree`);
+      }
+      out[i] = h;
+    }
+    return out;
+  }
+
+  /** Loads full tiles into the LRU (one getMany for all misses; concurrent loads are shared). */
+  private async loadFull(tiles: { level: number; index: number }[]): Promise<void> {
+    const waits: Promise<TileNodes>[] = [];
+    const fetch: { level: number; index: number }[] = [];
+    for (const t of tiles) {
+      const p = this.loading.get(key(t.level, t.index));
+      if (p !== undefined) waits.push(p);
+      else if (!this.lru.has(key(t.level, t.index))) fetch.push(t);
+    }
+    if (fetch.length > 0) {
+      const read = this.store.readTiles(fetch);
+      fetch.forEach((t, i) => {
+        const k = key(t.level, t.index);
+        const p = read.then((all) => {
+          const d = all[i];
+          if (d === undefined || d.length !== TILE_WIDTH * 32) {
+            throw new StorageError(`full tile ${t.level}/${t.index} is missing or short in the store`);
+          }
+          const nodes = TileNodes.fromData(t.level, t.index, d, this.hasher);
+          this.remember(nodes);
+          return nodes;
+        });
+        p.then(
+          () => this.loading.delete(k),
+          () => this.loading.delete(k),
+        );
+        this.loading.set(k, p);
+        waits.push(p);
+      });
+    }
+    await Promise.all(waits);
+  }
+
+  private cachedNode(id: NodeId): Hash | undefined {
+    const { level, index, k, pos } = locate(id);
+    const e = this.edge.get(level);
+    if (e === undefined || index > e.index) {
+      throw new StorageError(`node ${id.level}/${id.index} is beyond the stored tree`);
+    }
+    if (index === e.index) {
+      const h = e.node(k, pos);
+      if (h === undefined) throw new StorageError(`node ${id.level}/${id.index} is beyond the stored tree`);
+      return h;
+    }
+    const k2 = key(level, index);
+    const t = this.lru.get(k2);
+    if (t === undefined) return undefined;
+    // Refresh recency: Map iteration order is insertion order.
+    this.lru.delete(k2);
+    this.lru.set(k2, t);
+    return t.node(k, pos);
+  }
+
+  private remember(t: TileNodes): void {
+    const k = key(t.level, t.index);
+    this.lru.delete(k);
+    this.lru.set(k, t);
+    while (this.lru.size > this.maxTiles) {
+      const oldest = this.lru.keys().next().value;
+      if (oldest === undefined) break;
+      this.lru.delete(oldest);
+    }
+  }
+}
+
+function key(level: number, index: number): string {
+  return `${level}/${index}`;
+}
+
+/** Where a tree node lives: tile (level, index) and the position at height k inside it. */
+function locate(id: NodeId): { level: number; index: number; k: number; pos: number } {
+  const k = id.level % TILE_HEIGHT;
+  const span = TILE_WIDTH >> k;
+  return { level: Math.floor(id.level / TILE_HEIGHT), index: Math.floor(id.index / span), k, pos: id.index % span };
+}
