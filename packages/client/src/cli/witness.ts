@@ -1,0 +1,74 @@
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Command } from 'commander';
+import { serve } from '@hono/node-server';
+import { generateCosignatureKey, parseCosignerKey, parseVerifierKey } from '@tlog/merkle';
+import type { NoteVerifier } from '@tlog/merkle';
+import { createWitnessApp } from '../witness/witness-app.js';
+import { FileWitnessState } from '../witness/file-witness-state.js';
+import { readKeyArgument } from '../node.js';
+import { collect, intOption } from './common.js';
+
+/** Parses --log values: "<origin>=<vkey or file>" or just a vkey (origin = its name). */
+export function parseLogArguments(values: readonly string[]): Map<string, NoteVerifier[]> {
+  const logs = new Map<string, NoteVerifier[]>();
+  for (const v of values) {
+    let origin: string;
+    let verifier: NoteVerifier;
+    try {
+      verifier = parseVerifierKey(readKeyArgument(v));
+      origin = verifier.name;
+    } catch {
+      const eq = v.indexOf('=');
+      if (eq <= 0) throw new Error(`--log must be <origin>=<verifier key or file>, got ${JSON.stringify(v)}`);
+      origin = v.slice(0, eq);
+      verifier = parseVerifierKey(readKeyArgument(v.slice(eq + 1)));
+    }
+    logs.set(origin, [...(logs.get(origin) ?? []), verifier]);
+  }
+  return logs;
+}
+
+/** Registers `witness serve` and `witness keygen`. */
+export function registerWitnessCommands(program: Command): void {
+  const witness = program.command('witness').description('run a C2SP tlog-witness');
+
+  witness
+    .command('serve')
+    .description('serve POST /add-checkpoint, cosigning checkpoints consistent with the last one cosigned per log')
+    .requiredOption('--key <file>', 'the witness signer key file (from `tlog witness keygen`)')
+    .requiredOption('--log <origin=vkey>', 'a log to witness: <origin>=<verifier key or file>, or just the key (repeatable)', collect, [])
+    .option('--port <port>', 'port to listen on (0: any free port)', intOption('--port'), 8081)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--state <dir>', 'directory for the per-log state', './witness-state')
+    .action(async (opts: { key: string; log: string[]; port: number; host: string; state: string }) => {
+      const cosigner = parseCosignerKey((await readFile(opts.key, 'utf8')).trim());
+      const logs = parseLogArguments(opts.log);
+      if (logs.size === 0) throw new Error('give at least one --log <origin>=<vkey>');
+      const app = createWitnessApp({ cosigner, logs, state: new FileWitnessState(opts.state) });
+      await new Promise<void>((resolve) => {
+        const server = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, (info) => {
+          process.stdout.write(`witness ${cosigner.name} listening on http://${opts.host}:${info.port} for ${[...logs.keys()].join(', ')}\n`);
+        });
+        const stop = () => server.close(() => resolve());
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+
+  witness
+    .command('keygen')
+    .description('create a cosignature/v1 witness key; writes the signer key to --out and the verifier key to <out>.pub')
+    .requiredOption('--name <name>', 'the witness name, e.g. witness.example.org')
+    .requiredOption('--out <file>', 'where to write the signer key (mode 0600)')
+    .option('--force', 'overwrite an existing key file')
+    .action(async (opts: { name: string; out: string; force?: boolean }) => {
+      if (existsSync(opts.out) && !opts.force) throw new Error(`${opts.out} exists; pass --force to overwrite it`);
+      const { signerKey, verifierKey } = generateCosignatureKey(opts.name);
+      await mkdir(dirname(opts.out), { recursive: true });
+      await writeFile(opts.out, signerKey + '\n', { mode: 0o600 });
+      await writeFile(`${opts.out}.pub`, verifierKey + '\n');
+      process.stdout.write(verifierKey + '\n');
+    });
+}

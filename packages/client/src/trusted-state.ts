@@ -1,0 +1,161 @@
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
+import { LogClientError, LogMisbehaviourError } from './errors.js';
+import { errorMessage } from './checks.js';
+import type { LogClient, ProofOptions, VerifiedCheckpoint } from './log-client.js';
+import type { Hash } from '@tlog/merkle';
+import { toBase64 } from '@tlog/merkle';
+
+/** The state directory holds something this client cannot use (unreadable, or not signed by the pinned key). */
+export class StateError extends LogClientError {
+  override readonly name: string = 'StateError';
+}
+
+/** Result of {@link TrustedStateStore.advance}. */
+export interface AdvanceResult {
+  /** The checkpoint trusted before, if any. */
+  readonly previous?: VerifiedCheckpoint;
+  /** The checkpoint trusted now (the new one, or the previous one if the log did not grow). */
+  readonly current: VerifiedCheckpoint;
+  /** The verified consistency proof from previous to current (empty if nothing to prove). */
+  readonly proof: readonly Hash[];
+  /** Whether the stored checkpoint changed. */
+  readonly changed: boolean;
+}
+
+/** Format tag of evidence files, so other tools can recognise them. */
+export const EVIDENCE_TYPE = 'tlog-misbehaviour-evidence/v1';
+
+/**
+ * The latest verified checkpoint of each log, kept in a directory (Node only). The stored
+ * checkpoint never regresses: a new one replaces it only after it is proven consistent with it,
+ * and every replacement is atomic and durable. Misbehaviour is saved as evidence files in the
+ * same directory. Calls on one store are serialized, so two rounds cannot race.
+ */
+export class TrustedStateStore {
+  /** The state directory. */
+  readonly dir: string;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** dir is created on first write. */
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** Path of the file holding the trusted signed checkpoint of the log with this origin. */
+  checkpointPath(origin: string): string {
+    return join(this.dir, `${fileSlug(origin)}.checkpoint`);
+  }
+
+  /**
+   * The trusted checkpoint of client's log, re-verified with its pinned key, or undefined if none
+   * is stored. StateError if the file exists but does not verify (wrong key or corrupted).
+   */
+  async load(client: LogClient): Promise<VerifiedCheckpoint | undefined> {
+    const path = this.checkpointPath(client.origin);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new StateError(`cannot read the trusted checkpoint ${path}: ${errorMessage(e)}`, { cause: e });
+    }
+    try {
+      return client.openCheckpoint(text);
+    } catch (e) {
+      throw new StateError(`the trusted checkpoint in ${path} does not verify with the key ${client.vkey} (${errorMessage(e)}); use a state directory made for this log`, { cause: e });
+    }
+  }
+
+  /**
+   * One monitoring round: fetch the latest checkpoint (or use `candidate`), verify it, prove it
+   * consistent with the trusted one and store it. On misbehaviour, saves the evidence (setting
+   * err.evidencePath) and rethrows the LogMisbehaviourError; the trusted checkpoint is unchanged.
+   * Rounds of one store are serialized; other processes sharing the directory are tolerated (a
+   * larger stored checkpoint is never overwritten) but should be avoided.
+   */
+  advance(client: LogClient, options: ProofOptions & { candidate?: VerifiedCheckpoint } = {}): Promise<AdvanceResult> {
+    return this.serialized(async () => {
+      const previous = await this.load(client);
+      try {
+        const current = options.candidate ?? (await client.latestCheckpoint());
+        const proof = await client.verifyUpdate(previous, current, options);
+        const changed = previous === undefined || previous.checkpoint.size !== current.checkpoint.size;
+        if (!changed) return { previous, current: previous, proof, changed };
+        // Another process sharing this directory may have advanced it meanwhile: never write
+        // over a larger checkpoint, and check the two views agree.
+        const now = await this.load(client);
+        if (now !== undefined && now.checkpoint.size !== previous?.checkpoint.size) {
+          if (now.checkpoint.size >= current.checkpoint.size) {
+            await client.consistencyProof(current, now, options);
+            return { ...(previous === undefined ? {} : { previous }), current: now, proof, changed: true };
+          }
+          await client.verifyUpdate(now, current, options);
+        }
+        await writeFileAtomic(this.checkpointPath(client.origin), current.note);
+        return { ...(previous === undefined ? {} : { previous }), current, proof, changed };
+      } catch (e) {
+        if (e instanceof LogMisbehaviourError) await this.saveEvidenceUnlocked(e, client.vkey);
+        throw e;
+      }
+    });
+  }
+
+  /** Writes the evidence of err to a new JSON file in the state directory, sets err.evidencePath and returns the path. */
+  saveEvidence(err: LogMisbehaviourError, verifierKey?: string): Promise<string> {
+    return this.serialized(() => this.saveEvidenceUnlocked(err, verifierKey));
+  }
+
+  private async saveEvidenceUnlocked(err: LogMisbehaviourError, verifierKey?: string): Promise<string> {
+    if (err.evidencePath !== undefined) return err.evidencePath;
+    const now = new Date();
+    const stamp = now.toISOString().replace(/[:.]/g, '-');
+    const path = join(this.dir, `evidence-${fileSlug(err.evidence.origin)}-${stamp}-${err.kind}.json`);
+    await writeFileAtomic(path, formatEvidence(err, now, verifierKey));
+    err.evidencePath = path;
+    return path;
+  }
+
+  private serialized<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(f, f);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/**
+ * The evidence file format (JSON, one object): {type: "tlog-misbehaviour-evidence/v1", kind,
+ * message, detectedAt (ISO 8601), origin, url, verifierKey, trusted (signed note or null),
+ * candidate (signed note or raw text or null), proof (base64 hashes), details}.
+ */
+export function formatEvidence(err: LogMisbehaviourError, detectedAt: Date, verifierKey?: string): string {
+  const ev = err.evidence;
+  return (
+    JSON.stringify(
+      {
+        type: EVIDENCE_TYPE,
+        kind: err.kind,
+        message: err.message,
+        detectedAt: detectedAt.toISOString(),
+        origin: ev.origin,
+        url: ev.url ?? null,
+        verifierKey: verifierKey ?? null,
+        trusted: ev.trusted ?? null,
+        candidate: ev.candidate ?? null,
+        proof: ev.proof ?? [],
+        details: ev.details ?? {},
+      },
+      null,
+      2,
+    ) + '\n'
+  );
+}
+
+/** A file-name-safe, collision-resistant name for an origin: readable prefix plus a hash. */
+export function fileSlug(origin: string): string {
+  const readable = origin.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60);
+  const h = toBase64(createHash('sha256').update(origin).digest()).replace(/[^A-Za-z0-9]/g, '').slice(0, 8);
+  return `${readable}-${h}`;
+}
