@@ -1,0 +1,282 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultHasher, generateEd25519Key, toBase64 } from '@tlog/merkle';
+import { LogClient, LogMisbehaviourError, auditLog, verifyReceipt } from '@tlog/client';
+import type { LogEntry } from '@tlog/client';
+import { TrustedStateStore, StateError } from '../packages/client/src/node.js';
+import { FakeLog } from './support/fake-log.js';
+
+const enc = new TextEncoder();
+let log: FakeLog;
+
+function client(): LogClient {
+  return new LogClient({ url: log.url, vkey: log.vkey });
+}
+
+async function collect(it: AsyncIterable<LogEntry>): Promise<LogEntry[]> {
+  const out: LogEntry[] = [];
+  for await (const e of it) out.push(e);
+  return out;
+}
+
+async function misbehaviour(p: Promise<unknown>): Promise<LogMisbehaviourError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(LogMisbehaviourError);
+  return e as LogMisbehaviourError;
+}
+
+beforeAll(async () => {
+  log = await FakeLog.start();
+});
+afterAll(async () => {
+  await log.stop();
+});
+beforeEach(() => {
+  Object.assign(log.faults, { fork: false, rollbackTo: undefined, wrongKey: false, tamperTiles: false, tamperBundles: false, tamperProofs: false });
+  log.honest = new (log.honest.constructor as new () => typeof log.honest)();
+  log.forked = undefined;
+  log.grow(600);
+});
+
+describe('LogClient against an honest log', () => {
+  it('verifies the latest checkpoint', async () => {
+    const { checkpoint, note } = await client().latestCheckpoint();
+    expect(checkpoint.size).toBe(600);
+    expect(checkpoint.origin).toBe(log.origin);
+    expect(toBase64(checkpoint.root)).toBe(toBase64(log.honest.root()));
+    expect(note).toBe(log.checkpoint());
+  });
+
+  it('submits, verifies the receipt, and the receipt verifies offline', async () => {
+    const entry = enc.encode('hello receipt');
+    const r = await client().submit(entry);
+    expect(r.index).toBe(600);
+    expect(toBase64(r.leafHash)).toBe(toBase64(defaultHasher.hashLeaf(entry)));
+    expect(verifyReceipt(r.receipt, entry, log.vkey).index).toBe(600);
+    expect(() => verifyReceipt(r.receipt, enc.encode('other'), log.vkey)).toThrow();
+  });
+
+  it('submits a batch and verifies every receipt', async () => {
+    const entries = [enc.encode('b0'), enc.encode(''), enc.encode('b2')];
+    const rs = await client().submitBatch(entries);
+    expect(rs.map((r) => r.index)).toEqual([600, 601, 602]);
+    rs.forEach((r, i) => expect(verifyReceipt(r.receipt, entries[i]!, log.vkey).index).toBe(600 + i));
+    log.faults.tamperProofs = true;
+    expect((await misbehaviour(client().submitBatch([enc.encode('x'), enc.encode('y')]))).kind).toBe('bad-proof');
+  });
+
+  it('gives the same verified inclusion proofs from the API and from tiles', async () => {
+    const c = client();
+    const at = await c.latestCheckpoint();
+    for (const index of [0, 255, 256, 511, 599]) {
+      const api = await c.inclusionProof(index, at);
+      const tiles = await c.inclusionProof(index, at, { source: 'tiles' });
+      expect(tiles.proof.map(toBase64)).toEqual(api.proof.map(toBase64));
+      expect(toBase64(tiles.leafHash)).toBe(toBase64(defaultHasher.hashLeaf(enc.encode(`entry-${index}`))));
+    }
+    const leaf = defaultHasher.hashLeaf(enc.encode('entry-300'));
+    expect((await c.inclusionProofForLeafHash(leaf, at)).index).toBe(300);
+    expect((await c.inclusionProofForLeafHash(leaf, at, { source: 'tiles' })).index).toBe(300);
+    await expect(c.inclusionProof(600, at)).rejects.toThrow(RangeError);
+  });
+
+  it('computes proofs from tiles without touching the JSON proof endpoints', async () => {
+    const c = client();
+    const at = await c.latestCheckpoint();
+    const old = c.openCheckpoint(log.sign(log.honest, 100));
+    log.requests.length = 0;
+    await c.inclusionProof(42, at, { source: 'tiles' });
+    await c.consistencyProof(old, at, { source: 'tiles' });
+    expect(log.requests.some((p) => p.startsWith('/v1/'))).toBe(false);
+    expect(log.requests.some((p) => p.startsWith('/tile/'))).toBe(true);
+  });
+
+  it('gives the same verified consistency proofs from the API and from tiles', async () => {
+    const c = client();
+    const at = await c.latestCheckpoint();
+    for (const size of [0, 1, 255, 256, 257, 599, 600]) {
+      const old = c.openCheckpoint(log.sign(log.honest, size));
+      const api = await c.consistencyProof(old, at);
+      const tiles = await c.consistencyProof(old, at, { source: 'tiles' });
+      expect(tiles.map(toBase64)).toEqual(api.map(toBase64));
+    }
+  });
+
+  it('streams verified entries over any range', async () => {
+    const c = client();
+    const at = await c.latestCheckpoint();
+    const all = await collect(c.entries(0, 600, at));
+    expect(all.map((e) => e.index)).toEqual(Array.from({ length: 600 }, (_, i) => i));
+    expect(new TextDecoder().decode(all[517]!.entry)).toBe('entry-517');
+    const some = await collect(c.entries(250, 300, at));
+    expect(some.map((e) => new TextDecoder().decode(e.entry))).toEqual(Array.from({ length: 50 }, (_, i) => `entry-${250 + i}`));
+    expect(await collect(c.entries(10, 10, at))).toEqual([]);
+    await expect(collect(c.entries(0, 601, at))).rejects.toThrow(RangeError);
+  });
+});
+
+describe('LogClient when partial tiles are gone', () => {
+  it('reads the full tile or bundle instead, as tlog-tiles allows', async () => {
+    const seen: string[] = [];
+    const noPartials = (input: string, init?: RequestInit) => {
+      seen.push(input);
+      // Only partial tiles whose full tile now exists may be gone (tlog-tiles).
+      return /\/tile\/(0|entries)\/001\.p\//.test(input) ? Promise.resolve(new Response('gone', { status: 404 })) : fetch(input, init);
+    };
+    const c = new LogClient({ url: log.url, vkey: log.vkey, fetch: noPartials });
+    // Size 300 needs partial tiles 0/001.p/44 and entries/001.p/44; the log (600) has the full ones.
+    const at = c.openCheckpoint(log.sign(log.honest, 300));
+    const entries = await collect(c.entries(290, 300, at));
+    expect(entries.map((e) => new TextDecoder().decode(e.entry))).toEqual(Array.from({ length: 10 }, (_, i) => `entry-${290 + i}`));
+    const p = await c.inclusionProof(299, at, { source: 'tiles' });
+    expect(p.proof.map(toBase64)).toEqual((await client().inclusionProof(299, at)).proof.map(toBase64));
+    expect(seen.some((u) => u.endsWith('/tile/0/001.p/44'))).toBe(true);
+    expect(seen.some((u) => u.endsWith('/tile/0/001'))).toBe(true);
+  });
+});
+
+describe('LogClient refuses what a misbehaving log serves', () => {
+  it('a checkpoint signed by another key', async () => {
+    log.faults.wrongKey = true;
+    expect((await misbehaviour(client().latestCheckpoint())).kind).toBe('bad-signature');
+  });
+
+  it('a checkpoint for another origin', async () => {
+    const c = new LogClient({ url: log.url, vkey: log.vkey, origin: 'other.example/log' });
+    expect((await misbehaviour(c.latestCheckpoint())).kind).toBe('bad-signature');
+  });
+
+  it('tampered hash tiles', async () => {
+    const c = client();
+    const at = await c.latestCheckpoint();
+    log.faults.tamperTiles = true;
+    expect((await misbehaviour(c.inclusionProof(5, at, { source: 'tiles' }))).kind).toBe('bad-proof');
+    expect((await misbehaviour(collect(c.entries(0, 10, at)))).kind).toBe('bad-proof');
+    const old = c.openCheckpoint(log.sign(log.honest, 300));
+    expect((await misbehaviour(c.consistencyProof(old, at, { source: 'tiles' }))).kind).toBe('bad-proof');
+  });
+
+  it('tampered entry bundles', async () => {
+    const c = client();
+    const at = await c.latestCheckpoint();
+    log.faults.tamperBundles = true;
+    const err = await misbehaviour(collect(c.entries(256, 260, at)));
+    expect(err.kind).toBe('bad-entries');
+    expect(err.evidence.details?.['index']).toBe(256);
+  });
+
+  it('tampered JSON proofs and receipts', async () => {
+    const c = client();
+    const at = await c.latestCheckpoint();
+    const old = c.openCheckpoint(log.sign(log.honest, 300));
+    log.faults.tamperProofs = true;
+    expect((await misbehaviour(c.inclusionProof(5, at))).kind).toBe('bad-proof');
+    const err = await misbehaviour(c.consistencyProof(old, at));
+    expect(err.kind).toBe('bad-proof');
+    expect(err.evidence.trusted).toBe(old.note);
+    expect(err.evidence.candidate).toBe(at.note);
+    expect(err.evidence.proof?.length).toBeGreaterThan(0);
+    expect((await misbehaviour(c.submit(enc.encode('x')))).kind).toBe('bad-proof');
+  });
+
+  it('rollbacks and forks in verifyUpdate', async () => {
+    const c = client();
+    const trusted = await c.latestCheckpoint();
+    log.faults.rollbackTo = 500;
+    expect((await misbehaviour(c.verifyUpdate(trusted, await c.latestCheckpoint()))).kind).toBe('rollback');
+    log.faults.rollbackTo = undefined;
+    log.makeFork(400, 200);
+    log.faults.fork = true;
+    const sameSize = await c.latestCheckpoint();
+    expect((await misbehaviour(c.verifyUpdate(trusted, sameSize))).kind).toBe('fork');
+    log.makeFork(400, 300);
+    const larger = await c.latestCheckpoint();
+    expect((await misbehaviour(c.verifyUpdate(trusted, larger))).kind).toBe('bad-proof');
+    expect((await misbehaviour(c.verifyUpdate(trusted, larger, { source: 'tiles' }))).kind).toBe('bad-proof');
+  });
+});
+
+describe('auditLog', () => {
+  it('recomputes every tile and the root of an honest log, reporting progress', async () => {
+    const c = client();
+    const at = await c.latestCheckpoint();
+    const progress: number[] = [];
+    const r = await auditLog(c, at, { onProgress: (p) => progress.push(p.entries) });
+    expect(r).toMatchObject({ size: 600, bundles: 3, tiles: 4 });
+    expect(toBase64(r.root)).toBe(toBase64(at.checkpoint.root));
+    expect(progress).toEqual([256, 512, 600]);
+  });
+
+  it('finds entries that do not match the tree, and tiles that do not match the entries', async () => {
+    const c = client();
+    const at = await c.latestCheckpoint();
+    log.faults.tamperBundles = true;
+    expect((await misbehaviour(auditLog(c, at))).kind).toBe('bad-entries');
+    log.faults.tamperBundles = false;
+    // A checkpoint whose root the entries do not give (signed by the log for a forked tree).
+    log.makeFork(100, 500);
+    const forkedAt = c.openCheckpoint(log.sign(log.forked!, 600));
+    const err = await misbehaviour(auditLog(c, forkedAt));
+    expect(err.kind).toBe('bad-entries');
+    expect(err.evidence.details?.['computedRoot']).toBe(toBase64(log.honest.root()));
+  });
+});
+
+describe('TrustedStateStore', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tlog-state-'));
+  });
+
+  it('stores the first checkpoint, advances on consistent growth, survives a new store', async () => {
+    const store = new TrustedStateStore(dir);
+    const c = client();
+    const first = await store.advance(c);
+    expect(first.changed).toBe(true);
+    expect(first.previous).toBeUndefined();
+    log.grow(10);
+    const second = await store.advance(c);
+    expect(second.changed).toBe(true);
+    expect(second.previous?.checkpoint.size).toBe(600);
+    expect(second.current.checkpoint.size).toBe(610);
+    expect(second.proof.length).toBeGreaterThan(0);
+    const third = await new TrustedStateStore(dir).advance(c);
+    expect(third.changed).toBe(false);
+    expect((await new TrustedStateStore(dir).load(c))?.checkpoint.size).toBe(610);
+  });
+
+  it('keeps the trusted checkpoint and saves evidence on rollback and fork', async () => {
+    const store = new TrustedStateStore(dir);
+    const c = client();
+    await store.advance(c);
+    log.faults.rollbackTo = 100;
+    const err = await misbehaviour(store.advance(c));
+    expect(err.kind).toBe('rollback');
+    expect(err.evidencePath).toBeDefined();
+    const ev = JSON.parse(await readFile(err.evidencePath!, 'utf8')) as Record<string, unknown>;
+    expect(ev['type']).toBe('tlog-misbehaviour-evidence/v1');
+    expect(ev['kind']).toBe('rollback');
+    expect(ev['trusted']).toBe(log.sign(log.honest, 600));
+    expect(ev['candidate']).toBe(log.sign(log.honest, 100));
+    expect((await store.load(c))?.checkpoint.size).toBe(600);
+    log.faults.rollbackTo = undefined;
+    log.makeFork(10, 590);
+    log.faults.fork = true;
+    expect((await misbehaviour(store.advance(c))).kind).toBe('fork');
+    expect((await readdir(dir)).filter((f) => f.startsWith('evidence-'))).toHaveLength(2);
+    expect((await store.load(c))?.checkpoint.size).toBe(600);
+  });
+
+  it('refuses a state file not signed by the pinned key', async () => {
+    const store = new TrustedStateStore(dir);
+    await store.advance(client());
+    const other = new LogClient({ url: log.url, vkey: generateEd25519Key(log.origin, new Uint8Array(32).fill(9)).verifierKey });
+    await expect(store.load(other)).rejects.toThrow(StateError);
+  });
+});
+
