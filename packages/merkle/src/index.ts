@@ -6,9 +6,8 @@
 export * from './hash.js';
 export * from './errors.js';
 export * from './encoding.js';
-// Modules below are being written; each re-export is added when its module lands.
-export { keyId, generateEd25519Key, parseSignerKey, parseVerifierKey, cosignatureMessage, isValidKeyName } from './key.js';
-export type { NoteSigner, NoteVerifier } from './key.js';
+export { keyId, generateEd25519Key, parseSignerKey, verifierKeyOf, parseVerifierKey, cosignatureMessage, isValidKeyName } from './key.js';
+export type { NoteSigner, NoteVerifier, Ed25519SignerFactory } from './key.js';
 export * from './note.js';
 export * from './checkpoint.js';
 export * from './cosignature.js';

@@ -2,8 +2,8 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateEd25519Key, parseVerifierKey, signNote, openNote } from '@tlog/merkle';
-import { KeyError, loadLogKey } from './keys.js';
+import { generateEd25519Key, parseSignerKey, parseVerifierKey, signNote, openNote } from '@tlog/merkle';
+import { KeyError, loadLogKey, nodeEd25519 } from './keys.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -42,5 +42,15 @@ describe('loadLogKey', () => {
     await expect(loadLogKey({ dataDir: d, keyFile: join(d, 'missing'), defaultOrigin: 'x' })).rejects.toThrow(KeyError);
     await writeFile(file, 'not a key');
     await expect(loadLogKey({ dataDir: d, keyFile: file, defaultOrigin: 'x' })).rejects.toThrow(/does not hold a signer key/);
+  });
+
+  it('signs on node:crypto byte for byte as the pure-JS signer does', () => {
+    for (let i = 0; i < 20; i++) {
+      const { signerKey } = generateEd25519Key(`n${i}.example/log`);
+      const fast = parseSignerKey(signerKey, nodeEd25519);
+      const pure = parseSignerKey(signerKey);
+      const message = new TextEncoder().encode(`checkpoint ${i}\n${'x'.repeat(i * 13)}\n`);
+      expect(Buffer.from(fast.sign(message)).toString('hex')).toBe(Buffer.from(pure.sign(message)).toString('hex'));
+    }
   });
 });

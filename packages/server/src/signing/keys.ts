@@ -1,7 +1,8 @@
+import crypto from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fromBase64, generateEd25519Key, parseSignerKey, type NoteSigner } from '@tlog/merkle';
+import { generateEd25519Key, parseSignerKey, verifierKeyOf, type Ed25519SignerFactory, type NoteSigner } from '@tlog/merkle';
 
 /** File name of the generated signing key inside the data directory. */
 export const KEY_FILE_NAME = 'log.key';
@@ -74,13 +75,13 @@ export async function loadLogKey(opts: {
       throw new KeyError(`cannot create the signing key ${path}: ${(err as Error).message}`);
     }
     await writeFile(join(opts.dataDir, VKEY_FILE_NAME), pair.verifierKey + '\n', { mode: 0o644 });
-    return { signer: parseSignerKey(pair.signerKey), verifierKey: pair.verifierKey, origin: name, path, created: true };
+    return { signer: parseSignerKey(pair.signerKey, nodeEd25519), verifierKey: pair.verifierKey, origin: name, path, created: true };
   }
   const signerKey = text.trim();
   let signer: NoteSigner;
   let verifierKey: string;
   try {
-    signer = parseSignerKey(signerKey);
+    signer = parseSignerKey(signerKey, nodeEd25519);
     verifierKey = verifierKeyOf(signerKey);
   } catch (err) {
     throw new KeyError(`${path} does not hold a signer key (PRIVATE+KEY+name+id+base64): ${(err as Error).message}`);
@@ -94,12 +95,14 @@ export async function loadLogKey(opts: {
   return { signer, verifierKey, origin: signer.name, path, created: false };
 }
 
-/** The verifier key matching a signer key string (same name, same seed). */
-function verifierKeyOf(signerKey: string): string {
-  // PRIVATE+KEY+<name>+<id>+<base64>: names have no '+', but base64 may.
-  const parts = signerKey.split('+');
-  if (parts.length < 5 || parts[0] !== 'PRIVATE' || parts[1] !== 'KEY') throw new KeyError('not a PRIVATE+KEY string');
-  const raw = fromBase64(parts.slice(4).join('+'));
-  if (raw.length !== 33 || raw[0] !== 0x01) throw new KeyError('not an Ed25519 (type 0x01) signer key');
-  return generateEd25519Key(parts[2]!, raw.subarray(1)).verifierKey;
-}
+// PKCS#8 DER of an Ed25519 private key is this fixed prefix followed by the 32-byte seed (RFC 8410).
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/**
+ * Ed25519 signing on node:crypto (OpenSSL): about 8x the pure-JS signer, and byte-identical,
+ * since Ed25519 signatures are deterministic. The log signs one checkpoint per commit.
+ */
+export const nodeEd25519: Ed25519SignerFactory = (seed) => {
+  const key = crypto.createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  return (message) => crypto.sign(null, message, key);
+};
