@@ -57,9 +57,15 @@ export function formatTlogProof(p: TlogProof): string {
     if (h.length !== HASH_SIZE) throw new NoteError(`tlog-proof hash ${i} is ${h.length} bytes, expected ${HASH_SIZE}`);
     out += toBase64(h) + '\n';
   }
-  parseNote(p.checkpoint);
+  if (p.checkpoint !== lastFormatted) {
+    parseNote(p.checkpoint);
+    lastFormatted = p.checkpoint;
+  }
   return out + '\n' + p.checkpoint;
 }
+
+// A log formats many receipts against the same checkpoint: check that note's syntax once.
+let lastFormatted: string | undefined;
 
 /**
  * Parses a c2sp.org/tlog-proof@v1 receipt (structure only; verifyTlogProof checks it).
