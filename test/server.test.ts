@@ -135,7 +135,8 @@ describe('log server over HTTP (real process)', () => {
   it('answers every bad request with a 4xx JSON error', async () => {
     const cases: [string, RequestInit | undefined, number][] = [
       ['/v1/entries', { method: 'POST', body: new Uint8Array(65536), headers: octet }, 413],
-      ['/v1/entries', { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } }, 415],
+      ['/v1/entries', { method: 'POST', body: 'x', headers: { 'content-type': 'multipart/form-data; boundary=b' } }, 415],
+      ['/v1/entries', { method: 'POST', body: 'x', headers: { ...octet, 'content-encoding': 'gzip' } }, 415],
       ['/v1/entries/batch', { method: 'POST', body: Uint8Array.of(0, 9, 1), headers: octet }, 400],
       ['/v1/entries/batch', { method: 'POST', body: new Uint8Array(16 * 1024 * 1024 + 1), headers: octet }, 413],
       ['/tile/0/x1/000', undefined, 400],
@@ -167,26 +168,30 @@ describe('log server over HTTP (real process)', () => {
 describe('log server process', () => {
   it('answers 503 + Retry-After when the pool is full, then drains on SIGTERM and exits 0', async () => {
     const t = await spawnServer({ args: ['--pool-max-entries', '1', '--batch-interval-ms', '60000'] });
-    const first = fetch(`${t.url}/v1/entries`, { method: 'POST', body: 'waits in the pool', headers: octet });
-    let refused: Response | undefined;
-    for (let i = 0; i < 100 && refused === undefined; i++) {
-      const r = await fetch(`${t.url}/v1/entries`, { method: 'POST', body: `other ${i}`, headers: octet });
-      if (r.status === 503) refused = r;
-      else await new Promise((ok) => setTimeout(ok, 20));
+    // The idle log commits the first entry at once; the next waits in the pool for the interval.
+    const first = await fetch(`${t.url}/v1/entries`, { method: 'POST', body: 'committed at once', headers: octet });
+    expect(((await first.json()) as { index: number }).index).toBe(0);
+    const waiting = fetch(`${t.url}/v1/entries`, { method: 'POST', body: 'waits in the pool', headers: octet });
+    let pool = { entries: 0 };
+    for (let i = 0; i < 200 && pool.entries === 0; i++) {
+      pool = ((await (await fetch(`${t.url}/v1/log`)).json()) as { pool: { entries: number } }).pool;
+      if (pool.entries === 0) await new Promise((ok) => setTimeout(ok, 10));
     }
-    expect(refused?.status).toBe(503);
-    expect(refused!.headers.get('retry-after')).toBe('1');
-    expect(((await refused!.json()) as { error: string }).error).toMatch(/pool is full/);
+    expect(pool.entries).toBe(1);
+    const refused = await fetch(`${t.url}/v1/entries`, { method: 'POST', body: 'no room', headers: octet });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(((await refused.json()) as { error: string }).error).toMatch(/pool is full/);
     const code = t.stop();
-    const ack = await first;
+    const ack = await waiting;
     expect(ack.status).toBe(200);
-    expect(((await ack.json()) as { index: number }).index).toBe(0);
+    expect(((await ack.json()) as { index: number }).index).toBe(1);
     expect(await code).toBe(0);
-    // Restart on the same data: the entry (and only it) is there, key and origin unchanged.
+    // Restart on the same data: the two admitted entries (and only they) are there, key and origin unchanged.
     const again = await spawnServer({ dataDir: t.dataDir });
     expect(again.vkey).toBe(t.vkey);
     const cp = openCheckpoint(await (await fetch(`${again.url}/checkpoint`)).text(), parseVerifierKey(again.vkey)).checkpoint;
-    expect(cp.size).toBe(1);
+    expect(cp.size).toBe(2);
     expect(await again.stop()).toBe(0);
     await rm(t.dataDir, { recursive: true, force: true });
   });

@@ -49,11 +49,18 @@ describe('HTTP app', () => {
     expect(body).toMatchObject({ index: 0 });
     const v = verifyTlogProof(body.receipt as string, new TextEncoder().encode('hello'), { log: parseVerifierKey(s.verifierKey) });
     expect(v.checkpoint.size).toBe(1);
-    // No content type is fine too; the same bytes again get the same index.
+    // Any other content type (or none) is fine: the body's bytes are the entry. The same bytes again get the same index.
+    for (const type of ['application/json', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded']) {
+      const r = await json(await post(s, '/v1/entries', 'hello', { 'content-type': type }));
+      expect(r.index).toBe(0);
+    }
+    const asJson = await json(await post(s, '/v1/entries', '{"actor":"alice","action":"login"}', { 'content-type': 'application/json' }));
+    expect(asJson.index).toBe(1);
+    verifyTlogProof(asJson.receipt as string, new TextEncoder().encode('{"actor":"alice","action":"login"}'), { log: parseVerifierKey(s.verifierKey) });
     const again = await json(await s.app.request('/v1/entries', { method: 'POST', body: new TextEncoder().encode('hello') }));
     expect(again.index).toBe(0);
     const empty = await json(await post(s, '/v1/entries', new Uint8Array(0)));
-    expect(empty.index).toBe(1);
+    expect(empty.index).toBe(2);
   });
 
   it('refuses bad writes with JSON errors and writes nothing', async () => {
@@ -61,8 +68,9 @@ describe('HTTP app', () => {
     const big = await post(s, '/v1/entries', new Uint8Array(65536));
     expect(big.status).toBe(413);
     expect((await json(big)).error).toMatch(/65535/);
-    expect((await post(s, '/v1/entries', 'x', { 'content-type': 'application/json' })).status).toBe(415);
     expect((await post(s, '/v1/entries', 'x', { 'content-type': 'multipart/form-data; boundary=x' })).status).toBe(415);
+    expect((await post(s, '/v1/entries', 'x', { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' })).status).toBe(415);
+    expect((await post(s, '/v1/entries/batch', 'x', { 'content-type': 'Multipart/mixed; boundary=x' })).status).toBe(415);
     expect((await post(s, '/v1/entries?x=1', 'x')).status).toBe(400);
     // Batch: truncated bundle, empty body, too many entries, too large.
     expect((await post(s, '/v1/entries/batch', Uint8Array.of(0, 5, 1))).status).toBe(400);
@@ -89,15 +97,18 @@ describe('HTTP app', () => {
 
   it('answers 503 with Retry-After when the pool is full, writing nothing for the refused entry', async () => {
     const s = await server({ poolMaxEntries: 1, batchIntervalMs: 60_000 });
-    const first = post(s, '/v1/entries', 'first');
-    await new Promise((r) => setTimeout(r, 20));
-    const refused = await post(s, '/v1/entries', 'second');
+    // The idle log commits the first entry at once; the next waits in the pool for the interval.
+    expect((await json(await post(s, '/v1/entries', 'first'))).index).toBe(0);
+    const second = post(s, '/v1/entries', 'second');
+    for (let i = 0; i < 100 && s.log.pool.entries === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect((await json(await s.app.request('/v1/log'))).pool).toEqual({ entries: 1, bytes: 6 });
+    const refused = await post(s, '/v1/entries', 'third');
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('1');
     expect((await json(refused)).error).toMatch(/pool is full/);
     await s.close(); // drains the admitted entry
-    expect((await first).status).toBe(200);
-    expect(s.log.published.size).toBe(1);
+    expect((await json(await second)).index).toBe(1);
+    expect(s.log.published.size).toBe(2);
   });
 
   it('validates read parameters: 400 for malformed, 404 for beyond the tree', async () => {

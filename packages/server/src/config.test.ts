@@ -5,7 +5,7 @@ import { CONFIG_OPTIONS, ConfigError, ConfigSchema, DEFAULT_ORIGIN, parseConfig 
 describe('parseConfig', () => {
   it('has working defaults with no flags and no environment', () => {
     const c = parseConfig([], {});
-    expect(c).toMatchObject({ port: 8080, host: '127.0.0.1', dataDir: './data', batchIntervalMs: 5, witness: [] });
+    expect(c).toMatchObject({ port: 8080, host: '127.0.0.1', dataDir: './data', batchIntervalMs: 0, witness: [] });
     expect(c.origin).toBeUndefined();
     expect(DEFAULT_ORIGIN).toBe('tlog.localhost/log');
   });

@@ -19,8 +19,8 @@ import { WitnessPublisher } from './witness/publisher.js';
 
 export { ConfigSchema, ConfigError, parseConfig, CONFIG_OPTIONS, DEFAULT_ORIGIN, type Config, type ConfigInput } from './config.js';
 export { createApp, type AppOptions } from './app.js';
-export { Log, NotFoundError, LogStateError, type LogOptions, type Appended, type AppendedEntry } from './log.js';
-export { Sequencer, PoolFullError, SequencerClosedError, type SequencerOptions, type Commit, type BatchExtension } from './sequencer.js';
+export { Log, NotFoundError, LogStateError, type LogOptions, type Appended } from './log.js';
+export { Sequencer, PoolFullError, SequencerClosedError, type SequencerOptions, type Commit, type BatchExtension, type AddedEntry, type Sequenced } from './sequencer.js';
 export type { Published, Publisher } from './publisher.js';
 export { StorageError, type LogStore, type CommitBatch, type TreeState } from './storage/store.js';
 export { LevelLogStore } from './storage/level-store.js';

@@ -36,17 +36,12 @@ export interface LogOptions {
   readonly publisher?: (initial: Published, log: Log) => Publisher;
 }
 
-/** The answer for one appended entry. */
-export interface AppendedEntry {
-  readonly index: number;
-  readonly leafHash: Hash;
-  /** A c2sp.org/tlog-proof@v1 receipt of inclusion in `published.checkpoint`. */
-  readonly receipt?: string;
-}
-
-/** The answer for a group of appended entries. */
+/** The answer for a group of appended entries: one index and leaf hash per entry, in order. */
 export interface Appended {
-  readonly entries: readonly AppendedEntry[];
+  readonly indexes: readonly number[];
+  readonly leafHashes: readonly Hash[];
+  /** When asked for: c2sp.org/tlog-proof@v1 receipts of inclusion in `published.checkpoint`. */
+  readonly receipts?: readonly string[];
   readonly published: Published;
 }
 
@@ -145,6 +140,11 @@ export class Log {
     return this.sequencer.size;
   }
 
+  /** Entries and bytes admitted and waiting for a commit (what backpressure is measured on). */
+  get pool(): { readonly entries: number; readonly bytes: number } {
+    return this.sequencer.pool;
+  }
+
   /** The store, for publishers that persist cosigned checkpoints. */
   get storage(): LogStore {
     return this.store;
@@ -165,22 +165,18 @@ export class Log {
   }
 
   private async appendNow(entries: readonly Uint8Array[], withReceipts: boolean): Promise<Appended> {
-    const indexes = await this.sequencer.submit(entries);
+    const { indexes, leafHashes } = await this.sequencer.submit(entries);
     let need = 0;
-    for (const i of indexes) need = Math.max(need, i + 1);
+    for (const i of indexes) if (i >= need) need = i + 1;
     const published = await this.publisher.waitFor(need);
-    const out: AppendedEntry[] = [];
-    for (let i = 0; i < entries.length; i++) {
+    if (!withReceipts) return { indexes, leafHashes, published };
+    const receipts = new Array<string>(indexes.length);
+    for (let i = 0; i < indexes.length; i++) {
       const index = indexes[i]!;
-      const leafHash = this.hasher.hashLeaf(entries[i]!);
-      if (!withReceipts) {
-        out.push({ index, leafHash });
-        continue;
-      }
       const proof = await proveInclusion(this.tiles, index, published.size, this.hasher);
-      out.push({ index, leafHash, receipt: formatTlogProof({ index, proof, checkpoint: published.checkpoint }) });
+      receipts[i] = formatTlogProof({ index, proof, checkpoint: published.checkpoint });
     }
-    return { entries: out, published };
+    return { indexes, leafHashes, receipts, published };
   }
 
   /** Inclusion proof of `index` in the tree of size `treeSize` (index < treeSize <= published size). */

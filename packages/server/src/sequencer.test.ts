@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CompactTree, Hasher, generateEd25519Key, parseSignerKey } from '@tlog/merkle';
-import { PoolFullError, Sequencer, SequencerClosedError, type Commit, type SequencerOptions } from './sequencer.js';
+import { PoolFullError, Sequencer, SequencerClosedError, type Commit, type Sequenced, type SequencerOptions } from './sequencer.js';
 import { LevelLogStore } from './storage/level-store.js';
 import { TileCache } from './tree/tile-cache.js';
 
@@ -38,56 +38,70 @@ async function setup(opts: Partial<SequencerOptions>) {
   return { seq, commits, store };
 }
 
+const ids = (p: Promise<Sequenced>) => p.then((r) => r.indexes);
+
 describe('Sequencer', () => {
-  it('commits a full batch at once and entries arriving during a commit in the next batch', async () => {
-    const { seq, commits } = await setup({ batchMaxEntries: 4 });
-    const all = Array.from({ length: 10 }, (_, i) => seq.submit([enc(`e${i}`)]));
-    const indexes = (await Promise.all(all)).map((r) => r[0]);
-    expect(indexes).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(commits.map((c) => c.size)).toEqual([4, 8, 10]);
+  it('group commit: an idle log commits at once, entries arriving during a commit form the next batch', async () => {
+    const { seq, commits } = await setup({ batchMaxEntries: 4, batchIntervalMs: 0 });
+    const all = Array.from({ length: 10 }, (_, i) => ids(seq.submit([enc(`e${i}`)])));
+    expect((await Promise.all(all)).map((r) => r[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // e0 starts a commit alone; e1..e9 wait for it and then go in batches of at most 4.
+    expect(commits.map((c) => c.size)).toEqual([1, 5, 9, 10]);
   });
 
-  it('commits a lone entry when the interval passes', async () => {
-    const { seq, commits } = await setup({ batchIntervalMs: 1 });
-    expect(await seq.submit([enc('alone')])).toEqual([0]);
-    expect(commits).toHaveLength(1);
+  it('with an interval, entries arriving within it of the last commit start share one commit', async () => {
+    const { seq, commits } = await setup({ batchIntervalMs: 30 });
+    expect(await ids(seq.submit([enc('a')]))).toEqual([0]);
+    const rest = await Promise.all(['b', 'c', 'd'].map((x) => ids(seq.submit([enc(x)]))));
+    expect(rest).toEqual([[1], [2], [3]]);
+    expect(commits.map((c) => c.size)).toEqual([1, 4]);
+  });
+
+  it('without an interval the same arrivals commit as soon as the log is idle', async () => {
+    const { seq, commits } = await setup({ batchIntervalMs: 0 });
+    expect(await ids(seq.submit([enc('a')]))).toEqual([0]);
+    await Promise.all(['b', 'c', 'd'].map((x) => seq.submit([enc(x)])));
+    expect(commits.map((c) => c.size)).toEqual([1, 2, 4]);
   });
 
   it('deduplicates identical entries in the pool, in one submission and in the store', async () => {
-    const { seq, commits, store } = await setup({ batchIntervalMs: 1 });
-    const [a, b, c] = await Promise.all([seq.submit([enc('x')]), seq.submit([enc('x'), enc('y'), enc('x')]), seq.submit([enc('y')])]);
+    const { seq, commits, store } = await setup({ batchIntervalMs: 0 });
+    const [a, b, c] = await Promise.all([ids(seq.submit([enc('x')])), ids(seq.submit([enc('x'), enc('y'), enc('x')])), ids(seq.submit([enc('y')]))]);
     expect(a).toEqual([0]);
     expect(b).toEqual([0, 1, 0]);
     expect(c).toEqual([1]);
-    expect(commits.map((k) => k.size)).toEqual([2]);
+    // 'x' was committed alone (the log was idle); the repeats waited for it and added only 'y'.
+    expect(commits.map((k) => k.size)).toEqual([1, 2]);
     // Already in the store: same index, no new commit, the tree does not grow.
-    expect(await seq.submit([enc('y'), enc('x')])).toEqual([1, 0]);
-    expect(commits).toHaveLength(1);
+    const again = await seq.submit([enc('y'), enc('x')]);
+    expect(again.indexes).toEqual([1, 0]);
+    expect(Buffer.from(again.leafHashes[0]!).equals(Buffer.from(hasher.hashLeaf(enc('y'))))).toBe(true);
+    expect(commits).toHaveLength(2);
     expect(seq.size).toBe(2);
     expect((await store.readState())!.size).toBe(2);
     // A mix of known and new entries grows the tree by the new ones only.
-    expect(await seq.submit([enc('x'), enc('z')])).toEqual([0, 2]);
+    expect(await ids(seq.submit([enc('x'), enc('z')]))).toEqual([0, 2]);
     expect(seq.size).toBe(3);
   });
 
   it('commits a multi-entry submission in one batch even when larger than batchMaxEntries', async () => {
-    const { seq, commits } = await setup({ batchMaxEntries: 2, batchIntervalMs: 1 });
-    const r = await seq.submit(['a', 'b', 'c', 'd', 'e'].map(enc));
-    expect(r).toEqual([0, 1, 2, 3, 4]);
+    const { seq, commits } = await setup({ batchMaxEntries: 2, batchIntervalMs: 0 });
+    expect(await ids(seq.submit(['a', 'b', 'c', 'd', 'e'].map(enc)))).toEqual([0, 1, 2, 3, 4]);
     expect(commits.map((c) => c.size)).toEqual([5]);
   });
 
   it('refuses a submission the pool cannot take, admitting none of it', async () => {
-    const { seq, commits } = await setup({ poolMaxEntries: 3, batchMaxEntries: 100 });
-    const admitted = [seq.submit([enc('1')]), seq.submit([enc('2')])];
+    const { seq, commits } = await setup({ poolMaxEntries: 3, batchMaxEntries: 100, batchIntervalMs: 60_000 });
+    const first = ids(seq.submit([enc('0')])); // the idle log commits it at once; the rest wait for the interval
+    const admitted = [ids(seq.submit([enc('1')])), ids(seq.submit([enc('2')]))];
     expect(() => seq.submit([enc('3'), enc('4')])).toThrow(PoolFullError);
-    // A duplicate of a waiting entry needs no room.
-    const dup = seq.submit([enc('1')]);
-    const third = seq.submit([enc('3')]);
+    // A repeat of a waiting entry needs no room.
+    const dup = ids(seq.submit([enc('1')]));
+    const third = ids(seq.submit([enc('3')]));
     expect(() => seq.submit([enc('4')])).toThrow(/pool is full/);
     await seq.close(); // drains what was admitted
-    expect(await Promise.all([...admitted, dup, third])).toEqual([[0], [1], [0], [2]]);
-    expect(commits.map((c) => c.size)).toEqual([3]);
+    expect(await Promise.all([first, ...admitted, dup, third])).toEqual([[0], [1], [2], [1], [3]]);
+    expect(commits.map((c) => c.size)).toEqual([1, 4]);
   });
 
   it('refuses entries over 65535 bytes and submissions after close', async () => {
@@ -98,7 +112,7 @@ describe('Sequencer', () => {
   });
 
   it('runs extensions inside the commit', async () => {
-    const { seq, store } = await setup({ batchIntervalMs: 1 });
+    const { seq, store } = await setup({ batchIntervalMs: 0 });
     const seen: number[] = [];
     seq.addExtension((batch, entries) => {
       for (const e of entries) {

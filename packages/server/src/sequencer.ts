@@ -16,7 +16,12 @@ import type { TileCache } from './tree/tile-cache.js';
 export interface SequencerOptions {
   /** Most new entries per commit (a single submission larger than this is committed alone). */
   readonly batchMaxEntries: number;
-  /** How long the first entry of an idle pool waits for company before a commit starts. */
+  /**
+   * 0 (the default): group commit, a commit starts as soon as entries wait and no commit is in
+   * flight, so batches grow with the load and an idle log answers at once. A positive value is
+   * the least time between the starts of two commits (a Sunlight-style timer): fewer, larger
+   * commits at the price of latency. A full batch never waits.
+   */
   readonly batchIntervalMs: number;
   /** Most entries waiting in the pool; beyond it submissions are refused with {@link PoolFullError}. */
   readonly poolMaxEntries: number;
@@ -31,8 +36,21 @@ export interface Commit {
   readonly checkpoint: string;
 }
 
+/** An entry a commit adds to the log. */
+export interface AddedEntry {
+  readonly index: number;
+  readonly entry: Uint8Array;
+  readonly leafHash: Hash;
+}
+
 /** Called inside each commit, before it is written: add extension records to `batch`. */
-export type BatchExtension = (batch: CommitBatch, entries: readonly { readonly index: number; readonly entry: Uint8Array; readonly leafHash: Hash }[]) => void;
+export type BatchExtension = (batch: CommitBatch, entries: readonly AddedEntry[]) => void;
+
+/** Where a submission's entries ended up: one index and leaf hash per entry, in order. */
+export interface Sequenced {
+  readonly indexes: readonly number[];
+  readonly leafHashes: readonly Hash[];
+}
 
 /** The pool cannot take the submission now; nothing was written. Retry after `retryAfterSeconds`. */
 export class PoolFullError extends Error {
@@ -55,37 +73,61 @@ export class SequencerClosedError extends Error {
   }
 }
 
-/** An entry waiting for its index: in the pool or in the batch being committed. */
-interface Slot {
-  readonly key: string;
-  readonly leafHash: Hash;
-  readonly entry: Uint8Array;
-  readonly promise: Promise<number>;
-  resolve(index: number): void;
+/** An earlier entry of the pool with the same bytes: the alias gets its index. */
+interface Ref {
+  readonly sub: Submission;
+  readonly pos: number;
+}
+
+/**
+ * One call to submit(): its entries travel together, so the pool holds one object (and one
+ * promise) per request, not per entry, which keeps a 2,000-entry batch request cheap.
+ */
+interface Submission {
+  readonly entries: readonly Uint8Array[];
+  readonly leafHashes: Hash[];
+  readonly keys: string[];
+  /** undefined where the entry is its own (first in the pool), else the entry it repeats. */
+  readonly refs: (Ref | undefined)[];
+  /**
+   * The store's answer for the submission's own entries (their indexes if already in the log),
+   * asked at admission so the lookup overlaps the commit in flight instead of delaying the next.
+   */
+  readonly found: Promise<(number | undefined)[]>;
+  /** Filled in by the commit that sequences the submission. */
+  readonly indexes: number[];
+  /** How many entries this submission added to the pool (not repeats of waiting ones). */
+  readonly own: number;
+  readonly bytes: number;
+  failed: boolean;
+  resolve(s: Sequenced): void;
   reject(err: unknown): void;
 }
 
 /**
  * Turns submissions into durable, sequenced entries (Sunlight style).
  *
- * Submissions join a pool; a single commit loop drains it when a timer fires or a batch is
- * full. Each commit looks up the batch's leaf hashes in the store with one getMany (entries
- * already in the log keep their index), appends the new ones to the compact tree, and writes
- * entries, changed tiles, leaf-hash index records, the tree state and the new signed checkpoint
- * in ONE atomic, fsync'd store batch. Only after that commit are waiters told their index, so
- * every acknowledged index survives a crash. Identical entries waiting at the same time share
- * one slot, so the log never holds the same bytes twice. Submission is all-or-nothing: a
- * submission's new entries are admitted together and committed in the same batch.
+ * Submissions join a pool; a single commit loop drains it (see
+ * {@link SequencerOptions.batchIntervalMs}). Each commit looks up the batch's leaf hashes in the
+ * store with one getMany (entries already in the log keep their index), appends the new ones to
+ * the compact tree, and writes entries, changed tiles, leaf-hash index records, extension
+ * records, the tree state and the new signed checkpoint in ONE atomic, fsync'd store batch. Only
+ * after that commit are waiters told their indexes, so every acknowledged index survives a
+ * crash. Identical entries waiting at the same time share one index, so the log never holds the
+ * same bytes twice. Submission is all-or-nothing: a submission's entries are admitted together
+ * and committed in the same batch.
  */
 export class Sequencer {
-  private readonly pool: Slot[][] = [];
-  private readonly pending = new Map<string, Slot>();
+  private waiting: Submission[] = [];
+  private readonly pending = new Map<string, Ref>();
   private poolEntries = 0;
   private poolBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private lastStart = -Infinity;
   private closed = false;
   private readonly extensions: BatchExtension[] = [];
+  private lookupRound: { readonly hashes: Hash[]; readonly result: Promise<(number | undefined)[]> } | undefined;
 
   /**
    * @param tree the compact tree of the last committed state (the sequencer owns it from now on)
@@ -107,52 +149,106 @@ export class Sequencer {
     return this.tree.size;
   }
 
+  /** What waits in the pool now (admitted, not yet being committed). */
+  get pool(): { readonly entries: number; readonly bytes: number } {
+    return { entries: this.poolEntries, bytes: this.poolBytes };
+  }
+
   /** Registers a hook that adds records (e.g. secondary indexes) to every commit. */
   addExtension(ext: BatchExtension): void {
     this.extensions.push(ext);
   }
 
   /**
-   * Submits entries (each 0..65535 bytes) and resolves with their indexes once they are durably
-   * committed, in the order given (an entry already in the log, or repeated, gets the one index).
-   * Throws PoolFullError when the pool cannot take all of them (nothing is admitted), and
-   * SequencerClosedError after close().
+   * Submits entries (each 0..65535 bytes) and resolves with their indexes and leaf hashes once
+   * they are durably committed, in the order given (an entry already in the log, or repeated,
+   * gets the one index). Throws RangeError for an oversized entry, PoolFullError when the pool
+   * cannot take all of them (nothing is admitted), and SequencerClosedError after close().
    */
-  submit(entries: readonly Uint8Array[]): Promise<number[]> {
+  submit(entries: readonly Uint8Array[]): Promise<Sequenced> {
     if (this.closed) throw new SequencerClosedError('the log is shutting down; retry against the restarted server');
-    const slots: Slot[] = [];
-    const fresh: Slot[] = [];
-    const mine = new Map<string, Slot>();
+    const n = entries.length;
+    const leafHashes = new Array<Hash>(n);
+    const keys = new Array<string>(n);
+    const refs = new Array<Ref | undefined>(n);
+    let own = 0;
     let bytes = 0;
-    for (const entry of entries) {
+    let mine: Map<string, number> | undefined;
+    const repeats: number[] = []; // pairs (i, first i) of entries repeated inside this submission
+    const lookup: Hash[] = []; // leaf hashes of this submission's own entries
+    for (let i = 0; i < n; i++) {
+      const entry = entries[i]!;
       if (entry.length > MAX_ENTRY_SIZE) {
         throw new RangeError(`an entry has ${entry.length} bytes; the most is ${MAX_ENTRY_SIZE}`);
       }
       const leafHash = this.hasher.hashLeaf(entry);
-      const key = Buffer.from(leafHash.buffer, leafHash.byteOffset, leafHash.length).toString('base64');
-      let slot = this.pending.get(key) ?? mine.get(key);
-      if (slot === undefined) {
-        slot = newSlot(key, leafHash, entry);
-        mine.set(key, slot);
-        fresh.push(slot);
-        bytes += entry.length;
+      const key = hashKey(leafHash);
+      leafHashes[i] = leafHash;
+      keys[i] = key;
+      const waiting = this.pending.get(key);
+      if (waiting !== undefined) {
+        refs[i] = waiting;
+        continue;
       }
-      slots.push(slot);
-    }
-    if (fresh.length > 0) {
-      if (this.poolEntries + fresh.length > this.options.poolMaxEntries || this.poolBytes + bytes > this.options.poolMaxBytes) {
-        throw new PoolFullError(
-          `the log's pool is full (${this.poolEntries} entries, ${this.poolBytes} bytes waiting); retry shortly`,
-          1,
-        );
+      if (n > 1) {
+        const first = (mine ??= new Map()).get(key);
+        if (first !== undefined) {
+          repeats.push(i, first);
+          continue;
+        }
+        mine.set(key, i);
       }
-      for (const s of fresh) this.pending.set(s.key, s);
-      this.pool.push(fresh);
-      this.poolEntries += fresh.length;
-      this.poolBytes += bytes;
-      this.kick();
+      own++;
+      bytes += entry.length;
+      lookup.push(leafHash);
     }
-    return Promise.all(slots.map((s) => s.promise));
+    if (own > 0 && (this.poolEntries + own > this.options.poolMaxEntries || this.poolBytes + bytes > this.options.poolMaxBytes)) {
+      throw new PoolFullError(`the log's pool is full (${this.poolEntries} entries, ${this.poolBytes} bytes waiting); retry shortly`, 1);
+    }
+    let resolve!: (s: Sequenced) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<Sequenced>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // An entry of this submission that is neither waiting (pending) nor in the store now cannot
+    // be committed by anyone else before this one: later submitters find it pending and repeat it.
+    // Commits remove their entries from `pending` only once the store shows them, so the lookup
+    // made here, after the pending check, cannot miss a committed copy.
+    const found = this.lookup(lookup);
+    found.catch(() => {}); // a failed lookup fails the commit that awaits it
+    const sub: Submission = { entries, leafHashes, keys, refs, found, indexes: new Array<number>(n), own, bytes, failed: false, resolve, reject };
+    for (let j = 0; j < repeats.length; j += 2) refs[repeats[j]!] = { sub, pos: repeats[j + 1]! };
+    for (let i = 0; i < n; i++) if (refs[i] === undefined) this.pending.set(keys[i]!, { sub, pos: i });
+    this.waiting.push(sub);
+    this.poolEntries += own;
+    this.poolBytes += bytes;
+    this.kick();
+    return promise;
+  }
+
+  /**
+   * Looks leaf hashes up in the store. Lookups asked for in the same turn of the event loop
+   * share one getMany: under load that turns a store round trip per request into one per turn.
+   * Deferring is safe: an entry that was neither pending nor stored when its submission was
+   * admitted can only be committed by that submission's own commit, which awaits this lookup.
+   */
+  private lookup(hashes: Hash[]): Promise<(number | undefined)[]> {
+    if (hashes.length === 0) return Promise.resolve([]);
+    let round = this.lookupRound;
+    if (round === undefined) {
+      const hashesOfRound: Hash[] = [];
+      const result = new Promise<(number | undefined)[]>((resolve, reject) => {
+        setImmediate(() => {
+          this.lookupRound = undefined;
+          this.store.findLeafHashes(hashesOfRound).then(resolve, reject);
+        });
+      });
+      round = this.lookupRound = { hashes: hashesOfRound, result };
+    }
+    const from = round.hashes.length;
+    for (const h of hashes) round.hashes.push(h);
+    return round.result.then((all) => all.slice(from, from + hashes.length));
   }
 
   /** Stops accepting submissions, commits everything already admitted, and resolves when done. */
@@ -162,97 +258,146 @@ export class Sequencer {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    while (this.running !== undefined || this.pool.length > 0) {
+    while (this.running !== undefined || this.waiting.length > 0) {
       if (this.running === undefined) this.running = this.drain();
       await this.running;
     }
   }
 
   private kick(): void {
-    if (this.running !== undefined) return; // the loop picks new entries up when its commit ends
-    if (this.poolEntries >= this.options.batchMaxEntries || this.options.batchIntervalMs === 0) {
-      if (this.timer !== undefined) clearTimeout(this.timer);
-      this.timer = undefined;
+    if (this.running !== undefined) return; // the commit loop picks new entries up when its commit ends
+    const wait = this.lastStart + this.options.batchIntervalMs - performance.now();
+    if (wait <= 0 || this.poolEntries >= this.options.batchMaxEntries) {
       this.running = this.drain();
-    } else if (this.timer === undefined) {
-      this.timer = setTimeout(() => {
+    } else {
+      this.timer ??= setTimeout(() => {
         this.timer = undefined;
         if (this.running === undefined) this.running = this.drain();
-      }, this.options.batchIntervalMs);
+      }, wait);
     }
   }
 
   /** Commits batches until the pool is empty; entries arriving during a commit form the next batch. */
   private async drain(): Promise<void> {
     try {
-      while (this.pool.length > 0) {
-        const batch: Slot[] = [];
-        while (this.pool.length > 0) {
-          const next = this.pool[0]!;
-          if (batch.length > 0 && batch.length + next.length > this.options.batchMaxEntries) break;
-          this.pool.shift();
-          for (const s of next) {
-            batch.push(s);
-            this.poolBytes -= s.entry.length;
-          }
-          this.poolEntries -= next.length;
+      while (this.waiting.length > 0) {
+        if (this.timer !== undefined) {
+          clearTimeout(this.timer);
+          this.timer = undefined;
+        }
+        this.lastStart = performance.now();
+        let take = 0;
+        let entries = 0;
+        while (take < this.waiting.length) {
+          const next = this.waiting[take]!;
+          if (take > 0 && entries + next.own > this.options.batchMaxEntries) break;
+          entries += next.own;
+          take++;
+        }
+        const batch = this.waiting.slice(0, take);
+        this.waiting = take === this.waiting.length ? [] : this.waiting.slice(take);
+        for (const s of batch) {
+          this.poolEntries -= s.own;
+          this.poolBytes -= s.bytes;
         }
         await this.commitBatch(batch);
+        if (this.options.batchIntervalMs > 0 && this.waiting.length > 0 && this.poolEntries < this.options.batchMaxEntries && !this.closed) {
+          // Leave the rest to the timer, so commits start at most every batchIntervalMs.
+          break;
+        }
       }
     } finally {
       this.running = undefined;
     }
+    if (this.waiting.length > 0 && !this.closed) this.kick();
   }
 
-  private async commitBatch(slots: Slot[]): Promise<void> {
-    let indexes: number[];
+  private async commitBatch(subs: Submission[]): Promise<void> {
     try {
-      indexes = await this.writeBatch(slots);
+      await this.writeBatch(subs);
     } catch (err) {
       const failure =
         err instanceof StorageError ? err : new StorageError(`committing a batch failed: ${(err as Error).message}`, { cause: err });
-      for (const s of slots) {
-        this.pending.delete(s.key);
-        s.reject(failure);
-      }
+      this.fail(subs, failure);
       await this.recover();
       return;
     }
-    slots.forEach((s, i) => {
-      this.pending.delete(s.key);
-      s.resolve(indexes[i]!);
-    });
+    for (const s of subs) {
+      this.forget(s);
+      s.resolve({ indexes: s.indexes, leafHashes: s.leafHashes });
+    }
   }
 
-  /** Writes one batch; returns each slot's index. Memory state changes only after the commit. */
-  private async writeBatch(slots: Slot[]): Promise<number[]> {
-    const found = await this.store.findLeafHashes(slots.map((s) => s.leafHash));
+  /** Removes a submission's own entries from the pending map (they are in the log or failed). */
+  private forget(s: Submission): void {
+    for (let i = 0; i < s.keys.length; i++) {
+      if (s.refs[i] === undefined && this.pending.get(s.keys[i]!)?.sub === s) this.pending.delete(s.keys[i]!);
+    }
+  }
+
+  /** Rejects failed submissions and every waiting one that repeats one of their entries. */
+  private fail(subs: Submission[], failure: StorageError): void {
+    for (const s of subs) {
+      s.failed = true;
+      this.forget(s);
+      s.reject(failure);
+    }
+    const keep: Submission[] = [];
+    for (const s of this.waiting) {
+      if (s.refs.some((r) => r !== undefined && r.sub.failed)) {
+        s.failed = true;
+        this.poolEntries -= s.own;
+        this.poolBytes -= s.bytes;
+        this.forget(s);
+        s.reject(failure);
+      } else {
+        keep.push(s);
+      }
+    }
+    this.waiting = keep;
+  }
+
+  /** Sequences one batch and writes it; fills each submission's indexes. Memory state changes only after the commit. */
+  private async writeBatch(subs: Submission[]): Promise<void> {
+    const found = await Promise.all(subs.map((s) => s.found));
     const tree = this.tree.clone();
     const base = tree.size;
-    const indexes: number[] = [];
-    const added: { index: number; entry: Uint8Array; leafHash: Hash }[] = [];
-    slots.forEach((s, i) => {
-      const known = found[i];
-      if (known !== undefined) {
-        indexes.push(known);
-      } else {
-        const index = base + added.length;
-        indexes.push(index);
-        added.push({ index, entry: s.entry, leafHash: s.leafHash });
+    const added: AddedEntry[] = [];
+    for (let j = 0; j < subs.length; j++) {
+      const s = subs[j]!;
+      const inStore = found[j]!;
+      let k = 0;
+      for (let i = 0; i < s.refs.length; i++) {
+        const ref = s.refs[i];
+        if (ref !== undefined) {
+          // The entry it repeats is earlier in the pool: sequenced by an earlier or this batch.
+          s.indexes[i] = ref.sub.indexes[ref.pos]!;
+          continue;
+        }
+        const known = inStore[k++];
+        if (known !== undefined) {
+          s.indexes[i] = known;
+        } else {
+          const index = base + added.length;
+          s.indexes[i] = index;
+          added.push({ index, entry: s.entries[i]!, leafHash: s.leafHashes[i]! });
+        }
       }
-    });
-    if (added.length === 0) return indexes;
+    }
+    if (added.length === 0) return;
 
     const completed = tree.appendMany(added.map((a) => a.leafHash));
     const staged = this.tiles.stage(completed);
     const batch = this.store.newBatch();
-    for (const t of staged.touched) batch.putTile(t.level, t.index, t.data());
+    for (const t of staged.touched) batch.putTile(t.level, t.index, t.stored());
     // One run of entries per bundle touched: a growing bundle is never rewritten.
     for (let i = 0; i < added.length; ) {
       const first = added[i]!.index;
       const bundle = Math.floor(first / TILE_WIDTH);
       const n = Math.min(added.length - i, (bundle + 1) * TILE_WIDTH - first);
-      batch.putEntries(bundle, first % TILE_WIDTH, encodeEntryBundle(added.slice(i, i + n).map((a) => a.entry)));
+      const run = new Array<Uint8Array>(n);
+      for (let j = 0; j < n; j++) run[j] = added[i + j]!.entry;
+      batch.putEntries(bundle, first % TILE_WIDTH, encodeEntryBundle(run));
       i += n;
     }
     for (const a of added) batch.putLeafIndex(a.leafHash, a.index);
@@ -265,7 +410,6 @@ export class Sequencer {
     this.tree = tree;
     this.tiles.apply(staged);
     this.onCommit({ size: tree.size, root, checkpoint });
-    return indexes;
   }
 
   /**
@@ -284,26 +428,20 @@ export class Sequencer {
       }
     } catch {
       this.closed = true;
-      for (const group of this.pool.splice(0)) {
-        for (const s of group) {
-          this.pending.delete(s.key);
-          s.reject(new StorageError('the store failed and the log stopped accepting entries; restart the server'));
-        }
+      const failure = new StorageError('the store failed and the log stopped accepting entries; restart the server');
+      for (const s of this.waiting) {
+        s.failed = true;
+        this.forget(s);
+        s.reject(failure);
       }
+      this.waiting = [];
       this.poolEntries = 0;
       this.poolBytes = 0;
     }
   }
 }
 
-function newSlot(key: string, leafHash: Hash, entry: Uint8Array): Slot {
-  let resolve!: (i: number) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<number>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // A rejected slot may have no listener yet (its submission is still being admitted).
-  promise.catch(() => {});
-  return { key, leafHash, entry, promise, resolve, reject };
+/** The pool's key for a leaf hash: its 32 bytes as a one-byte-per-char string (cheap to make and hash). */
+function hashKey(h: Hash): string {
+  return Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('latin1');
 }

@@ -8,11 +8,20 @@ import { decimal, parseParams } from './params.js';
 /** Most entries one GET /v1/entries page returns. */
 export const ENTRIES_PAGE_MAX = 1000;
 
-/** Entries are raw bytes: refuse bodies that are declared as something else (forms, JSON, multipart). */
-const octetStream: MiddlewareHandler = async (c, next) => {
+/**
+ * An entry is the request body's bytes, whatever they encode (JSON, text, a file): any
+ * Content-Type is accepted, since curl and fetch label raw bodies form-urlencoded or text/plain.
+ * Refused (415) are bodies whose bytes are not the entry: multipart forms (the entry would be
+ * the MIME envelope) and compressed bodies (Content-Encoding other than identity).
+ */
+const rawBody: MiddlewareHandler = async (c, next) => {
   const type = c.req.header('content-type');
-  if (type !== undefined && type.split(';')[0]!.trim().toLowerCase() !== 'application/octet-stream') {
-    throw httpError(415, `send the entry's raw bytes with Content-Type: application/octet-stream (got ${JSON.stringify(type)})`);
+  if (type !== undefined && type.trimStart().toLowerCase().startsWith('multipart/')) {
+    throw httpError(415, `send the entry's raw bytes (e.g. curl --data-binary @file -H 'Content-Type: application/octet-stream'), not a multipart form (got ${JSON.stringify(type)})`);
+  }
+  const encoding = c.req.header('content-encoding');
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    throw httpError(415, `Content-Encoding ${JSON.stringify(encoding)} is not supported; send the entry's bytes uncompressed`);
   }
   await next();
 };
@@ -67,21 +76,20 @@ const pageQuery = z.object({ start: decimal, end: decimal.optional() });
 export function entryRoutes(log: Log, limits: { readonly maxBatchBytes: number; readonly maxBatchEntries: number }): Hono {
   const app = new Hono();
 
-  app.post('/v1/entries', octetStream, async (c) => {
+  app.post('/v1/entries', rawBody, async (c) => {
     if (c.req.url.includes('?')) parseParams(noQuery, c.req.query());
     const entry = await readBody(c, MAX_ENTRY_SIZE, 'an entry');
-    const { entries, published } = await log.append([entry], true);
-    const e = entries[0]!;
+    const { indexes, leafHashes, receipts, published } = await log.append([entry], true);
     return c.json({
-      index: e.index,
-      leafHash: toBase64(e.leafHash),
+      index: indexes[0],
+      leafHash: toBase64(leafHashes[0]!),
       checkpoint: published.checkpoint,
-      receipt: e.receipt,
+      receipt: receipts![0],
       ...(published.witnessed !== undefined ? { witnessed: published.witnessed } : {}),
     });
   });
 
-  app.post('/v1/entries/batch', octetStream, async (c) => {
+  app.post('/v1/entries/batch', rawBody, async (c) => {
     const q = parseParams(receiptsQuery, c.req.query());
     const body = await readBody(c, limits.maxBatchBytes, 'the batch body');
     let entries: Uint8Array[];
@@ -100,12 +108,12 @@ export function entryRoutes(log: Log, limits: { readonly maxBatchBytes: number; 
     const withReceipts = q.receipts === '1' || q.receipts === 'true';
     const r = await log.append(entries, withReceipts);
     return c.json({
-      count: r.entries.length,
-      indexes: r.entries.map((e) => e.index),
+      count: r.indexes.length,
+      indexes: r.indexes,
       treeSize: r.published.size,
       checkpoint: r.published.checkpoint,
       ...(r.published.witnessed !== undefined ? { witnessed: r.published.witnessed } : {}),
-      ...(withReceipts ? { receipts: r.entries.map((e) => e.receipt) } : {}),
+      ...(withReceipts ? { receipts: r.receipts } : {}),
     });
   });
 
@@ -113,6 +121,7 @@ export function entryRoutes(log: Log, limits: { readonly maxBatchBytes: number; 
     const { index } = parseParams(indexParam, { index: c.req.param('index') });
     if (c.req.url.includes('?')) parseParams(noQuery, c.req.query());
     const [entry] = await log.entries(index, index + 1);
+    c.header('Vary', 'Accept');
     if ((c.req.header('accept') ?? '').includes('application/json')) {
       const leafHash = await log.leafHash(index);
       return c.json({ index, leafHash: toBase64(leafHash), entry: toBase64(entry!) });

@@ -18,6 +18,7 @@ export function logInfoRoutes(log: Log, limits: { readonly maxBatchBytes: number
       ...(limits.witnesses !== undefined && limits.witnesses.length > 0
         ? { witnesses: limits.witnesses, witnessQuorum: limits.witnessQuorum }
         : {}),
+      pool: log.pool,
       maxEntrySize: MAX_ENTRY_SIZE,
       maxBatchBytes: limits.maxBatchBytes,
     });

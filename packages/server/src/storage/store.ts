@@ -18,7 +18,10 @@ export interface TreeState {
  * committed atomically with the entries they describe.
  */
 export interface CommitBatch {
-  /** A hash tile at its current width: `data` is width * 32 bytes, 1 <= width <= 256. */
+  /**
+   * A hash tile at its current width: `data` starts with the tile's width * 32 bytes
+   * (1 <= width <= 256) and may be followed by derived data (the inner levels of a full tile).
+   */
   putTile(level: number, index: number, data: Uint8Array): void;
   /**
    * A run of entries of entry bundle `bundle`, starting at position `start` (0..255) inside it,
@@ -56,7 +59,7 @@ export interface CommitBatch {
 export interface LogStore {
   /** The last committed tree state, or undefined for an empty (never committed) store. */
   readState(): Promise<TreeState | undefined>;
-  /** Hash tiles at their stored (latest) width, in the order asked; undefined when absent. */
+  /** Hash tiles as last put (latest width, with any derived data after), in the order asked; undefined when absent. */
   readTiles(ids: readonly { readonly level: number; readonly index: number }[]): Promise<(Uint8Array | undefined)[]>;
   /** The concatenated entry runs of bundle `bundle` (empty when none): an entry bundle of its stored width. */
   readBundle(bundle: number): Promise<Uint8Array>;

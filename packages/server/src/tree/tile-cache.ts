@@ -28,8 +28,8 @@ export interface StagedTiles {
  */
 export class TileCache implements NodeReader {
   private edge: ReadonlyMap<number, TileNodes> = new Map();
-  private readonly lru = new Map<string, TileNodes>();
-  private readonly loading = new Map<string, Promise<TileNodes>>();
+  private readonly lru = new Map<number, TileNodes>();
+  private readonly loading = new Map<number, Promise<TileNodes>>();
 
   /** @param maxTiles how many full tiles to keep (about 16 KiB each) */
   constructor(
@@ -114,17 +114,45 @@ export class TileCache implements NodeReader {
   readNodes(ids: readonly NodeId[]): Hash[] | Promise<Hash[]> {
     const out = new Array<Hash>(ids.length);
     let missing: number[] | undefined;
+    // Consecutive ids of a proof mostly share a tile: look each tile up (and refresh it) once.
+    let lastKey = -1;
+    let last: TileNodes | undefined;
     for (let i = 0; i < ids.length; i++) {
-      const h = this.cachedNode(ids[i]!);
-      if (h === undefined) (missing ??= []).push(i);
-      else out[i] = h;
+      const id = ids[i]!;
+      const k = id.level % TILE_HEIGHT;
+      const span = TILE_WIDTH >> k;
+      const level = (id.level - k) / TILE_HEIGHT;
+      const index = Math.floor(id.index / span);
+      const tk = key(level, index);
+      if (tk !== lastKey) {
+        lastKey = tk;
+        last = this.tileAt(level, index, tk);
+      }
+      const h = last?.node(k, id.index % span);
+      if (h !== undefined) out[i] = h;
+      else if (last === undefined) (missing ??= []).push(i);
+      else throw new StorageError(`node ${id.level}/${id.index} is beyond the stored tree`);
     }
     if (missing === undefined) return out;
     return this.fill(ids, out, missing);
   }
 
+  /** The edge tile or a cached full tile (refreshing its recency); undefined when not in memory. */
+  private tileAt(level: number, index: number, tk: number): TileNodes | undefined {
+    const e = this.edge.get(level);
+    if (e === undefined || index > e.index) throw new StorageError(`tile ${level}/${index} is beyond the stored tree`);
+    if (index === e.index) return e;
+    const t = this.lru.get(tk);
+    if (t !== undefined) {
+      // Refresh recency: Map iteration order is insertion order.
+      this.lru.delete(tk);
+      this.lru.set(tk, t);
+    }
+    return t;
+  }
+
   private async fill(ids: readonly NodeId[], out: Hash[], missing: number[]): Promise<Hash[]> {
-    const want = new Map<string, { level: number; index: number }>();
+    const want = new Map<number, { level: number; index: number }>();
     for (const i of missing) {
       const { level, index } = locate(ids[i]!);
       want.set(key(level, index), { level, index });
@@ -156,10 +184,10 @@ export class TileCache implements NodeReader {
         const k = key(t.level, t.index);
         const p = read.then((all) => {
           const d = all[i];
-          if (d === undefined || d.length !== TILE_WIDTH * 32) {
+          const nodes = d === undefined ? undefined : TileNodes.fromData(t.level, t.index, d, this.hasher);
+          if (nodes === undefined || !nodes.full) {
             throw new StorageError(`full tile ${t.level}/${t.index} is missing or short in the store`);
           }
-          const nodes = TileNodes.fromData(t.level, t.index, d, this.hasher);
           this.remember(nodes);
           return nodes;
         });
@@ -176,22 +204,7 @@ export class TileCache implements NodeReader {
 
   private cachedNode(id: NodeId): Hash | undefined {
     const { level, index, k, pos } = locate(id);
-    const e = this.edge.get(level);
-    if (e === undefined || index > e.index) {
-      throw new StorageError(`node ${id.level}/${id.index} is beyond the stored tree`);
-    }
-    if (index === e.index) {
-      const h = e.node(k, pos);
-      if (h === undefined) throw new StorageError(`node ${id.level}/${id.index} is beyond the stored tree`);
-      return h;
-    }
-    const k2 = key(level, index);
-    const t = this.lru.get(k2);
-    if (t === undefined) return undefined;
-    // Refresh recency: Map iteration order is insertion order.
-    this.lru.delete(k2);
-    this.lru.set(k2, t);
-    return t.node(k, pos);
+    return this.tileAt(level, index, key(level, index))?.node(k, pos);
   }
 
   private remember(t: TileNodes): void {
@@ -206,8 +219,9 @@ export class TileCache implements NodeReader {
   }
 }
 
-function key(level: number, index: number): string {
-  return `${level}/${index}`;
+/** A tile's cache key: unique for every level (< 8) and index (< 2^45) of a tree under 2^53 leaves. */
+function key(level: number, index: number): number {
+  return index * 8 + level;
 }
 
 /** Where a tree node lives: tile (level, index) and the position at height k inside it. */

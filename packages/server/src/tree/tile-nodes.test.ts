@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Hasher, rootFromLeafHashes } from '@tlog/merkle';
-import { TileNodes } from './tile-nodes.js';
+import { TILE_NODES, TileNodes } from './tile-nodes.js';
 
 const hasher = new Hasher((d) => crypto.hash('sha256', d, 'buffer'));
 const leaves = (n: number) => Array.from({ length: n }, (_, i) => hasher.hashLeaf(Uint8Array.of(i & 255, i >> 8)));
@@ -44,5 +44,24 @@ describe('TileNodes', () => {
     b.set(0, 0, new Uint8Array(32).fill(1));
     expect(a.width).toBe(0);
     expect(b.width).toBe(1);
+  });
+
+  it('stores a full tile with its inner levels and loads it back without hashing; a partial one as its C2SP bytes', () => {
+    const ls = leaves(256);
+    const t = TileNodes.fromData(0, 3, concat(ls), hasher);
+    const stored = t.stored();
+    expect(stored.length).toBe(TILE_NODES * 32);
+    expect(u8(stored.subarray(0, 256 * 32))).toEqual(concat(ls));
+    let hashes = 0;
+    const counting = new Hasher((d) => (hashes++, crypto.hash('sha256', d, 'buffer')));
+    hashes = 0; // the constructor hashed the empty string
+    const back = TileNodes.fromData(0, 3, stored, counting);
+    expect(hashes).toBe(0);
+    expect(back.full).toBe(true);
+    for (let k = 0; k < 8; k++) {
+      for (const pos of [0, (256 >> k) - 1]) expect(u8(back.node(k, pos))).toEqual(u8(t.node(k, pos)));
+    }
+    const partial = TileNodes.fromData(0, 4, concat(ls.slice(0, 9)), hasher);
+    expect(u8(partial.stored())).toEqual(concat(ls.slice(0, 9)));
   });
 });
