@@ -41,7 +41,7 @@ async function openLog(dir: string, origin = ORIGIN) {
       tileCacheTiles: 16,
       entryCacheBytes: 1 << 16,
     });
-    return { log, close: async () => (await log.close(), await store.close()) };
+    return { log, store, close: async () => (await log.close(), await store.close()) };
   } catch (err) {
     await store.close();
     throw err;
@@ -104,6 +104,29 @@ describe('Log', () => {
     expect(dup.indexes[0]).toBe(5);
     verifyTlogProof(dup.receipts![0]!, entries[5]!, { log: verifier });
     await again.close();
+  });
+
+  it('finds old entries as duplicates with a saved leaf filter, a stale one after a crash, and while it is rebuilt', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tlog-log-'));
+    dirs.push(dir);
+    const entries = Array.from({ length: 300 }, (_, i) => enc(`old ${i}`));
+    const first = await openLog(dir);
+    await first.log.append(entries, false);
+    await first.close(); // a clean shutdown saves the filter for size 300
+
+    const clean = await openLog(dir);
+    expect(clean.log.leafFilterReady).toBe(true);
+    expect((await clean.log.append([entries[7]!], false)).indexes).toEqual([7]);
+    expect((await clean.log.append([enc('new after a clean start')], false)).indexes).toEqual([300]);
+    await clean.store.close(); // a crash: the log never closes, the saved filter now describes size 300, not 301
+
+    const crashed = await openLog(dir);
+    expect(crashed.log.leafFilterReady).toBe(false); // stale filter refused: rebuilding from the leaf index
+    expect((await crashed.log.append([entries[8]!, enc('new after a clean start')], false)).indexes).toEqual([8, 300]);
+    for (let i = 0; i < 500 && !crashed.log.leafFilterReady; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(crashed.log.leafFilterReady).toBe(true);
+    expect((await crashed.log.append([entries[299]!, enc('new after the rebuild')], false)).indexes).toEqual([299, 301]);
+    await crashed.close();
   });
 
   it('refuses a data dir that holds another origin', async () => {

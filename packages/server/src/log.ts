@@ -17,6 +17,7 @@ import { ImmediatePublisher, type Published, type Publisher } from './publisher.
 import { Sequencer, type SequencerOptions } from './sequencer.js';
 import type { LogStore } from './storage/store.js';
 import { EntryReader } from './tree/entry-reader.js';
+import { LeafFilter } from './tree/leaf-filter.js';
 import { TileCache } from './tree/tile-cache.js';
 
 /** What a Log needs besides its store. */
@@ -43,6 +44,20 @@ export interface Appended {
   /** When asked for: c2sp.org/tlog-proof@v1 receipts of inclusion in `published.checkpoint`. */
   readonly receipts?: readonly string[];
   readonly published: Published;
+}
+
+/**
+ * The leaf filter for a tree of `size` leaves: the one saved at the last clean shutdown when it
+ * describes exactly this tree, else an empty one rebuilt from the leaf-hash index in the
+ * background (until then every dedup lookup goes to the store).
+ */
+async function openLeafFilter(store: LogStore, size: number): Promise<LeafFilter> {
+  const saved = await store.readLeafFilter();
+  const loaded = saved === undefined ? undefined : LeafFilter.deserialize(saved, size);
+  if (loaded !== undefined) return loaded;
+  const filter = new LeafFilter(size === 0);
+  if (size > 0) void filter.rebuild((onBatch) => store.scanLeafHashes(onBatch)).catch(() => {});
+  return filter;
 }
 
 /** The stored state does not belong to this log (other origin) or does not add up. */
@@ -76,6 +91,7 @@ export class Log {
     private readonly tiles: TileCache,
     private readonly entryReader: EntryReader,
     private readonly sequencer: Sequencer,
+    private readonly filter: LeafFilter,
     private publisher: Publisher,
   ) {}
 
@@ -114,12 +130,21 @@ export class Log {
     const tiles = new TileCache(store, opts.hasher, opts.tileCacheTiles);
     await tiles.load(state.size);
     const entryReader = new EntryReader(store, opts.entryCacheBytes);
+    const filter = await openLeafFilter(store, state.size);
     let initial: Published = { size: state.size, root, checkpoint: state.checkpoint };
     // The sequencer reports commits to whichever publisher the log ends up with.
-    const sequencer = new Sequencer(store, tiles, tree, opts.signer, opts.origin, opts.hasher, opts.sequencer, (c) =>
-      log.publisher.committed(c),
+    const sequencer = new Sequencer(
+      store,
+      tiles,
+      tree,
+      opts.signer,
+      opts.origin,
+      opts.hasher,
+      opts.sequencer,
+      (c) => log.publisher.committed(c),
+      filter,
     );
-    const log: Log = new Log(opts.origin, opts.verifierKey, opts.hasher, store, tiles, entryReader, sequencer, new ImmediatePublisher(initial));
+    const log: Log = new Log(opts.origin, opts.verifierKey, opts.hasher, store, tiles, entryReader, sequencer, filter, new ImmediatePublisher(initial));
     if (opts.publisher !== undefined) {
       const witnessed = await store.readWitnessed();
       if (witnessed !== undefined && witnessed.startsWith(formatCheckpoint({ origin: opts.origin, size: state.size, root, extensions: [] }))) {
@@ -143,6 +168,11 @@ export class Log {
   /** Entries and bytes admitted and waiting for a commit (what backpressure is measured on). */
   get pool(): { readonly entries: number; readonly bytes: number } {
     return this.sequencer.pool;
+  }
+
+  /** Whether deduplication can rule entries out in memory (false while the leaf filter is rebuilt after a crash). */
+  get leafFilterReady(): boolean {
+    return this.filter.ready;
   }
 
   /** The store, for publishers that persist cosigned checkpoints. */
@@ -246,6 +276,9 @@ export class Log {
     // Waiters whose entries were committed still build receipts from the store: let them finish.
     if (this.inflight > 0) await new Promise<void>((resolve) => (this.onIdle = resolve));
     await this.publisher.close();
+    // Saved so the next start need not rebuild it; tagged with the size it covers, so a start
+    // after a crash (which commits past this size first) sees a stale tag and rebuilds instead.
+    if (this.filter.ready) await this.store.putLeafFilter(this.filter.serialize(this.sequencer.size));
   }
 
   private checkTreeSize(size: number): void {

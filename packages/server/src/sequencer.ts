@@ -10,6 +10,7 @@ import {
   type NoteSigner,
 } from '@tlog/merkle';
 import { StorageError, type CommitBatch, type LogStore } from './storage/store.js';
+import { LeafFilter } from './tree/leaf-filter.js';
 import type { TileCache } from './tree/tile-cache.js';
 
 /** Tuning of the write path. */
@@ -132,6 +133,7 @@ export class Sequencer {
   /**
    * @param tree the compact tree of the last committed state (the sequencer owns it from now on)
    * @param onCommit told of every commit that grew the tree, after it is durable and before waiters resume
+   * @param filter the leaf filter: own entries it rules out skip the store lookup; every commit adds its leaves
    */
   constructor(
     private readonly store: LogStore,
@@ -142,6 +144,7 @@ export class Sequencer {
     private readonly hasher: Hasher,
     private readonly options: SequencerOptions,
     private readonly onCommit: (c: Commit) => void,
+    private readonly filter: LeafFilter = new LeafFilter(false),
   ) {}
 
   /** The size of the last committed tree. */
@@ -175,7 +178,8 @@ export class Sequencer {
     let bytes = 0;
     let mine: Map<string, number> | undefined;
     const repeats: number[] = []; // pairs (i, first i) of entries repeated inside this submission
-    const lookup: Hash[] = []; // leaf hashes of this submission's own entries
+    const lookup: Hash[] = []; // leaf hashes of own entries that might be in the log already
+    const lookupAt: number[] = []; // and which own entry each is
     for (let i = 0; i < n; i++) {
       const entry = entries[i]!;
       if (entry.length > MAX_ENTRY_SIZE) {
@@ -198,9 +202,12 @@ export class Sequencer {
         }
         mine.set(key, i);
       }
+      if (this.filter.mightContain(leafHash)) {
+        lookup.push(leafHash);
+        lookupAt.push(own);
+      }
       own++;
       bytes += entry.length;
-      lookup.push(leafHash);
     }
     if (own > 0 && (this.poolEntries + own > this.options.poolMaxEntries || this.poolBytes + bytes > this.options.poolMaxBytes)) {
       throw new PoolFullError(`the log's pool is full (${this.poolEntries} entries, ${this.poolBytes} bytes waiting); retry shortly`, 1);
@@ -215,7 +222,14 @@ export class Sequencer {
     // be committed by anyone else before this one: later submitters find it pending and repeat it.
     // Commits remove their entries from `pending` only once the store shows them, so the lookup
     // made here, after the pending check, cannot miss a committed copy.
-    const found = this.lookup(lookup);
+    const found =
+      lookup.length === 0
+        ? NOTHING_FOUND
+        : this.lookup(lookup).then((indexes) => {
+            const byOwn = new Array<number | undefined>(own);
+            for (let j = 0; j < indexes.length; j++) byOwn[lookupAt[j]!] = indexes[j];
+            return byOwn;
+          });
     found.catch(() => {}); // a failed lookup fails the commit that awaits it
     const sub: Submission = { entries, leafHashes, keys, refs, found, indexes: new Array<number>(n), own, bytes, failed: false, resolve, reject };
     for (let j = 0; j < repeats.length; j += 2) refs[repeats[j]!] = { sub, pos: repeats[j + 1]! };
@@ -407,6 +421,7 @@ export class Sequencer {
     batch.putState({ size: tree.size, edge: tree.edge, checkpoint });
     await this.store.commit(batch);
 
+    for (const a of added) this.filter.add(a.leafHash);
     this.tree = tree;
     this.tiles.apply(staged);
     this.onCommit({ size: tree.size, root, checkpoint });
@@ -421,6 +436,9 @@ export class Sequencer {
     try {
       const state = await this.store.readState();
       if (state !== undefined && state.size !== this.tree.size) {
+        // The failed batch landed after all: its leaves are in the store but not the filter.
+        this.filter.reset();
+        void this.filter.rebuild((onBatch) => this.store.scanLeafHashes(onBatch)).catch(() => {});
         const tree = new CompactTree(state.size, state.edge, this.hasher);
         await this.tiles.load(state.size);
         this.tree = tree;
@@ -440,6 +458,9 @@ export class Sequencer {
     }
   }
 }
+
+/** What the store lookup gives a submission whose entries the leaf filter all ruled out. */
+const NOTHING_FOUND: Promise<(number | undefined)[]> = Promise.resolve([]);
 
 /** The pool's key for a leaf hash: its 32 bytes as a one-byte-per-char string (cheap to make and hash). */
 function hashKey(h: Hash): string {

@@ -4,6 +4,8 @@
  *
  *   's'                              tree state {size, edge, checkpoint} (JSON, UTF-8)
  *   'w'                              latest cosigned checkpoint (text), best effort
+ *   'f'                              the leaf-hash Bloom filter saved at the last clean shutdown,
+ *                                    tagged with its tree size (derived data; rebuilt when stale)
  *   't' level:u8 index:u64           hash tile at its latest width (width * 32 bytes); grows in
  *                                    place until full, then never changes
  *   'e' bundle:u64 start:u8          a run of entries of entry bundle `bundle` starting at
@@ -17,25 +19,35 @@
  */
 export const STATE_KEY = Uint8Array.of(0x73); // 's'
 export const WITNESSED_KEY = Uint8Array.of(0x77); // 'w'
+export const FILTER_KEY = Uint8Array.of(0x66); // 'f'
 const TILE = 0x74; // 't'
 const ENTRIES = 0x65; // 'e'
 const LEAF = 0x68; // 'h'
+/** The key range of the leaf-hash index: [LEAF_FIRST, LEAF_END). */
+export const LEAF_FIRST = Uint8Array.of(LEAF);
+export const LEAF_END = Uint8Array.of(LEAF + 1);
 const EXTENSION = 0x78; // 'x'
 
 /** Writes a safe integer as 8 bytes big-endian at `offset`. */
 export function writeU64(out: Uint8Array, offset: number, n: number): void {
   const hi = Math.floor(n / 0x1_0000_0000);
   const lo = n >>> 0;
-  const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  v.setUint32(offset, hi);
-  v.setUint32(offset + 4, lo);
+  out[offset] = hi >>> 24;
+  out[offset + 1] = hi >>> 16;
+  out[offset + 2] = hi >>> 8;
+  out[offset + 3] = hi;
+  out[offset + 4] = lo >>> 24;
+  out[offset + 5] = lo >>> 16;
+  out[offset + 6] = lo >>> 8;
+  out[offset + 7] = lo;
 }
 
 /** Reads 8 bytes big-endian at `offset` as a number; refuses values beyond 2^53-1. */
 export function readU64(b: Uint8Array, offset: number): number {
   if (b.length < offset + 8) throw new RangeError(`need 8 bytes at offset ${offset}, have ${b.length - offset}`);
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const n = v.getUint32(offset) * 0x1_0000_0000 + v.getUint32(offset + 4);
+  const hi = ((b[offset]! << 24) | (b[offset + 1]! << 16) | (b[offset + 2]! << 8) | b[offset + 3]!) >>> 0;
+  const lo = ((b[offset + 4]! << 24) | (b[offset + 5]! << 16) | (b[offset + 6]! << 8) | b[offset + 7]!) >>> 0;
+  const n = hi * 0x1_0000_0000 + lo;
   if (!Number.isSafeInteger(n)) throw new RangeError(`stored number at offset ${offset} exceeds 2^53-1`);
   return n;
 }

@@ -2,6 +2,9 @@ import { Level } from 'level';
 import { fromBase64, toBase64, type Hash } from '@tlog/merkle';
 import { StorageError, type CommitBatch, type LogStore, type TreeState } from './store.js';
 import {
+  FILTER_KEY,
+  LEAF_END,
+  LEAF_FIRST,
   STATE_KEY,
   WITNESSED_KEY,
   encodeIndex,
@@ -139,6 +142,27 @@ export class LevelLogStore implements LogStore {
 
   async putWitnessed(checkpoint: string): Promise<void> {
     await this.db.put(WITNESSED_KEY, utf8.encode(checkpoint));
+  }
+
+  async scanLeafHashes(onBatch: (leafHashes: Hash[]) => void): Promise<void> {
+    const it = this.db.keys({ gte: LEAF_FIRST, lt: LEAF_END });
+    try {
+      for (;;) {
+        const keys = await it.nextv(8192);
+        if (keys.length === 0) break;
+        onBatch(keys.map((k) => k.subarray(1)));
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  async readLeafFilter(): Promise<Uint8Array | undefined> {
+    return this.db.get(FILTER_KEY);
+  }
+
+  async putLeafFilter(data: Uint8Array): Promise<void> {
+    await this.db.put(FILTER_KEY, data, { sync: true });
   }
 
   async close(): Promise<void> {

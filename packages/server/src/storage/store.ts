@@ -73,6 +73,12 @@ export interface LogStore {
   readWitnessed(): Promise<string | undefined>;
   /** Stores a cosigned copy of a committed checkpoint (best effort, not synced). */
   putWitnessed(checkpoint: string): Promise<void>;
+  /** Calls `onBatch` with every leaf hash of the leaf-hash index, in batches, from one snapshot. */
+  scanLeafHashes(onBatch: (leafHashes: Hash[]) => void): Promise<void>;
+  /** The leaf filter saved by {@link LogStore.putLeafFilter}, if any. */
+  readLeafFilter(): Promise<Uint8Array | undefined>;
+  /** Saves the leaf filter (derived data, written durably at a clean shutdown). */
+  putLeafFilter(data: Uint8Array): Promise<void>;
   /** Closes the store; pending commits must have resolved first. */
   close(): Promise<void>;
 }
