@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { defaultHasher, generateEd25519Key, toBase64 } from '@tlog/merkle';
+import { defaultHasher, encodeEntryBundle, generateEd25519Key, toBase64 } from '@tlog/merkle';
 import { LogClient, LogMisbehaviourError, auditLog, verifyReceipt } from '@tlog/client';
 import type { LogEntry } from '@tlog/client';
 import { TrustedStateStore, StateError } from '../packages/client/src/node.js';
@@ -10,6 +12,15 @@ import { FakeLog } from './support/fake-log.js';
 
 const enc = new TextEncoder();
 let log: FakeLog;
+
+/** A local port nothing listens on (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
 
 function client(): LogClient {
   return new LogClient({ url: log.url, vkey: log.vkey });
@@ -37,9 +48,7 @@ afterAll(async () => {
   await log.stop();
 });
 beforeEach(() => {
-  Object.assign(log.faults, { fork: false, rollbackTo: undefined, wrongKey: false, tamperTiles: false, tamperBundles: false, tamperProofs: false });
-  log.honest = new (log.honest.constructor as new () => typeof log.honest)();
-  log.forked = undefined;
+  log.reset();
   log.grow(600);
 });
 
@@ -280,3 +289,178 @@ describe('TrustedStateStore', () => {
   });
 });
 
+
+describe('LogClient against a log without the JSON proof API (plain tlog-tiles)', () => {
+  it("source 'auto' (the default) computes verified proofs from tiles, and remembers the API is missing", async () => {
+    log.faults.noProofApi = true;
+    const c = client();
+    const at = await c.latestCheckpoint();
+    const old = c.openCheckpoint(log.sign(log.honest, 300));
+    log.requests.length = 0;
+    const p = await c.inclusionProof(42, at);
+    expect(p.proof.map(toBase64)).toEqual((await c.inclusionProof(42, at, { source: 'tiles' })).proof.map(toBase64));
+    expect(log.requests.filter((r) => r.startsWith('/v1/'))).toEqual(['/v1/proof/inclusion']);
+    const proof = await c.consistencyProof(old, at);
+    expect(proof.length).toBeGreaterThan(0);
+    expect((await c.inclusionProofForEntry(enc.encode('entry-517'), at)).index).toBe(517);
+    // After the first 404 the client does not ask the JSON API again.
+    expect(log.requests.filter((r) => r.startsWith('/v1/'))).toHaveLength(1);
+    await expect(c.inclusionProofForEntry(enc.encode('never logged'), at)).rejects.toMatchObject({ name: 'LogFetchError', status: 404 });
+  });
+
+  it("source 'auto' tells a missing leaf from a missing API on its first request", async () => {
+    log.faults.noProofApi = true;
+    const noApi = client();
+    const at = await noApi.latestCheckpoint();
+    expect((await noApi.inclusionProofForEntry(enc.encode('entry-3'), at)).index).toBe(3);
+    log.faults.noProofApi = false;
+    const withApi = client();
+    log.requests.length = 0;
+    await expect(withApi.inclusionProofForEntry(enc.encode('never logged'), at)).rejects.toMatchObject({ name: 'LogFetchError', status: 404 });
+    // The log has the API, so its 404 is believed and the tiles are not scanned.
+    expect(log.requests.some((r) => r.startsWith('/tile/'))).toBe(false);
+  });
+
+  it("source 'api' fails with the 404, and 'auto' never falls back to tiles on misbehaviour", async () => {
+    log.faults.noProofApi = true;
+    const at = await client().latestCheckpoint();
+    await expect(client().inclusionProof(1, at, { source: 'api' })).rejects.toMatchObject({ name: 'LogFetchError', status: 404 });
+    log.faults.noProofApi = false;
+    log.faults.tamperProofs = true;
+    const c = client();
+    log.requests.length = 0;
+    expect((await misbehaviour(c.inclusionProof(1, at))).kind).toBe('bad-proof');
+    expect(log.requests.some((r) => r.startsWith('/tile/'))).toBe(false);
+    log.faults.tamperProofs = false;
+    log.faults.noProofApi = true;
+    log.faults.tamperTiles = true;
+    expect((await misbehaviour(client().inclusionProof(1, at))).kind).toBe('bad-proof');
+  });
+});
+
+describe('LogClient.hashTile and entryBundle (authenticated reads)', () => {
+  const concat = (hashes: Uint8Array[]) => {
+    const out = new Uint8Array(hashes.length * 32);
+    hashes.forEach((h, i) => out.set(h, i * 32));
+    return out;
+  };
+
+  it('return tiles and bundles checked against the checkpoint', async () => {
+    const c = client();
+    const at = await c.latestCheckpoint();
+    expect(toBase64(await c.hashTile({ level: 0, index: 1, width: 256 }, at))).toBe(toBase64(concat(log.honest.levels[0]!.slice(256, 512))));
+    expect(toBase64(await c.hashTile({ level: 0, index: 2, width: 88 }, at))).toBe(toBase64(concat(log.honest.levels[0]!.slice(512, 600))));
+    expect(toBase64(await c.hashTile({ level: 1, index: 0, width: 2 }, at))).toBe(toBase64(concat(log.honest.levels[8]!.slice(0, 2))));
+    await expect(c.hashTile({ level: 0, index: 2, width: 256 }, at)).rejects.toThrow(RangeError);
+    await expect(c.hashTile({ level: 1, index: 0, width: 3 }, at)).rejects.toThrow(RangeError);
+    const bundle = await c.entryBundle(2, at);
+    expect(bundle.map((e) => e.index)).toEqual(Array.from({ length: 88 }, (_, i) => 512 + i));
+    expect(new TextDecoder().decode(bundle[87]!.entry)).toBe('entry-599');
+    await expect(c.entryBundle(3, at)).rejects.toThrow(RangeError);
+  });
+
+  it('refuse a tampered tile, a tampered bundle and a bundle missing an entry', async () => {
+    const c = client();
+    const at = await c.latestCheckpoint();
+    log.faults.tamperTiles = true;
+    expect((await misbehaviour(c.hashTile({ level: 0, index: 0, width: 256 }, at))).kind).toBe('bad-proof');
+    expect((await misbehaviour(c.hashTile({ level: 1, index: 0, width: 2 }, at))).kind).toBe('bad-proof');
+    log.faults.tamperTiles = false;
+    log.faults.tamperBundles = true;
+    expect((await misbehaviour(c.entryBundle(1, at))).kind).toBe('bad-entries');
+    log.faults.tamperBundles = false;
+    const short = new LogClient({
+      url: log.url,
+      vkey: log.vkey,
+      fetch: async (input, init) => {
+        if (!input.endsWith('/tile/entries/002.p/88')) return fetch(input, init);
+        return new Response(new Uint8Array(encodeEntryBundle(log.honest.entries.slice(512, 599))));
+      },
+    });
+    expect((await misbehaviour(short.entryBundle(2, at))).kind).toBe('bad-entries');
+  });
+});
+
+describe('LogClient refuses to wait or buffer without bound', () => {
+  it('an oversized checkpoint answer is a LogFetchError', async () => {
+    const c = new LogClient({ url: 'http://log.test', vkey: log.vkey, fetch: () => Promise.resolve(new Response(new Uint8Array(2 << 20).fill(0x41))) });
+    await expect(c.latestCheckpoint()).rejects.toThrow(/more than 1048576 bytes/);
+  });
+
+  it('a log that never answers times out as a LogFetchError with status 0', async () => {
+    const hang = (_: string, init?: RequestInit) =>
+      new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason as Error)));
+    const c = new LogClient({ url: 'http://log.test', vkey: log.vkey, fetch: hang, timeoutMs: 20 });
+    const err = await c.latestCheckpoint().catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'LogFetchError', status: 0 });
+    expect((err as Error).message).toMatch(/timed out/);
+  });
+
+  it('a refused connection names the reason', async () => {
+    const c = new LogClient({ url: `http://127.0.0.1:${await closedPort()}`, vkey: log.vkey });
+    await expect(c.latestCheckpoint()).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe('TrustedStateStore never regresses and keeps the evidence', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tlog-state-'));
+  });
+
+  it('refuses an older checkpoint after another store sharing the directory advanced', async () => {
+    const c = client();
+    const a = new TrustedStateStore(dir);
+    const b = new TrustedStateStore(dir);
+    await a.advance(c);
+    log.grow(10);
+    await b.advance(c);
+    const older = c.openCheckpoint(log.sign(log.honest, 605));
+    const err = await misbehaviour(a.advance(c, { candidate: older }));
+    expect(err.kind).toBe('rollback');
+    expect((await a.load(c))?.checkpoint.size).toBe(610);
+    expect(await readFile(a.checkpointPath(c.origin), 'utf8')).toBe(log.sign(log.honest, 610));
+  });
+
+  it('saves a bad signature with the trusted checkpoint it was checked against', async () => {
+    const store = new TrustedStateStore(dir);
+    const { current } = await store.advance(client());
+    log.faults.wrongKey = true;
+    const err = await misbehaviour(store.advance(client()));
+    expect(err.kind).toBe('bad-signature');
+    const ev = JSON.parse(await readFile(err.evidencePath!, 'utf8')) as Record<string, unknown>;
+    expect(ev['trusted']).toBe(current.note);
+    expect(ev['candidate']).toContain(log.origin);
+  });
+
+  it('keeps the trusted checkpoint and saves evidence when a consistency proof or tile fails', async () => {
+    const store = new TrustedStateStore(dir);
+    await store.advance(client());
+    log.grow(20);
+    log.faults.tamperProofs = true;
+    const viaApi = await misbehaviour(store.advance(client()));
+    expect(viaApi.kind).toBe('bad-proof');
+    const ev = JSON.parse(await readFile(viaApi.evidencePath!, 'utf8')) as Record<string, unknown>;
+    expect(ev).toMatchObject({ trusted: log.sign(log.honest, 600), candidate: log.sign(log.honest, 620) });
+    expect((ev['proof'] as string[]).length).toBeGreaterThan(0);
+    log.faults.tamperProofs = false;
+    log.faults.tamperTiles = true;
+    expect((await misbehaviour(store.advance(client(), { source: 'tiles' }))).evidencePath).toBeDefined();
+    expect((await store.load(client()))?.checkpoint.size).toBe(600);
+    expect((await readdir(dir)).filter((f) => f.startsWith('evidence-'))).toHaveLength(2);
+    log.faults.tamperTiles = false;
+    expect((await store.advance(client(), { source: 'tiles' })).current.checkpoint.size).toBe(620);
+  });
+
+  it('keeps an entries cursor per log and refuses a corrupted one', async () => {
+    const store = new TrustedStateStore(dir);
+    const c = client();
+    expect(await store.loadEntriesCursor(c)).toBeUndefined();
+    await store.saveEntriesCursor(c, 123);
+    expect(await new TrustedStateStore(dir).loadEntriesCursor(c)).toBe(123);
+    const other = new LogClient({ url: log.url, vkey: generateEd25519Key('other.example/log').verifierKey });
+    expect(await store.loadEntriesCursor(other)).toBeUndefined();
+    await writeFile(store.entriesCursorPath(c.origin), '{"origin": "fake.example/log", "next": -1}');
+    await expect(store.loadEntriesCursor(c)).rejects.toThrow(StateError);
+  });
+});

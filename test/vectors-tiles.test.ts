@@ -3,6 +3,10 @@
  * sumdb/tlog), served by a static file server, must be readable and verifiable by the SDK.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
@@ -28,6 +32,8 @@ interface Reference {
 describe.skipIf(!present)(`SDK reads the reference tiles${present ? '' : ' (skipped: ../shared/vectors not found)'}`, () => {
   let ref: Reference;
   let url: string;
+  /** The size of the signed checkpoint served at /checkpoint (the vectors sign 0, 1, 256 and 1100). */
+  let servedSize = 1100;
   const requested: string[] = [];
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').slice(1);
@@ -43,7 +49,7 @@ describe.skipIf(!present)(`SDK reads the reference tiles${present ? '' : ' (skip
   // A static server of the vector files. A partial tile of a smaller tree is the prefix of the
   // widest tile stored (tiles only grow by appending), as a log that keeps every partial tile would serve.
   function serve(path: string): string | Uint8Array | undefined {
-    if (path === 'checkpoint') return ref.signedNote.checkpoints.find((c) => c.treeSize === 1100)!.note;
+    if (path === 'checkpoint') return ref.signedNote.checkpoints.find((c) => c.treeSize === servedSize)!.note;
     let parsed;
     try {
       parsed = parseTilePath(path);
@@ -118,6 +124,64 @@ describe.skipIf(!present)(`SDK reads the reference tiles${present ? '' : ' (skip
     for (const v of ref.consistency) {
       const proof = await c.consistencyProof(at(v.from), at(v.to), { source: 'tiles' });
       expect(proof.map(toHex), `consistency ${v.from} -> ${v.to}`).toEqual(v.proof);
+    }
+  });
+
+  it('hashTile and entryBundle give every stored tile and bundle, authenticated against the checkpoint', async () => {
+    const c = client();
+    const cp = await c.latestCheckpoint();
+    for (const t of ref.tiles) {
+      const p = parseTilePath(t.path);
+      if (p.kind !== 'hash') throw new Error(`${t.path} is not a hash tile`);
+      expect(toHex(await c.hashTile(p.tile, cp)), t.path).toBe(t.hex);
+    }
+    for (const b of ref.entryBundles) {
+      const p = parseTilePath(b.path);
+      if (p.kind !== 'entries') throw new Error(`${b.path} is not an entry bundle`);
+      const entries = await c.entryBundle(p.tile.index, cp);
+      expect(entries.map((e) => toHex(e.entry)), b.path).toEqual(ref.leaves.slice(p.tile.index * 256, p.tile.index * 256 + p.tile.width));
+    }
+  });
+
+  const CLI = resolve(import.meta.dirname, '../packages/client/dist/cli.js');
+  const tlog = (...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+      execFile(process.execPath, [CLI, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+        done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+      });
+    });
+
+  it('`tlog monitor` follows the static log 1 -> 256 -> 1100 from tiles, and `tlog audit` recomputes its root', async () => {
+    expect(existsSync(CLI), 'run `npx tsc -b` first').toBe(true);
+    const state = await mkdtemp(join(tmpdir(), 'tlog-vectors-'));
+    const args = ['--state', state, '--url', url, '--vkey', ref.signedNote.verifierKey];
+    try {
+      const sizes = [];
+      requested.length = 0;
+      for (const size of [1, 256, 1100]) {
+        servedSize = size;
+        const r = await tlog('monitor', '--once', '--json', ...args);
+        expect(r.code, r.stderr).toBe(0);
+        const ev = JSON.parse(r.stdout) as { size: number; root: string; changed: boolean };
+        expect(ev.changed).toBe(true);
+        expect(Buffer.from(ev.root, 'base64').toString('hex')).toBe(ref.roots[String(size)]);
+        sizes.push(ev.size);
+      }
+      expect(sizes).toEqual([1, 256, 1100]);
+      // A static log has no JSON API (the monitor's try at it was a 404): the proofs came from hash tiles.
+      expect(requested.filter((p) => p.startsWith('v1/'))).toEqual(['v1/proof/consistency?from=1&to=256', 'v1/proof/consistency?from=256&to=1100']);
+      expect(requested.some((p) => p.startsWith('tile/') && !p.startsWith('tile/entries/'))).toBe(true);
+      const a = await tlog('audit', '--json', ...args);
+      expect(a.code, a.stderr).toBe(0);
+      const audit = JSON.parse(a.stdout) as { size: number; root: string; bundles: number; tiles: number };
+      expect(audit).toMatchObject({ size: 1100, bundles: 5, tiles: 6 });
+      expect(Buffer.from(audit.root, 'base64').toString('hex')).toBe(ref.roots['1100']);
+      // Served the smaller signed checkpoint again: a rollback, exit 3 with evidence.
+      servedSize = 256;
+      expect((await tlog('monitor', '--once', ...args)).code).toBe(3);
+      expect((await readdir(state)).filter((f) => f.startsWith('evidence-'))).toHaveLength(1);
+    } finally {
+      servedSize = 1100;
     }
   });
 });

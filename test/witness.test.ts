@@ -2,9 +2,9 @@
 import { describe, expect, it, beforeEach } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import {
   formatCheckpoint,
   generateCosignatureKey,
@@ -18,7 +18,7 @@ import {
   verifyCosignature,
   fromBase64,
 } from '@tlog/merkle';
-import { createWitnessApp, formatAddCheckpoint } from '@tlog/client';
+import { MAX_WITNESS_BODY, createWitnessApp, formatAddCheckpoint } from '@tlog/client';
 import type { Hash, NoteVerifier } from '@tlog/merkle';
 import { FileWitnessState } from '../packages/client/src/node.js';
 import { MemoryTree } from './support/fake-log.js';
@@ -143,6 +143,66 @@ describe('tlog-witness add-checkpoint', () => {
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     const winner = sizes[results.findIndex((r) => r.status === 200)]!;
     for (const r of results) if (r.status !== 200) expect(r.text).toBe(`${winner}\n`);
+  });
+
+  it('403 when the known key signature is invalid; signatures of unknown keys are ignored', async () => {
+    const good = signed(tree, 5);
+    // Same key name and ID, altered signature bytes: a bad signature by the known key.
+    const lines = good.split('\n');
+    const sigLine = lines.findIndex((l) => l.startsWith('\u2014 '));
+    const blob = Buffer.from(lines[sigLine]!.split(' ')[2]!, 'base64');
+    blob[10]! ^= 1;
+    lines[sigLine] = `\u2014 ${ORIGIN} ${blob.toString('base64')}`;
+    expect((await post(body(0, [], lines.join('\n')))).status).toBe(403);
+    // A valid log signature plus a signature by a key the witness does not know: cosigned.
+    const stranger = generateEd25519Key('stranger.example/key');
+    const text = parseNote(good).text;
+    const withStranger = signNote(text, [parseSignerKey(stranger.signerKey), parseSignerKey(logKey.signerKey)]);
+    const r = await post(body(0, [], withStranger));
+    expect(r.status).toBe(200);
+    expect(cosignatureOf(withStranger, r.text).timestamp).toBe(1_700_000_000);
+  });
+
+  it('409 with size 0 when it never cosigned for the log, and 422 for a proof from size 0', async () => {
+    const r = await post(body(4, proof(tree, 4, 8), signed(tree, 8)));
+    expect(r).toMatchObject({ status: 409, type: 'text/x.tlog.size', text: '0\n' });
+    expect((await post(body(0, proof(tree, 4, 8), signed(tree, 8)))).status).toBe(422);
+    expect((await post(body(0, [], signed(tree, 8)))).status).toBe(200);
+  });
+
+  it('never rolls back: a smaller checkpoint is 400 or 409, and the state keeps the larger one', async () => {
+    expect((await post(body(0, [], signed(tree, 20)))).status).toBe(200);
+    expect((await post(body(20, [], signed(tree, 10)))).status).toBe(400);
+    const r = await post(body(10, [], signed(tree, 10)));
+    expect(r).toMatchObject({ status: 409, text: '20\n' });
+    expect((await new FileWitnessState(dir).get(ORIGIN))?.size).toBe(20);
+  });
+
+  it('answers only after the state is stored: a failed write gives no cosignature', async () => {
+    const failing = createWitnessApp({
+      cosigner: parseCosignerKey(witnessKey.signerKey),
+      logs: new Map([[ORIGIN, [parseVerifierKey(logKey.verifierKey)]]]),
+      state: { get: () => Promise.resolve(undefined), set: () => Promise.reject(new Error('disk full')) },
+    });
+    const res = await failing.request('/add-checkpoint', { method: 'POST', body: body(0, [], signed(tree, 5)) });
+    expect(res.status).toBe(500);
+    expect(await res.text()).not.toContain('\u2014');
+  });
+
+  it('persists atomically: one complete state file, no temporary files left', async () => {
+    for (const [from, to] of [[0, 3], [3, 9], [9, 27]] as const) expect((await post(body(from, proof(tree, from, to), signed(tree, to)))).status).toBe(200);
+    expect(await readdir(dir)).toEqual([basename(new FileWitnessState(dir).pathFor(ORIGIN))]);
+    const stored = JSON.parse(await readFile(new FileWitnessState(dir).pathFor(ORIGIN), 'utf8')) as Record<string, unknown>;
+    expect(stored).toEqual({ origin: ORIGIN, size: 27, root: Buffer.from(tree.root(27)).toString('base64'), checkpoint: signed(tree, 27) });
+  });
+
+  it('405 for other methods, 413 for an oversized body', async () => {
+    const app = createWitnessApp({ cosigner: parseCosignerKey(witnessKey.signerKey), logs: new Map(), state: new FileWitnessState(dir) });
+    const get = await app.request('/add-checkpoint');
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+    const big = await app.request('/add-checkpoint', { method: 'POST', body: `old 0\n\n${'x'.repeat(MAX_WITNESS_BODY)}` });
+    expect(big.status).toBe(413);
   });
 
   const vpath = resolve(import.meta.dirname, '../../shared/vectors/signed-note.json');

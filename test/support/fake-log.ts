@@ -76,6 +76,17 @@ export interface FakeLogFaults {
   tamperBundles: boolean;
   /** Flip a bit in the first hash of every JSON proof. */
   tamperProofs: boolean;
+  /** Have no JSON proof endpoints (404), like a plain C2SP tlog-tiles log. */
+  noProofApi: boolean;
+  /** Answer 503 to every request (an outage). */
+  down: boolean;
+  /** Answer 503 to entry bundle requests only. */
+  failBundles: boolean;
+}
+
+/** All faults off. */
+export function honestFaults(): FakeLogFaults {
+  return { fork: false, rollbackTo: undefined, wrongKey: false, tamperTiles: false, tamperBundles: false, tamperProofs: false, noProofApi: false, down: false, failBundles: false };
 }
 
 /** A running fake log. */
@@ -88,7 +99,7 @@ export class FakeLog {
   forked: MemoryTree | undefined;
   /** The size of the checkpoint served (defaults to the honest tree's size at publish time). */
   published = 0;
-  readonly faults: FakeLogFaults = { fork: false, rollbackTo: undefined, wrongKey: false, tamperTiles: false, tamperBundles: false, tamperProofs: false };
+  readonly faults: FakeLogFaults = honestFaults();
   /** Paths requested, for asserting what a client used. */
   readonly requests: string[] = [];
   url = '';
@@ -127,6 +138,15 @@ export class FakeLog {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Back to an honest, empty log (faults off, no fork, request log cleared). */
+  reset(): void {
+    Object.assign(this.faults, honestFaults());
+    this.honest = new MemoryTree();
+    this.forked = undefined;
+    this.published = 0;
+    this.requests.length = 0;
+  }
+
   /** Appends entries "entry-<i>" (or the given ones) to the honest tree and publishes. */
   grow(n: number, make: (i: number) => Uint8Array = (i) => new TextEncoder().encode(`entry-${i}`)): void {
     for (let k = 0; k < n; k++) this.honest.append(make(this.honest.size));
@@ -162,6 +182,9 @@ export class FakeLog {
     const text = (status: number, body: string) => ({ status, body, type: 'text/plain; charset=utf-8' });
     const json = (status: number, body: unknown) => ({ status, body: JSON.stringify(body), type: 'application/json' });
     const tree = this.tree;
+    if (this.faults.down) return text(503, 'down for maintenance');
+    if (this.faults.noProofApi && u.pathname.startsWith('/v1/proof/')) return text(404, 'not found');
+    if (this.faults.failBundles && u.pathname.startsWith('/tile/entries/')) return text(503, 'bundles unavailable');
     if (method === 'GET' && u.pathname === '/checkpoint') return text(200, this.checkpoint());
     if (method === 'GET' && u.pathname === '/v1/log') return json(200, { origin: this.origin, verifierKey: this.vkey });
     if (method === 'GET' && u.pathname.startsWith('/tile/')) {

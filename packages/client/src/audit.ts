@@ -1,5 +1,5 @@
-import { CompactTree, TILE_HEIGHT, TILE_WIDTH, formatTilePath, tilesForSize, toBase64 } from '@tlog/merkle';
-import type { Hash } from '@tlog/merkle';
+import { CompactTree, HASH_SIZE, TILE_HEIGHT, TILE_WIDTH, formatEntriesPath, formatTilePath, tilesForSize, toBase64 } from '@tlog/merkle';
+import type { Hash, TileId } from '@tlog/merkle';
 import type { LogClient, VerifiedCheckpoint } from './log-client.js';
 import { bytesEqual } from './bytes.js';
 
@@ -34,8 +34,9 @@ export interface AuditResult {
 /**
  * Full audit of a log against a verified checkpoint: downloads every entry bundle, recomputes
  * every hash tile and the root from the entries alone, and compares them with the tiles the log
- * serves and with the checkpoint's root. Any difference throws LogMisbehaviourError
- * ('bad-entries' for the root, 'bad-proof' for a tile). O(size) work, O(size/256) memory.
+ * serves and with the checkpoint's root. Any difference throws LogMisbehaviourError:
+ * 'bad-entries' when the entries do not give the checkpoint's root or the authenticated leaf
+ * hashes, 'bad-proof' when a served tile is wrong. O(size) work, O(size/256) memory.
  */
 export async function auditLog(client: LogClient, at: VerifiedCheckpoint, options: AuditOptions = {}): Promise<AuditResult> {
   const size = at.checkpoint.size;
@@ -91,16 +92,20 @@ export async function auditLog(client: LogClient, at: VerifiedCheckpoint, option
   return { size, root, bundles: bundleCount, tiles };
 }
 
-async function compareTile(client: LogClient, at: VerifiedCheckpoint, tile: { level: number; index: number; width: number }, expected: readonly Hash[]): Promise<void> {
+async function compareTile(client: LogClient, at: VerifiedCheckpoint, tile: TileId, expected: readonly Hash[]): Promise<void> {
   const data = await client.fetchHashTile(tile);
-  const want = new Uint8Array(expected.length * 32);
-  expected.forEach((h, i) => want.set(h, i * 32));
-  if (!bytesEqual(data, want)) {
-    const path = formatTilePath(tile);
-    // At level 0 the tile is the entries' leaf hashes: a mismatch means the entries and the tree disagree.
-    throw client.misbehaviour(tile.level === 0 ? 'bad-entries' : 'bad-proof', `hash tile ${path} served by the log differs from the one recomputed from its entries`, {
-      candidate: at.note,
-      details: { tile: path },
-    });
+  const want = new Uint8Array(expected.length * HASH_SIZE);
+  expected.forEach((h, i) => want.set(h, i * HASH_SIZE));
+  if (bytesEqual(data, want)) return;
+  const path = formatTilePath(tile);
+  const evidence = { candidate: at.note, details: { tile: path, served: toBase64(data), recomputed: toBase64(want) } };
+  if (tile.level > 0) {
+    // Upper tiles are compared after the root computed from the entries matched the checkpoint,
+    // so the entries are authentic and the tile is wrong.
+    throw client.misbehaviour('bad-proof', `hash tile ${path} served by the log differs from the one recomputed from its entries`, evidence);
   }
+  // A level-0 tile holds the leaf hashes: either the tile or the bundle is wrong. The tile
+  // authenticated against the checkpoint says which (hashTile throws 'bad-proof' if the tile is).
+  await client.hashTile(tile, at);
+  throw client.misbehaviour('bad-entries', `entry bundle ${formatEntriesPath(tile)} does not hash to the authenticated leaf hashes in tile ${path}`, evidence);
 }

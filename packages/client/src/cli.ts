@@ -2,6 +2,7 @@
 /**
  * The `tlog` command: checkpoint, submit, verify, monitor, audit and witness.
  * Exit status: 0 everything verified, 1 usage or network error, 3 the log misbehaved or a proof failed.
+ * Every failure is reported as one line on stderr.
  */
 import { Command, CommanderError } from 'commander';
 import { registerBasicCommands } from './cli/basic.js';
@@ -9,24 +10,29 @@ import { registerMonitorCommands } from './cli/monitor.js';
 import { registerWitnessCommands } from './cli/witness.js';
 import { EXIT_ERROR, describeFailure } from './cli/common.js';
 
-const program = new Command('tlog')
-  .description('verifying client for tlog transparency logs')
-  .showHelpAfterError('(run with --help for usage)')
-  .exitOverride();
+const program = new Command('tlog').description('verifying client for tlog transparency logs');
 registerBasicCommands(program);
 registerMonitorCommands(program);
 registerWitnessCommands(program);
-// Subcommands inherit exitOverride only when set on each.
-for (const c of program.commands) {
-  c.exitOverride();
-  for (const s of c.commands) s.exitOverride();
+
+/**
+ * Makes commander throw instead of exiting (so the exit status is ours) and print its usage
+ * errors as one line pointing at the command's help. Settings are per command, so walk them all.
+ */
+function configure(cmd: Command, path: string): void {
+  cmd.exitOverride();
+  cmd.configureOutput({
+    outputError: (message, write) => write(`tlog: ${message.trim().replace(/\s*\n\s*/g, ' ')} (see \`${path} --help\`)\n`),
+  });
+  for (const sub of cmd.commands) configure(sub, `${path} ${sub.name()}`);
 }
+configure(program, 'tlog');
 
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
-    // Commander already printed the usage message; help and version exit 0.
+    // Commander already printed the message; help and version exit 0.
     process.exitCode = e.exitCode === 0 ? 0 : EXIT_ERROR;
   } else {
     const f = describeFailure(e);

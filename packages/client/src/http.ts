@@ -5,6 +5,15 @@ import { errorMessage } from './checks.js';
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 /**
+ * How a LogClient talks HTTP: the fetch to use and how long one request (answer and body) may
+ * take before it is abandoned, in milliseconds (0: no limit).
+ */
+export interface HttpOptions {
+  readonly fetch: FetchLike;
+  readonly timeoutMs: number;
+}
+
+/**
  * Joins a base URL and a path without doubling or dropping slashes.
  * Requires base to be an absolute http(s) URL; path is relative ("checkpoint", "tile/0/000").
  */
@@ -12,46 +21,101 @@ export function joinUrl(base: string, path: string): string {
   return base.replace(/\/+$/, '') + '/' + path.replace(/^\/+/, '');
 }
 
-/** Fetches url and returns the response if 2xx; throws LogFetchError (status 0 if no answer) otherwise. */
-export async function fetchOk(fetchImpl: FetchLike, url: string, init?: RequestInit): Promise<Response> {
+/**
+ * One line naming why a fetch failed. Node's fetch says only "fetch failed" and keeps the
+ * reason (ECONNREFUSED, ENOTFOUND, a TLS error) in `cause`, which is what a user needs.
+ */
+function describeFetchFailure(e: unknown): string {
+  if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) return 'no answer in time (timed out)';
+  const cause = e instanceof Error ? e.cause : undefined;
+  if (cause === undefined || cause === null) return errorMessage(e);
+  const code = typeof cause === 'object' && 'code' in cause && typeof cause.code === 'string' ? cause.code : undefined;
+  const detail = errorMessage(cause);
+  return `${errorMessage(e)} (${code !== undefined && !detail.includes(code) ? `${code}: ` : ''}${detail})`;
+}
+
+/**
+ * Fetches url and returns the response if 2xx; throws LogFetchError (status 0 if no answer,
+ * including a timeout) otherwise. The timeout also bounds reading the body.
+ */
+export async function fetchOk(http: HttpOptions, url: string, init: RequestInit = {}): Promise<Response> {
   let res: Response;
+  const withTimeout = http.timeoutMs > 0 && init.signal === undefined ? { ...init, signal: AbortSignal.timeout(http.timeoutMs) } : init;
   try {
-    res = await fetchImpl(url, init);
+    res = await http.fetch(url, withTimeout);
   } catch (e) {
-    throw new LogFetchError(url, 0, `cannot reach ${url}: ${errorMessage(e)}; check the URL and that the log is up`, { cause: e });
+    throw new LogFetchError(url, 0, `cannot reach ${url}: ${describeFetchFailure(e)}; check the URL and that the log is up`, { cause: e });
   }
   if (!res.ok) {
     let detail = '';
     try {
-      const body = (await res.text()).trim();
+      const body = new TextDecoder().decode(await readLimited(res, 4096, url)).trim();
       if (body) detail = `: ${body.slice(0, 200).replace(/\s+/g, ' ')}`;
     } catch {
       // The status is what matters; an unreadable body adds nothing.
     }
-    throw new LogFetchError(url, res.status, `${init?.method ?? 'GET'} ${url} answered ${res.status}${detail}`);
+    throw new LogFetchError(url, res.status, `${init.method ?? 'GET'} ${url} answered ${res.status}${detail}`);
   }
   return res;
 }
 
-/** GET url as bytes (2xx only). */
-export async function fetchBytes(fetchImpl: FetchLike, url: string): Promise<Uint8Array> {
-  const res = await fetchOk(fetchImpl, url);
-  return new Uint8Array(await res.arrayBuffer());
+/**
+ * Reads a response body, refusing one longer than maxBytes (a log must not be able to make the
+ * client buffer without bound): LogFetchError naming the limit. Reading stops at the limit.
+ */
+export async function readLimited(res: Response, maxBytes: number, url: string): Promise<Uint8Array> {
+  const tooLarge = () => new LogFetchError(url, res.status, `${url} answered more than ${maxBytes} bytes, more than any valid answer; refusing it`);
+  // Content-Length is not checked: with Content-Encoding it counts compressed bytes.
+  if (res.body === null) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  } catch (e) {
+    if (e instanceof LogFetchError) throw e;
+    throw new LogFetchError(url, res.status, `reading the answer of ${url} failed: ${describeFetchFailure(e)}`, { cause: e });
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
-/** GET url as text (2xx only). */
-export async function fetchText(fetchImpl: FetchLike, url: string): Promise<string> {
-  const res = await fetchOk(fetchImpl, url);
-  return res.text();
+/** GET url as at most maxBytes bytes (2xx only). */
+export async function fetchBytes(http: HttpOptions, url: string, maxBytes: number): Promise<Uint8Array> {
+  const res = await fetchOk(http, url);
+  return readLimited(res, maxBytes, url);
 }
+
+/** GET url as UTF-8 text of at most maxBytes bytes (2xx only). */
+export async function fetchText(http: HttpOptions, url: string, maxBytes: number): Promise<string> {
+  return new TextDecoder().decode(await fetchBytes(http, url, maxBytes));
+}
+
+/** Largest JSON answer the client reads (proofs are at most 63 hashes; receipts of a batch are larger). */
+export const MAX_JSON_ANSWER = 32 << 20;
 
 /** Fetches url (2xx only) and parses the body as JSON; a body that is not JSON is a LogFetchError. */
-export async function fetchJson(fetchImpl: FetchLike, url: string, init?: RequestInit): Promise<unknown> {
-  const res = await fetchOk(fetchImpl, url, init);
-  const text = await res.text();
+export async function fetchJson(http: HttpOptions, url: string, init?: RequestInit): Promise<unknown> {
+  const res = await fetchOk(http, url, init);
+  const text = new TextDecoder().decode(await readLimited(res, MAX_JSON_ANSWER, url));
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new LogFetchError(url, res.status, `${url} answered with a body that is not JSON: ${text.slice(0, 100)}`);
+    throw new LogFetchError(url, res.status, `${url} answered with a body that is not JSON: ${text.slice(0, 100).replace(/\s+/g, ' ')}`);
   }
 }

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import {
+  HASH_SIZE,
+  MAX_ENTRY_SIZE,
+  MAX_NOTE_SIZE,
   MerkleError,
+  TILE_HEIGHT,
   TILE_WIDTH,
   TileHashReader,
   decodeEntryBundle,
@@ -24,7 +28,7 @@ import { LogClientError, LogFetchError, LogMisbehaviourError } from './errors.js
 import { checkIndex, errorMessage } from './checks.js';
 import type { MisbehaviourEvidence, MisbehaviourKind } from './errors.js';
 import { fetchBytes, fetchJson, fetchText, joinUrl } from './http.js';
-import type { FetchLike } from './http.js';
+import type { FetchLike, HttpOptions } from './http.js';
 import { bytesEqual } from './bytes.js';
 
 /** A checkpoint whose signature by the pinned log key (and origin) has been verified. */
@@ -47,7 +51,20 @@ export interface LogClientOptions {
   readonly fetch?: FetchLike;
   /** The hasher for leaf and node hashes; defaults to the pure-JS one. */
   readonly hasher?: Hasher;
+  /**
+   * How long one request (answer and body) may take, in milliseconds, before it fails with a
+   * LogFetchError; 0 for no limit. Default 60000.
+   */
+  readonly timeoutMs?: number;
 }
+
+/** Default of {@link LogClientOptions.timeoutMs}. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** Largest hash tile: 256 hashes. */
+const MAX_TILE_BYTES = TILE_WIDTH * HASH_SIZE;
+/** Largest entry bundle: 256 entries of 65535 bytes, each with its 2-byte length. */
+const MAX_BUNDLE_BYTES = TILE_WIDTH * (2 + MAX_ENTRY_SIZE);
 
 /** A verified proof that leafHash is the leaf at index in the tree of size treeSize. */
 export interface InclusionProof {
@@ -80,13 +97,18 @@ export interface LogEntry {
 /**
  * Where proofs come from: `api` fetches them from the log's JSON endpoints (then verifies them),
  * `tiles` computes them locally from hash tiles, each tile authenticated against the checkpoint,
- * so the JSON proof endpoints need not be trusted or even exist.
+ * so the JSON proof endpoints need not be trusted or even exist. `auto` uses the JSON endpoints
+ * when the log has them and tiles otherwise (a plain C2SP tlog-tiles log answers 404 there);
+ * what it learns is remembered per client. Every proof is verified whatever its source.
  */
-export type ProofSource = 'api' | 'tiles';
+export type ProofSource = 'api' | 'tiles' | 'auto';
+
+/** The values a {@link ProofSource} may take, for argument parsers. */
+export const PROOF_SOURCES: readonly ProofSource[] = ['auto', 'api', 'tiles'];
 
 /** Options of the proof methods. */
 export interface ProofOptions {
-  /** Default: 'api'. */
+  /** Default: 'auto'. */
   readonly source?: ProofSource;
 }
 
@@ -130,7 +152,9 @@ export class LogClient {
   readonly vkey: string;
   /** The hasher in use. */
   readonly hasher: Hasher;
-  private readonly fetchImpl: FetchLike;
+  private readonly http: HttpOptions;
+  /** Whether the log serves the JSON proof endpoints: unknown until a proof request with source 'auto' tells. */
+  private proofApi: boolean | undefined;
 
   /** Requires a valid Ed25519 verifier key (MerkleError otherwise) and an http(s) URL. */
   constructor(options: LogClientOptions) {
@@ -143,8 +167,10 @@ export class LogClient {
     this.origin = options.origin ?? this.verifier.name;
     this.hasher = options.hasher ?? defaultHasher;
     const f = options.fetch ?? globalThis.fetch;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0) throw new RangeError(`timeoutMs must be a non-negative integer, got ${String(timeoutMs)}`);
     // Bind: some runtimes refuse a fetch called with another `this`.
-    this.fetchImpl = (input, init) => f(input, init);
+    this.http = { fetch: (input, init) => f(input, init), timeoutMs };
   }
 
   /** Verifies a signed checkpoint against the pinned key and origin; LogMisbehaviourError('bad-signature') if it does not verify. */
@@ -160,7 +186,7 @@ export class LogClient {
 
   /** Fetches GET /checkpoint and verifies it. */
   async latestCheckpoint(): Promise<VerifiedCheckpoint> {
-    const text = await fetchText(this.fetchImpl, joinUrl(this.url, 'checkpoint'));
+    const text = await fetchText(this.http, joinUrl(this.url, 'checkpoint'), MAX_NOTE_SIZE);
     return this.openCheckpoint(text);
   }
 
@@ -170,9 +196,9 @@ export class LogClient {
    * hash and checkpoint fields of the answer agree with the receipt.
    */
   async submit(entry: Uint8Array): Promise<VerifiedReceipt> {
-    if (entry.length > 65535) throw new RangeError(`an entry is at most 65535 bytes, got ${entry.length}`);
+    if (entry.length > MAX_ENTRY_SIZE) throw new RangeError(`an entry is at most ${MAX_ENTRY_SIZE} bytes, got ${entry.length}`);
     const url = joinUrl(this.url, 'v1/entries');
-    const body = await fetchJson(this.fetchImpl, url, {
+    const body = await fetchJson(this.http, url, {
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream' },
       body: new Uint8Array(entry),
@@ -205,7 +231,7 @@ export class LogClient {
   async submitBatch(entries: readonly Uint8Array[]): Promise<VerifiedReceipt[]> {
     if (entries.length === 0) throw new RangeError('submitBatch needs at least one entry');
     const url = joinUrl(this.url, 'v1/entries/batch?receipts=1');
-    const body = await fetchJson(this.fetchImpl, url, {
+    const body = await fetchJson(this.http, url, {
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream' },
       body: new Uint8Array(encodeEntryBundle(entries)),
@@ -238,43 +264,70 @@ export class LogClient {
     const size = at.checkpoint.size;
     checkIndex(index, 'index');
     if (index >= size) throw new RangeError(`index ${index} is not in a tree of size ${size}`);
-    if ((options.source ?? 'api') === 'tiles') {
-      return this.tryTiles(at, async (reader) => {
-        const proof = await proveInclusion(reader, index, size, this.hasher);
-        const [leafHash] = await reader.readNodes([{ level: 0, index }]);
-        return this.checkInclusion(at, index, leafHash!, proof, 'tiles');
-      });
-    }
-    const url = joinUrl(this.url, `v1/proof/inclusion?index=${index}&treeSize=${size}`);
-    const answer = parseAnswer(inclusionAnswer, await fetchJson(this.fetchImpl, url), url);
-    if (answer.index !== index || answer.treeSize !== size) {
-      throw new LogFetchError(url, 200, `${url} answered for index ${answer.index} in size ${answer.treeSize}, not the ones asked`);
-    }
-    return this.checkInclusion(at, index, decodeHash(answer.leafHash, url), answer.proof.map((p) => decodeHash(p, url)), 'api');
+    return this.fromSource(
+      options.source,
+      async () => {
+        const url = joinUrl(this.url, `v1/proof/inclusion?index=${index}&treeSize=${size}`);
+        const answer = parseAnswer(inclusionAnswer, await fetchJson(this.http, url), url);
+        if (answer.index !== index || answer.treeSize !== size) {
+          throw new LogFetchError(url, 200, `${url} answered for index ${answer.index} in size ${answer.treeSize}, not the ones asked`);
+        }
+        return this.checkInclusion(at, index, decodeHash(answer.leafHash, url), answer.proof.map((p) => decodeHash(p, url)), 'api');
+      },
+      () =>
+        this.tryTiles(at, async (reader) => {
+          const proof = await proveInclusion(reader, index, size, this.hasher);
+          const [leafHash] = await reader.readNodes([{ level: 0, index }]);
+          return this.checkInclusion(at, index, leafHash!, proof, 'tiles');
+        }),
+    );
+  }
+
+  /** Proof that these entry bytes are in `at`: {@link inclusionProofForLeafHash} of their RFC 6962 leaf hash. */
+  inclusionProofForEntry(entry: Uint8Array, at: VerifiedCheckpoint, options: ProofOptions & { index?: number } = {}): Promise<InclusionProof> {
+    return this.inclusionProofForLeafHash(this.hasher.hashLeaf(entry), at, options);
   }
 
   /**
    * Proof that the leaf with this hash is in `at`. With source 'api' the log finds the index;
    * with 'tiles' the index is `options.index` if given, otherwise the authenticated level-0 tiles
-   * are scanned (O(size)). LogFetchError(404) when the log does not have it.
+   * are scanned (O(size)). With 'auto', a 404 from the JSON endpoint is told apart from a log
+   * without that endpoint by asking for the proof of index 0. LogFetchError(404) when the tree
+   * does not have the leaf.
    */
   async inclusionProofForLeafHash(leafHash: Hash, at: VerifiedCheckpoint, options: ProofOptions & { index?: number } = {}): Promise<InclusionProof> {
     const size = at.checkpoint.size;
-    if ((options.source ?? 'api') === 'tiles') {
-      let index = options.index;
-      if (index === undefined) index = await this.findLeaf(leafHash, at);
+    if (size === 0) throw new LogFetchError(this.url, 404, `leaf hash ${toBase64(leafHash)} is not in the empty tree`);
+    const fromTiles = async () => {
+      const index = options.index ?? (await this.findLeaf(leafHash, at));
       const p = await this.inclusionProof(index, at, { source: 'tiles' });
       if (!bytesEqual(p.leafHash, leafHash)) {
         throw new LogFetchError(this.url, 404, `the leaf at index ${index} is ${toBase64(p.leafHash)}, not ${toBase64(leafHash)}`);
       }
       return p;
+    };
+    const fromApi = async () => {
+      const url = joinUrl(this.url, `v1/proof/inclusion?leafHash=${encodeURIComponent(toBase64(leafHash))}&treeSize=${size}`);
+      const answer = parseAnswer(inclusionAnswer, await fetchJson(this.http, url), url);
+      if (answer.treeSize !== size || answer.index >= size) {
+        throw new LogFetchError(url, 200, `${url} answered index ${answer.index} in size ${answer.treeSize}, which does not fit the asked size ${size}`);
+      }
+      return this.checkInclusion(at, answer.index, leafHash, answer.proof.map((p) => decodeHash(p, url)), 'api');
+    };
+    if ((options.source ?? 'auto') === 'auto' && this.proofApi === undefined) {
+      try {
+        const p = await fromApi();
+        this.proofApi = true;
+        return p;
+      } catch (e) {
+        if (!endpointMissing(e)) throw e;
+        // A 404 here means "no such leaf" or "no JSON API": a proof by index must exist if the API does.
+        await this.inclusionProof(0, at, { source: 'auto' });
+        if (this.proofApi === true) throw e;
+        return fromTiles();
+      }
     }
-    const url = joinUrl(this.url, `v1/proof/inclusion?leafHash=${encodeURIComponent(toBase64(leafHash))}&treeSize=${size}`);
-    const answer = parseAnswer(inclusionAnswer, await fetchJson(this.fetchImpl, url), url);
-    if (answer.treeSize !== size || answer.index >= size) {
-      throw new LogFetchError(url, 200, `${url} answered index ${answer.index} in size ${answer.treeSize}, which does not fit the asked size ${size}`);
-    }
-    return this.checkInclusion(at, answer.index, leafHash, answer.proof.map((p) => decodeHash(p, url)), 'api');
+    return this.fromSource(options.source, fromApi, fromTiles);
   }
 
   /**
@@ -293,17 +346,18 @@ export class LogClient {
       return [];
     }
     if (a === 0) return [];
-    let proof: Hash[];
-    if ((options.source ?? 'api') === 'tiles') {
-      proof = await this.tryTiles(to, (reader) => proveConsistency(reader, a, b, this.hasher), from.note);
-    } else {
-      const url = joinUrl(this.url, `v1/proof/consistency?from=${a}&to=${b}`);
-      const answer = parseAnswer(consistencyAnswer, await fetchJson(this.fetchImpl, url), url);
-      if (answer.from !== a || answer.to !== b) {
-        throw new LogFetchError(url, 200, `${url} answered for sizes ${answer.from} to ${answer.to}, not the ones asked`);
-      }
-      proof = answer.proof.map((p) => decodeHash(p, url));
-    }
+    const proof = await this.fromSource(
+      options.source,
+      async () => {
+        const url = joinUrl(this.url, `v1/proof/consistency?from=${a}&to=${b}`);
+        const answer = parseAnswer(consistencyAnswer, await fetchJson(this.http, url), url);
+        if (answer.from !== a || answer.to !== b) {
+          throw new LogFetchError(url, 200, `${url} answered for sizes ${answer.from} to ${answer.to}, not the ones asked`);
+        }
+        return answer.proof.map((p) => decodeHash(p, url));
+      },
+      () => this.tryTiles(to, (reader) => proveConsistency(reader, a, b, this.hasher), from.note),
+    );
     try {
       verifyConsistency(a, b, proof, from.checkpoint.root, to.checkpoint.root, this.hasher);
     } catch (e) {
@@ -349,13 +403,61 @@ export class LogClient {
   }
 
   /**
-   * Fetches one hash tile (not authenticated: use {@link tileReader} for that). A partial tile that
-   * is gone (404) is read from the full tile, as tlog-tiles allows.
+   * The hash tile `tile` of the tree of `at`, authenticated against `at` (through its parent
+   * tiles up to the root, as Go's tlog.TileHashReader) before it is returned. Requires the
+   * tile's hashes to exist in that tree: (index * 256 + width) * 256^level <= at's size.
+   * A tile that does not authenticate is LogMisbehaviourError('bad-proof').
+   */
+  async hashTile(tile: TileId, at: VerifiedCheckpoint, reader?: TileHashReader): Promise<Uint8Array> {
+    checkTileId(tile);
+    const first = tile.index * TILE_WIDTH;
+    const end = (first + tile.width) * 2 ** (TILE_HEIGHT * tile.level);
+    if (!(end <= at.checkpoint.size)) {
+      throw new RangeError(`tile ${formatTilePath(tile)} covers entries up to ${end}, beyond the tree size ${at.checkpoint.size}`);
+    }
+    const ids = Array.from({ length: tile.width }, (_, i) => ({ level: TILE_HEIGHT * tile.level, index: first + i }));
+    const hashes = await this.tryTiles(at, (r) => r.readNodes(ids), undefined, reader);
+    const out = new Uint8Array(hashes.length * HASH_SIZE);
+    hashes.forEach((h, i) => out.set(h, i * HASH_SIZE));
+    return out;
+  }
+
+  /**
+   * The entries of entry bundle `index` of the tree of `at` (as many as the tree has there,
+   * up to 256), each checked against the leaf hash in the level-0 tile authenticated against
+   * `at`. Requires index * 256 < at's size. A bundle that does not match is
+   * LogMisbehaviourError('bad-entries'), a tile that does not authenticate 'bad-proof'.
+   */
+  async entryBundle(index: number, at: VerifiedCheckpoint, reader?: TileHashReader): Promise<LogEntry[]> {
+    checkIndex(index, 'bundle index');
+    const size = at.checkpoint.size;
+    const start = index * TILE_WIDTH;
+    if (!(start < size)) throw new RangeError(`entry bundle ${index} starts at ${start}, not below the tree size ${size}`);
+    const width = Math.min(TILE_WIDTH, size - start);
+    const ids = Array.from({ length: width }, (_, i) => ({ level: 0, index: start + i }));
+    const [bundle, hashes] = await Promise.all([this.fetchEntryBundle(index, width), this.tryTiles(at, (r) => r.readNodes(ids), undefined, reader)]);
+    const path = formatEntriesPath({ index, width });
+    return bundle.map((entry, i) => {
+      const leafHash = this.hasher.hashLeaf(entry);
+      if (!bytesEqual(leafHash, hashes[i]!)) {
+        throw this.misbehaviour('bad-entries', `entry ${start + i} in bundle ${path} hashes to ${toBase64(leafHash)}, but the authenticated tree has ${toBase64(hashes[i]!)}`, {
+          candidate: at.note,
+          details: { index: start + i, bundle: path, computed: toBase64(leafHash), expected: toBase64(hashes[i]!) },
+        });
+      }
+      return { index: start + i, entry, leafHash };
+    });
+  }
+
+  /**
+   * Fetches one hash tile (not authenticated: use {@link hashTile} or {@link tileReader} for that).
+   * A partial tile that is gone (404) is read from the full tile, as tlog-tiles allows.
    */
   async fetchHashTile(tile: TileId): Promise<Uint8Array> {
-    const data = await this.fetchWithFullFallback(formatTilePath(tile), formatTilePath({ ...tile, width: TILE_WIDTH }), tile.width);
-    const want = tile.width * 32;
-    const out = tile.width < TILE_WIDTH && data.length === TILE_WIDTH * 32 ? data.subarray(0, want) : data;
+    checkTileId(tile);
+    const data = await this.fetchWithFullFallback(formatTilePath(tile), formatTilePath({ ...tile, width: TILE_WIDTH }), tile.width, MAX_TILE_BYTES);
+    const want = tile.width * HASH_SIZE;
+    const out = tile.width < TILE_WIDTH && data.length === MAX_TILE_BYTES ? data.subarray(0, want) : data;
     if (out.length !== want) {
       throw this.misbehaviour('bad-proof', `hash tile ${formatTilePath(tile)} has ${out.length} bytes, expected ${want}`, { details: { tile: formatTilePath(tile) } });
     }
@@ -364,11 +466,13 @@ export class LogClient {
 
   /**
    * Fetches and decodes the entry bundle `index` of the given width (1..256), without
-   * authenticating it (see {@link entries}). A malformed bundle is LogMisbehaviourError('bad-entries').
+   * authenticating it (see {@link entryBundle}). A malformed bundle is LogMisbehaviourError('bad-entries').
    */
   async fetchEntryBundle(index: number, width: number): Promise<Uint8Array[]> {
+    checkIndex(index, 'bundle index');
+    if (!Number.isInteger(width) || width < 1 || width > TILE_WIDTH) throw new RangeError(`a bundle width is 1..${TILE_WIDTH}, got ${String(width)}`);
     const path = formatEntriesPath({ index, width });
-    const data = await this.fetchWithFullFallback(path, formatEntriesPath({ index, width: TILE_WIDTH }), width);
+    const data = await this.fetchWithFullFallback(path, formatEntriesPath({ index, width: TILE_WIDTH }), width, MAX_BUNDLE_BYTES);
     try {
       // After a fallback to the full bundle there are 256 entries; keep the first `width`.
       let entries: Uint8Array[];
@@ -399,22 +503,8 @@ export class LogClient {
     if (a === b) return;
     const reader = this.tileReader(cp);
     for (let n = Math.floor(a / TILE_WIDTH); n * TILE_WIDTH < b; n++) {
-      const start = n * TILE_WIDTH;
-      const width = Math.min(TILE_WIDTH, size - start);
-      const [bundle, hashes] = await Promise.all([
-        this.fetchEntryBundle(n, width),
-        this.tryTiles(cp, (r) => r.readNodes(Array.from({ length: width }, (_, i) => ({ level: 0, index: start + i }))), undefined, reader),
-      ]);
-      for (let i = Math.max(a, start) - start; i < width && start + i < b; i++) {
-        const entry = bundle[i]!;
-        const leafHash = this.hasher.hashLeaf(entry);
-        if (!bytesEqual(leafHash, hashes[i]!)) {
-          throw this.misbehaviour('bad-entries', `entry ${start + i} in bundle ${formatEntriesPath({ index: n, width })} hashes to ${toBase64(leafHash)}, but the authenticated tree has ${toBase64(hashes[i]!)}`, {
-            candidate: cp.note,
-            details: { index: start + i, bundle: formatEntriesPath({ index: n, width }), computed: toBase64(leafHash), expected: toBase64(hashes[i]!) },
-          });
-        }
-        yield { index: start + i, entry, leafHash };
+      for (const e of await this.entryBundle(n, cp, reader)) {
+        if (e.index >= a && e.index < b) yield e;
       }
     }
   }
@@ -465,14 +555,47 @@ export class LogClient {
     throw new LogFetchError(this.url, 404, `leaf hash ${toBase64(leafHash)} is not in the tree of size ${size}`);
   }
 
-  private async fetchWithFullFallback(path: string, fullPath: string, width: number): Promise<Uint8Array> {
+  private async fetchWithFullFallback(path: string, fullPath: string, width: number, maxBytes: number): Promise<Uint8Array> {
     try {
-      return await fetchBytes(this.fetchImpl, joinUrl(this.url, path));
+      return await fetchBytes(this.http, joinUrl(this.url, path), maxBytes);
     } catch (e) {
       if (!(e instanceof LogFetchError) || e.status !== 404 || width >= TILE_WIDTH) throw e;
-      return fetchBytes(this.fetchImpl, joinUrl(this.url, fullPath));
+      return fetchBytes(this.http, joinUrl(this.url, fullPath), maxBytes);
     }
   }
+
+  /**
+   * Runs `api` or `tiles` as `source` says. With 'auto': tiles if the log is known to lack the
+   * JSON proof endpoints; otherwise the API, falling back to tiles (and remembering it) when the
+   * endpoint is missing. Misbehaviour found on either path is never retried on the other.
+   */
+  private async fromSource<T>(source: ProofSource | undefined, api: () => Promise<T>, tiles: () => Promise<T>): Promise<T> {
+    const s = source ?? 'auto';
+    if (!PROOF_SOURCES.includes(s)) throw new RangeError(`proof source must be one of ${PROOF_SOURCES.join(', ')}, got ${JSON.stringify(s)}`);
+    if (s === 'tiles' || (s === 'auto' && this.proofApi === false)) return tiles();
+    if (s === 'api') return api();
+    try {
+      const r = await api();
+      this.proofApi = true;
+      return r;
+    } catch (e) {
+      if (this.proofApi === true || !endpointMissing(e)) throw e;
+      this.proofApi = false;
+      return tiles();
+    }
+  }
+}
+
+/** Whether an error says the log has no such JSON endpoint (a plain tlog-tiles log, a static mirror). */
+function endpointMissing(e: unknown): boolean {
+  return e instanceof LogFetchError && (e.status === 404 || e.status === 405 || e.status === 501);
+}
+
+/** Checks a TileId: level 0..63, index a safe integer, width 1..256 (RangeError otherwise). */
+function checkTileId(tile: TileId): void {
+  if (!Number.isInteger(tile.level) || tile.level < 0 || tile.level > 63) throw new RangeError(`a tile level is 0..63, got ${String(tile.level)}`);
+  checkIndex(tile.index, 'tile index');
+  if (!Number.isInteger(tile.width) || tile.width < 1 || tile.width > TILE_WIDTH) throw new RangeError(`a tile width is 1..${TILE_WIDTH}, got ${String(tile.width)}`);
 }
 
 function parseAnswer<T>(schema: z.ZodType<T>, body: unknown, url: string): T {

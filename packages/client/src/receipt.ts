@@ -58,7 +58,7 @@ export function verifyReceipt(
     .map((k) => ({ key: k, verifier: parseKey(k, 'log') }))
     .filter((c) => policy.origin !== undefined || c.verifier.name === origin);
   if (candidates.length === 0) {
-    throw new VerificationError(`the receipt is for the log ${JSON.stringify(origin)}, but no trusted log key has that name`);
+    throw new VerificationError(`the receipt is for the log ${JSON.stringify(origin)}, but no trusted log key has that name; if the log's key is named otherwise, give the origin explicitly`);
   }
   let lastError: unknown;
   for (const { key, verifier } of candidates) {

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import { LogClientError, LogMisbehaviourError } from './errors.js';
@@ -97,23 +97,71 @@ export class TrustedStateStore {
         await writeFileAtomic(this.checkpointPath(client.origin), current.note);
         return { ...(previous === undefined ? {} : { previous }), current, proof, changed };
       } catch (e) {
-        if (e instanceof LogMisbehaviourError) await this.saveEvidenceUnlocked(e, client.vkey);
+        // A bad signature names no trusted checkpoint itself; the evidence still records it.
+        if (e instanceof LogMisbehaviourError) await this.saveEvidenceUnlocked(e, client.vkey, previous?.note);
         throw e;
       }
     });
   }
 
-  /** Writes the evidence of err to a new JSON file in the state directory, sets err.evidencePath and returns the path. */
-  saveEvidence(err: LogMisbehaviourError, verifierKey?: string): Promise<string> {
-    return this.serialized(() => this.saveEvidenceUnlocked(err, verifierKey));
+  /**
+   * Writes the evidence of err to a new JSON file in the state directory, sets err.evidencePath
+   * and returns the path. `trusted` (a signed note) is recorded when the evidence names none.
+   */
+  saveEvidence(err: LogMisbehaviourError, verifierKey?: string, trusted?: string): Promise<string> {
+    return this.serialized(() => this.saveEvidenceUnlocked(err, verifierKey, trusted));
   }
 
-  private async saveEvidenceUnlocked(err: LogMisbehaviourError, verifierKey?: string): Promise<string> {
+  /** Path of the file holding the entries cursor of the log with this origin (see {@link saveEntriesCursor}). */
+  entriesCursorPath(origin: string): string {
+    return join(this.dir, `${fileSlug(origin)}.entries.json`);
+  }
+
+  /**
+   * The index of the first entry not yet delivered to the user of client's log, as last saved
+   * by {@link saveEntriesCursor}; undefined if none was saved. StateError if the file is corrupt.
+   */
+  loadEntriesCursor(client: LogClient): Promise<number | undefined> {
+    return this.serialized(async () => {
+      const path = this.entriesCursorPath(client.origin);
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw new StateError(`cannot read the entries cursor ${path}: ${errorMessage(e)}`, { cause: e });
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      const ok = typeof parsed === 'object' && parsed !== null && (parsed as { origin?: unknown }).origin === client.origin;
+      const next = ok ? (parsed as { next?: unknown }).next : undefined;
+      if (typeof next !== 'number' || !Number.isSafeInteger(next) || next < 0) {
+        throw new StateError(`the entries cursor ${path} is corrupt or belongs to another log; delete it to stream entries from the trusted checkpoint on`);
+      }
+      return next;
+    });
+  }
+
+  /**
+   * Durably records that the entries of client's log before index `next` were delivered, so a
+   * monitor that stops (or fails) part way resumes there instead of skipping or repeating entries.
+   */
+  saveEntriesCursor(client: LogClient, next: number): Promise<void> {
+    if (!Number.isSafeInteger(next) || next < 0) throw new RangeError(`the entries cursor must be a non-negative integer, got ${String(next)}`);
+    return this.serialized(() => writeFileAtomic(this.entriesCursorPath(client.origin), JSON.stringify({ origin: client.origin, next }) + '\n'));
+  }
+
+  private async saveEvidenceUnlocked(err: LogMisbehaviourError, verifierKey?: string, trusted?: string): Promise<string> {
     if (err.evidencePath !== undefined) return err.evidencePath;
     const now = new Date();
     const stamp = now.toISOString().replace(/[:.]/g, '-');
-    const path = join(this.dir, `evidence-${fileSlug(err.evidence.origin)}-${stamp}-${err.kind}.json`);
-    await writeFileAtomic(path, formatEvidence(err, now, verifierKey));
+    // The random suffix keeps two findings in the same millisecond from overwriting each other.
+    const path = join(this.dir, `evidence-${fileSlug(err.evidence.origin)}-${stamp}-${err.kind}-${randomBytes(3).toString('hex')}.json`);
+    await writeFileAtomic(path, formatEvidence(err, now, verifierKey, trusted));
     err.evidencePath = path;
     return path;
   }
@@ -128,9 +176,10 @@ export class TrustedStateStore {
 /**
  * The evidence file format (JSON, one object): {type: "tlog-misbehaviour-evidence/v1", kind,
  * message, detectedAt (ISO 8601), origin, url, verifierKey, trusted (signed note or null),
- * candidate (signed note or raw text or null), proof (base64 hashes), details}.
+ * candidate (signed note or raw text or null), proof (base64 hashes), details}. `trusted` is
+ * the evidence's own trusted note, else the one given here.
  */
-export function formatEvidence(err: LogMisbehaviourError, detectedAt: Date, verifierKey?: string): string {
+export function formatEvidence(err: LogMisbehaviourError, detectedAt: Date, verifierKey?: string, trusted?: string): string {
   const ev = err.evidence;
   return (
     JSON.stringify(
@@ -142,7 +191,7 @@ export function formatEvidence(err: LogMisbehaviourError, detectedAt: Date, veri
         origin: ev.origin,
         url: ev.url ?? null,
         verifierKey: verifierKey ?? null,
-        trusted: ev.trusted ?? null,
+        trusted: ev.trusted ?? trusted ?? null,
         candidate: ev.candidate ?? null,
         proof: ev.proof ?? [],
         details: ev.details ?? {},

@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { toBase64 } from '@tlog/merkle';
 import { verifyReceipt } from '../receipt.js';
 import { errorMessage } from '../checks.js';
-import { readKeyArgument, writeFileAtomic, createNodeHasher } from '../node.js';
-import { clientFor, collect, intOption, withLogOptions } from './common.js';
+import { writeFileAtomic, createNodeHasher } from '../node.js';
+import { clientFor, collect, intOption, readVerifierKeyArgument, withLogOptions } from './common.js';
 import type { LogOptions } from './common.js';
 
 /** Registers `checkpoint`, `submit` and `verify`. */
@@ -44,16 +44,17 @@ export function registerBasicCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (file: string, opts: { receipt?: string; vkey: string[]; origin?: string; witness: string[]; quorum?: number; json?: boolean }) => {
       const receiptPath = opts.receipt ?? `${file}.tlog-proof`;
-      let entry: Uint8Array;
-      let receipt: Uint8Array;
-      try {
-        entry = new Uint8Array(await readFile(file));
-        receipt = new Uint8Array(await readFile(receiptPath));
-      } catch (e) {
-        throw new Error(`cannot read ${errorMessage(e)}`);
-      }
-      const r = verifyReceipt(receipt, entry, opts.vkey.map(readKeyArgument), {
-        witnesses: opts.witness.map(readKeyArgument),
+      const read = async (path: string, what: string) => {
+        try {
+          return new Uint8Array(await readFile(path));
+        } catch (e) {
+          throw new Error(`cannot read the ${what} ${path}: ${errorMessage(e)}`);
+        }
+      };
+      const entry = await read(file, 'file');
+      const receipt = await read(receiptPath, 'receipt');
+      const r = verifyReceipt(receipt, entry, opts.vkey.map((k) => readVerifierKeyArgument(k, '--vkey')), {
+        witnesses: opts.witness.map((k) => readVerifierKeyArgument(k, '--witness')),
         ...(opts.quorum === undefined ? {} : { quorum: opts.quorum }),
         ...(opts.origin === undefined ? {} : { origin: opts.origin }),
         hasher: createNodeHasher(),

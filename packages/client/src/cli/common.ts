@@ -1,5 +1,9 @@
+import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { LogClient } from '../log-client.js';
+import { existsSync } from 'node:fs';
+import { parseVerifierKey } from '@tlog/merkle';
+import { LogClient, PROOF_SOURCES } from '../log-client.js';
+import type { ProofSource } from '../log-client.js';
 import { LogFetchError, LogMisbehaviourError, VerificationError } from '../errors.js';
 import { errorMessage } from '../checks.js';
 import { createNodeHasher, readKeyArgument } from '../node.js';
@@ -16,23 +20,43 @@ export interface LogOptions {
   url: string;
   vkey: string;
   origin?: string;
+  timeout: number;
 }
 
-/** Adds --url, --vkey and --origin to a command. */
+/** Adds --url, --vkey, --origin and --timeout to a command. */
 export function withLogOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--url <url>', 'base URL of the log, e.g. http://localhost:8080')
     .requiredOption('--vkey <key>', 'the log verifier key (name+keyid+base64) or a file holding it')
-    .option('--origin <origin>', 'expected checkpoint origin (default: the key name)');
+    .option('--origin <origin>', 'expected checkpoint origin (default: the key name)')
+    .option('--timeout <seconds>', 'give up on a request after this many seconds (0: never)', secondsOption('--timeout', true), 60);
 }
 
-/** A LogClient for the command's --url/--vkey/--origin, using node:crypto for hashing. */
+/**
+ * A verifier key given as --vkey (or --witness): the key string itself or a file holding it.
+ * Throws one line saying which of the two failed and why.
+ */
+export function readVerifierKeyArgument(value: string, flag: string): string {
+  const isFile = existsSync(value);
+  let key: string;
+  try {
+    key = readKeyArgument(value);
+    parseVerifierKey(key);
+  } catch (e) {
+    const what = isFile ? `the file ${value} does not hold a valid verifier key` : `${JSON.stringify(value)} is neither a file nor a valid verifier key (name+keyid+base64)`;
+    throw new Error(`${flag}: ${what}: ${errorMessage(e)}`);
+  }
+  return key;
+}
+
+/** A LogClient for the command's --url/--vkey/--origin/--timeout, using node:crypto for hashing. */
 export function clientFor(opts: LogOptions): LogClient {
   return new LogClient({
     url: opts.url,
-    vkey: readKeyArgument(opts.vkey),
+    vkey: readVerifierKeyArgument(opts.vkey, '--vkey'),
     ...(opts.origin === undefined ? {} : { origin: opts.origin }),
     hasher: createNodeHasher(),
+    timeoutMs: Math.round(opts.timeout * 1000),
   });
 }
 
@@ -41,13 +65,31 @@ export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** Parses a non-negative integer option; throws a usage error naming the option. */
+/** Parses a non-negative integer option; a usage error naming the option otherwise. */
 export function intOption(name: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n)) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+    if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
     return n;
   };
+}
+
+/** Parses a duration in seconds (decimals allowed): positive, or also 0 if zeroAllowed. */
+export function secondsOption(name: string, zeroAllowed = false): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || !Number.isFinite(n) || (n === 0 && !zeroAllowed) || n > 86_400 * 365) {
+      throw new InvalidArgumentError(`${name} must be a number of seconds${zeroAllowed ? '' : ' above 0'}, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}
+
+/** Parses --proofs. */
+export function proofSourceOption(value: string): ProofSource {
+  const s = PROOF_SOURCES.find((p) => p === value);
+  if (s === undefined) throw new InvalidArgumentError(`--proofs must be one of ${PROOF_SOURCES.join(', ')}, got ${JSON.stringify(value)}`);
+  return s;
 }
 
 /** The exit status for an error, and its one-line description. */

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { toBase64 } from '@tlog/merkle';
-import { TrustedStateStore } from '../trusted-state.js';
-import { LogMisbehaviourError } from '../errors.js';
+import { StateError, TrustedStateStore } from '../trusted-state.js';
+import type { AdvanceResult } from '../trusted-state.js';
+import { LogFetchError, LogMisbehaviourError } from '../errors.js';
 import { errorMessage } from '../checks.js';
 import { auditLog } from '../audit.js';
-import type { ProofSource } from '../log-client.js';
-import { EXIT_MISBEHAVIOUR, clientFor, describeFailure, intOption, withLogOptions } from './common.js';
+import type { LogClient, ProofSource } from '../log-client.js';
+import { clientFor, describeFailure, proofSourceOption, secondsOption, withLogOptions } from './common.js';
 import type { LogOptions } from './common.js';
 
 interface MonitorOptions extends LogOptions {
@@ -18,13 +19,32 @@ interface MonitorOptions extends LogOptions {
   proofs: ProofSource;
 }
 
-function proofSource(value: string): ProofSource {
-  if (value !== 'api' && value !== 'tiles') throw new Error(`--proofs must be "api" or "tiles", got ${JSON.stringify(value)}`);
-  return value;
-}
-
 function emit(json: boolean | undefined, obj: Record<string, unknown>, text: string): void {
   process.stdout.write(json ? JSON.stringify(obj) + '\n' : text + '\n');
+}
+
+/**
+ * Streams the entries of the trusted tree not yet delivered: from the saved cursor, else from
+ * the size trusted before this round (0 the first time). The cursor is saved after the entries
+ * printed, also when a round fails part way, so entries are delivered at least once and, unless
+ * the process is killed, exactly once.
+ */
+async function streamEntries(client: LogClient, store: TrustedStateStore, r: AdvanceResult, json: boolean | undefined): Promise<void> {
+  const size = r.current.checkpoint.size;
+  const saved = await store.loadEntriesCursor(client);
+  const from = saved ?? r.previous?.checkpoint.size ?? 0;
+  if (from > size) {
+    throw new StateError(`the entries cursor ${store.entriesCursorPath(client.origin)} is at ${from}, beyond the trusted size ${size}; the state directory was altered`);
+  }
+  let next = from;
+  try {
+    for await (const e of client.entries(from, size, r.current)) {
+      emit(json, { type: 'entry', index: e.index, leafHash: toBase64(e.leafHash), entry: toBase64(e.entry) }, `entry ${e.index} ${toBase64(e.leafHash)} ${e.entry.length} bytes`);
+      next = e.index + 1;
+    }
+  } finally {
+    if (next !== saved) await store.saveEntriesCursor(client, next);
+  }
 }
 
 /** Registers `monitor` and `audit`. */
@@ -32,23 +52,31 @@ export function registerMonitorCommands(program: Command): void {
   withLogOptions(program.command('monitor').description('follow the log: verify each new checkpoint and its consistency with the trusted one kept in --state'))
     .requiredOption('--state <dir>', 'directory holding the trusted checkpoint and evidence')
     .option('--once', 'do one round and exit')
-    .option('--interval <seconds>', 'seconds between rounds', intOption('--interval'), 60)
+    .option('--interval <seconds>', 'seconds between rounds', secondsOption('--interval'), 60)
     .option('--json', 'print NDJSON events')
-    .option('--entries', 'stream the new entries of each round (verified against the tree)')
-    .option('--proofs <source>', 'consistency proofs from the JSON "api" or computed from "tiles"', proofSource, 'api')
+    .option('--entries', 'stream the new entries (each checked against the authenticated tree), resuming where the last run stopped')
+    .option('--proofs <source>', 'consistency proofs from the JSON "api", computed from "tiles", or "auto" (the API if the log has it)', proofSourceOption, 'auto')
     .action(async (opts: MonitorOptions) => {
       const client = clientFor(opts);
       const store = new TrustedStateStore(opts.state);
+      let first = true;
       const round = async (): Promise<void> => {
         const r = await store.advance(client, { source: opts.proofs });
         const cp = r.current.checkpoint;
         const previousSize = r.previous?.checkpoint.size ?? null;
-        const what = r.previous === undefined ? 'first seen, now trusted' : r.changed ? `grew from ${previousSize}, consistent` : 'unchanged';
-        emit(opts.json, { type: 'checkpoint', origin: cp.origin, size: cp.size, root: toBase64(cp.root), previousSize, changed: r.changed }, `checkpoint ${cp.origin} size ${cp.size} root ${toBase64(cp.root)} (${what})`);
-        if (opts.entries && r.changed) {
-          for await (const e of client.entries(previousSize ?? 0, cp.size, r.current)) {
-            emit(opts.json, { type: 'entry', index: e.index, leafHash: toBase64(e.leafHash), entry: toBase64(e.entry) }, `entry ${e.index} ${toBase64(e.leafHash)} ${e.entry.length} bytes`);
-          }
+        // One line per newly trusted checkpoint; a single round (and the first) always says where it stands.
+        if (r.changed || first || opts.once) {
+          const what = r.previous === undefined ? 'first seen, now trusted' : r.changed ? `grew from ${previousSize}, consistent` : 'unchanged';
+          emit(opts.json, { type: 'checkpoint', origin: cp.origin, size: cp.size, root: toBase64(cp.root), previousSize, changed: r.changed }, `checkpoint ${cp.origin} size ${cp.size} root ${toBase64(cp.root)} (${what})`);
+        }
+        first = false;
+        if (!opts.entries) return;
+        try {
+          await streamEntries(client, store, r, opts.json);
+        } catch (e) {
+          // Found after the checkpoint was trusted, so advance() did not save it.
+          if (e instanceof LogMisbehaviourError) await store.saveEvidence(e, client.vkey, r.current.note);
+          throw e;
         }
       };
       for (;;) {
@@ -60,8 +88,8 @@ export function registerMonitorCommands(program: Command): void {
             const ev = e instanceof LogMisbehaviourError ? { type: 'misbehaviour', kind: e.kind, evidence: e.evidencePath ?? null } : { type: 'error' };
             process.stdout.write(JSON.stringify({ ...ev, message: errorMessage(e) }) + '\n');
           }
-          // Misbehaviour ends monitoring; a network error ends only a single round.
-          if (f.status === EXIT_MISBEHAVIOUR || opts.once) throw e;
+          // Misbehaviour and local problems end monitoring; a network error ends only this round.
+          if (!(e instanceof LogFetchError) || opts.once) throw e;
           process.stderr.write(`tlog: ${f.line} (retrying in ${opts.interval}s)\n`);
         }
         if (opts.once) return;
@@ -72,10 +100,12 @@ export function registerMonitorCommands(program: Command): void {
   withLogOptions(program.command('audit').description('fetch every entry and tile, recompute the tree and check it against the trusted checkpoint'))
     .requiredOption('--state <dir>', 'directory holding the trusted checkpoint and evidence')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: LogOptions & { state: string; json?: boolean }) => {
+    .option('--proofs <source>', 'consistency proofs from the JSON "api", computed from "tiles", or "auto"', proofSourceOption, 'auto')
+    .action(async (opts: LogOptions & { state: string; json?: boolean; proofs: ProofSource }) => {
       const client = clientFor(opts);
       const store = new TrustedStateStore(opts.state);
-      const { current } = await store.advance(client);
+      const { current } = await store.advance(client, { source: opts.proofs });
+      // The bar is for people watching a terminal; piped output stays clean.
       const tty = process.stderr.isTTY === true;
       const bar = tty ? new SingleBar({ format: 'audit [{bar}] {percentage}% {value}/{total} entries', stream: process.stderr }, Presets.shades_classic) : undefined;
       bar?.start(current.checkpoint.size, 0);
@@ -85,9 +115,8 @@ export function registerMonitorCommands(program: Command): void {
         emit(opts.json, { type: 'audit', ok: true, origin: client.origin, size: r.size, root: toBase64(r.root), bundles: r.bundles, tiles: r.tiles }, `audit OK: ${r.size} entries of ${client.origin} hash to root ${toBase64(r.root)} (${r.bundles} entry bundles, ${r.tiles} tiles checked)`);
       } catch (e) {
         bar?.stop();
-        if (e instanceof LogMisbehaviourError) await store.saveEvidence(e, client.vkey);
+        if (e instanceof LogMisbehaviourError) await store.saveEvidence(e, client.vkey, current.note);
         throw e;
       }
     });
 }
-

@@ -9,6 +9,7 @@ import { createWitnessApp } from '../witness/witness-app.js';
 import { FileWitnessState } from '../witness/file-witness-state.js';
 import { readKeyArgument } from '../node.js';
 import { collect, intOption } from './common.js';
+import { errorMessage } from '../checks.js';
 
 /** Parses --log values: "<origin>=<vkey or file>" or just a vkey (origin = its name). */
 export function parseLogArguments(values: readonly string[]): Map<string, NoteVerifier[]> {
@@ -23,7 +24,11 @@ export function parseLogArguments(values: readonly string[]): Map<string, NoteVe
       const eq = v.indexOf('=');
       if (eq <= 0) throw new Error(`--log must be <origin>=<verifier key or file>, got ${JSON.stringify(v)}`);
       origin = v.slice(0, eq);
-      verifier = parseVerifierKey(readKeyArgument(v.slice(eq + 1)));
+      try {
+        verifier = parseVerifierKey(readKeyArgument(v.slice(eq + 1)));
+      } catch (e) {
+        throw new Error(`--log ${JSON.stringify(v)}: ${JSON.stringify(v.slice(eq + 1))} is neither a file holding a verifier key nor a valid verifier key: ${errorMessage(e)}`);
+      }
     }
     logs.set(origin, [...(logs.get(origin) ?? []), verifier]);
   }
@@ -43,7 +48,18 @@ export function registerWitnessCommands(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--state <dir>', 'directory for the per-log state', './witness-state')
     .action(async (opts: { key: string; log: string[]; port: number; host: string; state: string }) => {
-      const cosigner = parseCosignerKey((await readFile(opts.key, 'utf8')).trim());
+      let keyText: string;
+      try {
+        keyText = (await readFile(opts.key, 'utf8')).trim();
+      } catch (e) {
+        throw new Error(`cannot read the witness key ${opts.key}: ${errorMessage(e)}; create one with \`tlog witness keygen\``);
+      }
+      let cosigner;
+      try {
+        cosigner = parseCosignerKey(keyText);
+      } catch (e) {
+        throw new Error(`${opts.key} does not hold a cosignature/v1 witness signer key (from \`tlog witness keygen\`): ${errorMessage(e)}`);
+      }
       const logs = parseLogArguments(opts.log);
       if (logs.size === 0) throw new Error('give at least one --log <origin>=<vkey>');
       const app = createWitnessApp({ cosigner, logs, state: new FileWitnessState(opts.state) });

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import {
   MerkleError,
   SignatureError,
@@ -33,7 +34,8 @@ export interface WitnessOptions {
  * A C2SP tlog-witness v1 HTTP app: POST /add-checkpoint cosigns a checkpoint only if it is
  * signed by a known log key and proven consistent with the last one the witness cosigned for
  * that origin. Answers 400 (malformed), 403 (no trusted signature), 404 (unknown origin),
- * 409 + text/x.tlog.size (old size mismatch, or same size with another root), 422 (bad proof).
+ * 409 + text/x.tlog.size (old size mismatch, or same size with another root), 422 (bad proof);
+ * also 413 for a body over MAX_WITNESS_BODY (read no further) and 405 for other methods.
  * Check-and-update is serialized per origin, so concurrent requests cannot roll the state back.
  */
 export function createWitnessApp(options: WitnessOptions): Hono {
@@ -53,9 +55,10 @@ export function createWitnessApp(options: WitnessOptions): Hono {
     return run;
   };
 
-  app.post('/add-checkpoint', async (c) => {
+  const limit = bodyLimit({ maxSize: MAX_WITNESS_BODY, onError: (c) => c.text(`request body larger than ${MAX_WITNESS_BODY} bytes\n`, 413) });
+  app.post('/add-checkpoint', limit, async (c) => {
     const raw = new Uint8Array(await c.req.arrayBuffer());
-    if (raw.length > MAX_WITNESS_BODY) return c.text(`request body larger than ${MAX_WITNESS_BODY} bytes\n`, 400);
+    if (raw.length > MAX_WITNESS_BODY) return c.text(`request body larger than ${MAX_WITNESS_BODY} bytes\n`, 413);
     let body: string;
     try {
       body = new TextDecoder('utf-8', { fatal: true }).decode(raw);
@@ -108,6 +111,7 @@ export function createWitnessApp(options: WitnessOptions): Hono {
       return c.text(formatSignatureLine(sig), 200);
     });
   });
+  app.all('/add-checkpoint', (c) => c.text('add-checkpoint takes POST\n', 405, { Allow: 'POST' }));
   return app;
 }
 
