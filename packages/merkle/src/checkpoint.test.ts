@@ -92,6 +92,18 @@ describe('formatCheckpoint / parseCheckpoint', () => {
     ['empty extension line', `o\n1\n${root}\n\n`],
     ['empty line between extensions', `o\n1\n${root}\na\n\nb\n`],
     ['control character', `o\t\n1\n${root}\n`],
+    ['CRLF line endings', `o\r\n1\r\n${root}\r\n`],
+    ['a space in the size', `o\n 1\n${root}\n`],
+    ['size with a decimal point', `o\n1.0\n${root}\n`],
+    ['size in exponent form', `o\n1e3\n${root}\n`],
+    ['size in non-ASCII digits', `o\n\u0661\n${root}\n`],
+    ['size far beyond 2^64', `o\n${'9'.repeat(400)}\n${root}\n`],
+    ['root in URL-safe base64', `o\n1\n${toBase64(new Uint8Array(32).fill(0xfb))}\n`.replace(/\+/g, '-').replace(/\//g, '_')],
+    ['root with a trailing space', `o\n1\n${root} \n`],
+    ['root with non-zero padding bits', `o\n1\n${root.slice(0, -2)}${String.fromCharCode(root.charCodeAt(root.length - 2) + 1)}=\n`],
+    ['a missing root line', `o\n1\n`],
+    ['only a blank line', `\n`],
+    ['an extension with a NUL', `o\n1\n${root}\next\u0000\n`],
   ])('rejects %s', (_d, text) => {
     expect(() => parseCheckpoint(text)).toThrow(NoteError);
   });

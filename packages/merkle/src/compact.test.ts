@@ -126,6 +126,55 @@ describe('CompactTree', () => {
     expect(toHex(t.root())).toBe(toHex(rootFromLeafHashes(leaves.slice(0, 8))));
   });
 
+  test('each append costs O(log n) node hashes: one per trailing 1 bit of the size, n - 1 in all', () => {
+    let calls = 0;
+    const counting = new Hasher((d) => {
+      calls++;
+      return defaultHasher.sha256(d);
+    });
+    const t = new CompactTree(0, [], counting);
+    calls = 0; // the constructor hashed the empty string
+    let total = 0;
+    for (let i = 0; i < 2048; i++) {
+      const before = calls;
+      const done = t.append(leaves[i]!);
+      const cost = calls - before;
+      let ones = 0;
+      while ((i >> ones) & 1) ones++;
+      expect(cost, `append at size ${i}`).toBe(ones);
+      expect(cost).toBeLessThanOrEqual(Math.log2(i + 1) + 1e-9);
+      expect(done.length).toBe(cost + 1);
+      total += cost;
+    }
+    expect(total).toBe(2047);
+    // The root costs one hash per set bit of the size, less one.
+    t.append(leaves[2048]!);
+    t.append(leaves[2049]!);
+    calls = 0;
+    t.root();
+    expect(calls).toBe(1); // 2050 = 2048 + 2: two edge hashes
+  });
+
+  test('near 2^53 the edge still merges correctly (no 32-bit truncation)', () => {
+    // A tree of size 2^53 - 2 whose edge hashes are distinct: appending the last possible leaf
+    // must merge exactly with the level-1 edge hash (size ends in binary ...10).
+    const size = Number.MAX_SAFE_INTEGER - 1;
+    const edge = leaves.slice(0, 52);
+    const t = new CompactTree(size, edge);
+    const done = t.append(leaves[100]!);
+    expect(done.map((n) => [n.level, n.index])).toEqual([[0, size]]);
+    expect(t.size).toBe(Number.MAX_SAFE_INTEGER);
+    expect(t.edge).toHaveLength(53);
+    const u = new CompactTree(2 ** 40 + 2 ** 33 - 1, leaves.slice(0, 34));
+    const merged = u.append(leaves[200]!);
+    expect(merged.map((n) => [n.level, n.index])).toEqual([
+      [0, 2 ** 40 + 2 ** 33 - 1],
+      ...Array.from({ length: 33 }, (_, l) => [l + 1, Math.floor((2 ** 40 + 2 ** 33 - 1) / 2 ** (l + 1))]),
+    ]);
+    expect(u.edge).toHaveLength(2);
+    expect(u.size).toBe(2 ** 40 + 2 ** 33);
+  });
+
   test('malformed input is refused with MerkleError', () => {
     for (const n of [-1, 1.5, Number.NaN, 2 ** 53]) expect(() => new CompactTree(n, [])).toThrow(MerkleError);
     expect(() => new CompactTree(3, [leaves[0]!])).toThrow(/has 2 edge hashes/);

@@ -154,3 +154,27 @@ describe('cosigner keys', () => {
     expect(toBase64(cosig.signature)).toBe(toBase64(cosigner.cosign(CHECKPOINT, 1767139200).signature));
   });
 });
+
+describe('cosignature timestamps beyond 2^53-1', () => {
+  it('still verify inside a note (no false forgery); verifyCosignature names the limit', async () => {
+    const ed = await import('@noble/ed25519');
+    const { signerKey, verifierKey } = generateCosignatureKey('far-future.example/witness');
+    const seed = fromBase64(signerKey.split('+').slice(4).join('+')).subarray(1);
+    const log = generateEd25519Key('example.com/log');
+    const text = formatCheckpoint({ origin: 'example.com/log', size: 3, root: new Uint8Array(32).fill(7), extensions: [] });
+    const t = 2n ** 53n + 5n;
+    const message = new TextEncoder().encode(`cosignature/v1\ntime ${t}\n${text}`);
+    const blob = new Uint8Array(72);
+    new DataView(blob.buffer).setBigUint64(0, t);
+    blob.set(ed.sign(message, seed), 8);
+    const witness = parseVerifierKey(verifierKey);
+    const sig = { name: witness.name, keyId: witness.keyId, signature: blob };
+    expect(witness.verify(new TextEncoder().encode(text), blob)).toBe(true);
+    const note = formatNote({ text, signatures: [...parseNote(signNote(text, [parseSignerKey(log.signerKey)])).signatures, sig] });
+    expect(openNote(note, [parseVerifierKey(log.verifierKey), witness]).verified).toHaveLength(2);
+    expect(() => verifyCosignature(text, sig, verifierKey)).toThrow(/2\^53-1/);
+    const altered = blob.slice();
+    altered[7]! ^= 1; // another timestamp: the signature no longer matches
+    expect(() => verifyCosignature(text, { ...sig, signature: altered }, verifierKey)).toThrow(SignatureError);
+  });
+});

@@ -1,4 +1,4 @@
-import { SignatureError, checkIndex } from './errors.js';
+import { NoteError, SignatureError, checkIndex } from './errors.js';
 import type { NoteSigner, NoteVerifier } from './key.js';
 import {
   ALG_COSIGNATURE_V1,
@@ -64,7 +64,8 @@ export function parseCosignerKey(signerKey: string): Cosigner {
  * Verifies a cosignature/v1 signature on checkpoint note text (ending in "\n") and returns its
  * timestamp. verifierKey is a 0x04 vkey string or a verifier from parseVerifierKey of one.
  * Throws SignatureError if the signature's name or key ID is not the verifier's, or it does not
- * verify; NoteError if the key is malformed or not a cosignature key.
+ * verify; NoteError if the key is malformed or not a cosignature key, or if the (valid)
+ * signature's timestamp is beyond 2^53-1, which tlog's numbers cannot hold.
  */
 export function verifyCosignature(
   checkpointText: string,
@@ -84,9 +85,12 @@ export function verifyCosignature(
     );
   }
   const text = checkNoteText(checkpointText);
-  const timestamp = cosignatureTimestamp(signature.signature);
-  if (timestamp === undefined || !verifier.verify(text, signature.signature)) {
+  if (!verifier.verify(text, signature.signature)) {
     throw new SignatureError(`invalid cosignature by ${id}: the checkpoint or timestamp was altered, or another key signed`);
+  }
+  const timestamp = cosignatureTimestamp(signature.signature);
+  if (timestamp === undefined) {
+    throw new NoteError(`cosignature by ${id} is valid but its timestamp exceeds 2^53-1 seconds, which tlog does not support`);
   }
   return { timestamp };
 }

@@ -7,7 +7,7 @@ import { NoteError, SignatureError } from './errors.js';
 import { fromBase64, toBase64 } from './encoding.js';
 import { generateEd25519Key, parseSignerKey, parseVerifierKey } from './key.js';
 import type { NoteSigner, NoteVerifier } from './key.js';
-import { MAX_NOTE_SIGNATURES, formatNote, openNote, parseNote, signNote } from './note.js';
+import { MAX_NOTE_SIGNATURES, MAX_NOTE_SIZE, formatNote, openNote, parseNote, signNote } from './note.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const vectorsDir = path.resolve(repoRoot, '../shared/vectors');
@@ -113,6 +113,39 @@ describe('signNote / openNote', () => {
     expect(res.unverified).toHaveLength(1);
   });
 
+  it('ignores a signature by an unknown key that shares the key ID (but not the name) of a known key', () => {
+    const good = parseNote(signNote(TEXT, [aliceS])).signatures[0]!;
+    const renamed = { ...good, name: 'example.com/mallory' };
+    expect(() => openNote(formatNote({ text: TEXT, signatures: [renamed] }), [aliceV])).toThrow(/not signed by any trusted key/);
+    // Beside the real signature it is listed as unverified, not checked (so it cannot fail the note).
+    const badRenamed = { ...renamed, signature: new Uint8Array(64) };
+    const res = openNote(formatNote({ text: TEXT, signatures: [badRenamed, good] }), [aliceV]);
+    expect(res.verified).toEqual([good]);
+    expect(res.unverified).toEqual([badRenamed]);
+  });
+
+  it('keeps a leading byte order mark as part of the signed text', () => {
+    const text = '\ufeffhello\n';
+    const msg = signNote(text, [aliceS]);
+    const bytes = new TextEncoder().encode(msg);
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(openNote(bytes, [aliceV]).note.text).toBe(text);
+    expect(openNote(msg, [aliceV]).note.text).toBe(text);
+    // Without the BOM the signature does not verify: it was over the BOM's bytes too.
+    expect(() => openNote(bytes.subarray(3), [aliceV])).toThrow(SignatureError);
+  });
+
+  it('refuses only the ASCII control characters below U+0020 other than newline', () => {
+    for (let c = 0; c < 0x20; c++) {
+      if (c === 0x0a) continue;
+      expect(() => signNote(`a${String.fromCharCode(c)}b\n`, [aliceS]), `0x${c.toString(16)}`).toThrow(NoteError);
+    }
+    // DEL and the C1 controls are not ASCII control characters below U+0020: allowed, as in Go.
+    for (const t of ['a\u007fb\n', 'a\u0085b\n', 'a\u009fb\n']) {
+      expect(openNote(signNote(t, [aliceS]), [aliceV]).note.text).toBe(t);
+    }
+  });
+
   it('considers only the first signature per known key and drops repeated identical unknown lines (as Go)', () => {
     const good = parseNote(signNote(TEXT, [aliceS])).signatures[0]!;
     const bad = { ...good, signature: new Uint8Array(64) };
@@ -190,6 +223,88 @@ describe('parseNote rejects malformed notes', () => {
       const b = new Uint8Array([...new TextEncoder().encode('x'), ...seq, ...bytes.subarray(1)]);
       expect(() => parseNote(b)).toThrow(/UTF-8/);
     }
+  });
+
+  it('rejects every truncation of a signed note, as text and as bytes', () => {
+    const two = signNote(TEXT, [aliceS, bobS]);
+    const cut = two.indexOf('\n\u2014', TEXT.length + 2) + 1; // just after the first signature line
+    for (let i = 0; i < two.length; i++) {
+      const prefix = two.slice(0, i);
+      if (i === cut) {
+        // Dropping whole signature lines leaves a valid note (with fewer signatures).
+        expect(parseNote(prefix).signatures).toHaveLength(1);
+        continue;
+      }
+      expect(() => parseNote(prefix), `prefix of ${i} characters`).toThrow(NoteError);
+      expect(() => openNote(prefix, [aliceV, bobV]), `prefix of ${i} characters`).toThrow(NoteError);
+    }
+    // Byte prefixes also cut the em dash (3 bytes in UTF-8) in the middle.
+    const bytes = new TextEncoder().encode(two);
+    const byteCut = new TextEncoder().encode(two.slice(0, cut)).length;
+    for (let i = 0; i < bytes.length; i++) {
+      if (i === byteCut) continue;
+      expect(() => parseNote(bytes.subarray(0, i)), `prefix of ${i} bytes`).toThrow(NoteError);
+    }
+  });
+
+  it.each([
+    ['a lone continuation byte', [0x80]],
+    ['a truncated 2-byte sequence', [0xc3]],
+    ['a truncated 3-byte sequence', [0xe2, 0x80]],
+    ['byte 0xf5', [0xf5, 0x80, 0x80, 0x80]],
+    ['byte 0xfe', [0xfe]],
+    ['a code point above U+10FFFF', [0xf4, 0x90, 0x80, 0x80]],
+    ['an overlong NUL', [0xc0, 0x80]],
+  ])('rejects %s in the text, in a key name, or at the very end', (_d, seq) => {
+    const good = new TextEncoder().encode(signNote(TEXT, [aliceS]));
+    const inText = new Uint8Array([...good.subarray(0, 2), ...seq, ...good.subarray(2)]);
+    expect(() => parseNote(inText)).toThrow(/not valid UTF-8/);
+    const nameAt = good.indexOf(0x2f); // the '/' in "example.com/alice"
+    const inName = new Uint8Array([...good.subarray(0, nameAt), ...seq, ...good.subarray(nameAt)]);
+    expect(() => parseNote(inName)).toThrow(/not valid UTF-8/);
+    expect(() => parseNote(new Uint8Array([...good, ...seq]))).toThrow(NoteError);
+  });
+
+  it('rejects a message string with a lone UTF-16 surrogate', () => {
+    const good = signNote(TEXT, [aliceS]);
+    expect(() => parseNote(good.replace('hello', 'hel\udc00lo'))).toThrow(/UTF-8/);
+    expect(() => openNote(good.replace('example.com/alice', 'example.com/\ud800alice'), [aliceV])).toThrow(NoteError);
+  });
+
+  it.each([
+    ['CRLF line endings', (g: string) => g.replace(/\n/g, '\r\n')],
+    ['a space after the signature', (g: string) => g.replace(/\n$/, ' \n')],
+    ['two spaces before the signature', (g: string) => g.replace(/(alice) /, '$1  ')],
+    ['a tab instead of the space', (g: string) => g.replace(/(alice) /, '$1\t')],
+    ['URL-safe base64', (g: string) => g.replace(/ ([^ ]+)\n$/, (_m, b: string) => ` ${b.replace(/\+/g, '-').replace(/\//g, '_').replace(/^./, '-')}\n`)],
+    ['a blank line after the signatures', (g: string) => `${g}\n`],
+    ['an en dash', (g: string) => g.replace('\u2014', '\u2013')],
+    ['two em dashes', (g: string) => g.replace('\u2014', '\u2014\u2014')],
+  ])('rejects %s', (_d, mutate) => {
+    const good = signNote(TEXT, [aliceS]);
+    expect(mutate(good)).not.toBe(good);
+    expect(() => parseNote(mutate(good))).toThrow(NoteError);
+  });
+
+  it('openNote rejects 101 signatures even when the first is valid', () => {
+    const good = signNote(TEXT, [aliceS]);
+    const line = good.slice(TEXT.length + 1);
+    const others = Array.from({ length: 100 }, (_, i) =>
+      formatNote({ text: TEXT, signatures: [{ name: `example.com/w${i}`, keyId: i, signature: new Uint8Array(64).fill(i) }] }).slice(TEXT.length + 1),
+    );
+    expect(() => openNote(`${TEXT}\n${line}${others.join('')}`, [aliceV])).toThrow(/more than 100 signature lines/);
+    expect(openNote(`${TEXT}\n${line}${others.slice(1).join('')}`, [aliceV]).unverified).toHaveLength(99);
+    expect(() => formatNote({ text: TEXT, signatures: parseNote(`${TEXT}\n${line}`).signatures.concat(Array(100).fill(parseNote(`${TEXT}\n${line}`).signatures[0])) })).toThrow(NoteError);
+  });
+
+  it('accepts a note of exactly the size limit and rejects one byte more', () => {
+    const sigPart = signNote(TEXT, [aliceS]).slice(TEXT.length); // "\n— ...\n", ASCII but the dash
+    const sigBytes = new TextEncoder().encode(sigPart).length;
+    const text = 'x'.repeat(MAX_NOTE_SIZE - sigBytes - 1) + '\n';
+    const msg = `${text}${sigPart}`;
+    expect(new TextEncoder().encode(msg).length).toBe(MAX_NOTE_SIZE);
+    expect(parseNote(msg).text).toBe(text);
+    expect(() => parseNote(`x${msg}`)).toThrow(/more than the 1048576 accepted/);
   });
 
   it('accepts exactly 100 signatures and rejects 101', () => {

@@ -74,6 +74,21 @@ function naiveSubproof(m: number, d: readonly Hash[], b: boolean): Hash[] {
 }
 
 /**
+ * Subtree consistency proof of the subtree [start, end) in D (the MTC draft's SUBTREE_PROOF, as
+ * transparency-dev/merkle makes it), straight from the recursion: a test oracle. With start = 0
+ * it is RFC 6962's SUBPROOF. Requires a valid subtree: start a multiple of bitCeil(end - start).
+ */
+function naiveSubtreeProof(start: number, end: number, d: readonly Hash[], known = true): Hash[] {
+  if (start === 0 && end === d.length) return known ? [] : [rootFromLeafHashes(d)];
+  let k = 1;
+  while (k * 2 < d.length) k *= 2;
+  if (end <= k) return [...naiveSubtreeProof(start, end, d.slice(0, k), known), rootFromLeafHashes(d.slice(k))];
+  if (start >= k) return [...naiveSubtreeProof(start - k, end - k, d.slice(k), known), rootFromLeafHashes(d.slice(0, k))];
+  // start = 0 < k < end: the subtree's right part is a prefix of the right half.
+  return [...naiveSubtreeProof(0, end - k, d.slice(k), false), rootFromLeafHashes(d.slice(0, k))];
+}
+
+/**
  * The hashing steps RFC 9162's verifier performs for an inclusion proof: "L" (proof hash on
  * the left) or "R" per element. Two (index, size) pairs with the same shape accept the same
  * proofs, so a wrong index or size can only be caught when the shape differs.
@@ -209,11 +224,24 @@ const probeRunners: Record<string, (p: Probe, proof: Uint8Array[]) => void> = {
     verifySubtreeConsistency(p.start as number, p.end as number, p.size as number, proof, b64(p.root1), b64(p.root2)),
 };
 
+// How many probe files each kind holds (transparency-dev/merkle testdata as copied into
+// ../shared/vectors), so that a folder silently not read fails the suite.
+const probeCounts: Record<string, number> = { inclusion: 98, consistency: 98, subtreeinclusion: 204, subtreeconsistency: 118 };
+
 describe.skipIf(!haveTd)(haveTd ? 'transparency-dev/merkle probes' : 'transparency-dev/merkle probes (skipped: ../shared/vectors not found)', () => {
+  test('every probe folder is one of the four kinds run below', () => {
+    expect(readdirSync(tdDir).sort()).toEqual(Object.keys(probeRunners).sort());
+    expect(jsonFiles(tdDir).length).toBe(Object.values(probeCounts).reduce((a, b) => a + b, 0));
+    // The negative folders are read too, not only the numbered ones.
+    for (const [kind, sub] of [['inclusion', 'additional'], ['inclusion', 'single-entry'], ['consistency', 'additional'], ['subtreeinclusion', 'additional'], ['subtreeinclusion', 'errors'], ['subtreeinclusion', 'single-entry'], ['subtreeconsistency', 'additional']] as const) {
+      expect(jsonFiles(path.join(tdDir, kind, sub)).length, `${kind}/${sub}`).toBeGreaterThan(0);
+    }
+  });
+
   for (const kind of Object.keys(probeRunners)) {
     const files = haveTd ? jsonFiles(path.join(tdDir, kind)) : [];
     test(`${kind}: ${files.length} probes`, () => {
-      expect(files.length).toBeGreaterThan(50);
+      expect(files.length).toBe(probeCounts[kind]);
       const failures: string[] = [];
       let accepted = 0;
       for (const f of files) {
@@ -225,7 +253,8 @@ describe.skipIf(!haveTd)(haveTd ? 'transparency-dev/merkle probes' : 'transparen
         } catch (e) {
           err = e;
         }
-        if (err !== undefined && !(err instanceof MerkleError)) failures.push(`${path.relative(tdDir, f)}: crashed with ${String(err)}`);
+        // A verifier's caller branches on ProofError: every rejection, whatever the reason, is one.
+        if (err !== undefined && !(err instanceof ProofError)) failures.push(`${path.relative(tdDir, f)}: threw ${String(err)}, not a ProofError`);
         else if (p.wantErr && err === undefined) failures.push(`${path.relative(tdDir, f)}: accepted but wantErr`);
         else if (!p.wantErr && err !== undefined) failures.push(`${path.relative(tdDir, f)}: rejected: ${(err as Error).message}`);
         if (!p.wantErr) accepted++;
@@ -356,6 +385,68 @@ describe('proof properties (fast-check)', () => {
         const root = rootFromLeafHashes(sub);
         verifySubtreeInclusion(index, start, end, leaves[index]!, proof, root);
         expect(() => verifySubtreeInclusion(index, start, end, leaves[index]!, proof, flipBit(root, c % 256))).toThrow(RootMismatchError);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('subtree consistency against the SUBTREE_PROOF oracle (fast-check)', () => {
+  const leaves = leafHashesFor(2000);
+  const tree = new MemoryTree(leaves);
+
+  test('every small valid subtree of every small tree: the oracle proof verifies, a flipped bit fails', () => {
+    // Exhaustive for sizes 1..20: full and partial subtrees, on and off the right edge.
+    let checked = 0;
+    for (let size = 1; size <= 20; size++) {
+      const d = leaves.slice(0, size);
+      const root = rootFromLeafHashes(d);
+      for (let start = 0; start < size; start++) {
+        for (let end = start + 1; end <= size; end++) {
+          let c = 1;
+          while (c < end - start) c *= 2;
+          if (start % c !== 0) {
+            expect(() => verifySubtreeConsistency(start, end, size, [], rootFromLeafHashes(d.slice(start, end)), root), `[${start}, ${end}) of ${size}`).toThrow(ProofError);
+            continue;
+          }
+          const sub = rootFromLeafHashes(d.slice(start, end));
+          const proof = naiveSubtreeProof(start, end, d);
+          verifySubtreeConsistency(start, end, size, proof, sub, root);
+          for (let j = 0; j < proof.length; j++) {
+            const bad = proof.slice();
+            bad[j] = flipBit(proof[j]!, (j * 37 + start) % 256);
+            expect(() => verifySubtreeConsistency(start, end, size, bad, sub, root), `[${start}, ${end}) of ${size}, proof[${j}]`).toThrow(ProofError);
+          }
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(300);
+  });
+
+  test('random valid subtrees of trees up to 2000 leaves (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2000 }), fc.nat(11), fc.nat(), fc.nat(), fc.nat(255), (size, lg, a, b, bit) => {
+        const width = 2 ** Math.min(lg, Math.floor(Math.log2(size)));
+        const start = (a % Math.ceil(size / width)) * width; // a multiple of width, below size
+        const len = 1 + (b % Math.min(width, size - start)); // bitCeil(len) <= width divides start
+        const end = start + len;
+        const d = leaves.slice(0, size);
+        const root = treeRootSync(tree, size);
+        const sub = rootFromLeafHashes(d.slice(start, end));
+        const proof = naiveSubtreeProof(start, end, d);
+        verifySubtreeConsistency(start, end, size, proof, sub, root);
+        if (start === 0 && end < size) expect(proof.map(toHex)).toEqual(proveConsistencySync(tree, end, size).map(toHex));
+        expect(() => verifySubtreeConsistency(start, end, size, proof, flipBit(sub, bit), root)).toThrow(ProofError);
+        expect(() => verifySubtreeConsistency(start, end, size, proof, sub, flipBit(root, bit))).toThrow(ProofError);
+        if (proof.length > 0) {
+          const j = (a + b) % proof.length;
+          const bad = proof.slice();
+          bad[j] = flipBit(proof[j]!, bit);
+          expect(() => verifySubtreeConsistency(start, end, size, bad, sub, root)).toThrow(ProofError);
+          expect(() => verifySubtreeConsistency(start, end, size, proof.slice(1), sub, root)).toThrow(ProofError);
+          expect(() => verifySubtreeConsistency(start, end, size, [...proof, root], sub, root)).toThrow(ProofError);
+        }
       }),
       { numRuns: 100 },
     );

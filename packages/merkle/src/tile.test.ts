@@ -158,9 +158,96 @@ describe('tile paths', () => {
     'tile/0/000 ',
     'tile//000',
     'tile/0//000',
+    // More of the C2SP rules: 3-digit groups, "x" on all but the last, no leading zeros.
+    'tile/0/1000',
+    'tile/0/x1000/000',
+    'tile/0/x01/000',
+    'tile/0/x001/2340',
+    'tile/0/x001/x234/67',
+    'tile/0/x001/234/',
+    'tile/0/x001/234/067',
+    'tile/0/x000/x001/234',
+    'tile/0/xx01/234',
+    'tile/0/x001.p/5/234',
+    'tile/0/000.P/5',
+    'tile/0/000.p/+5',
+    'tile/0/000.p/-1',
+    'tile/0/000.p/5.p/3',
+    'tile/0/000.p/0x5',
+    'tile/0/000.p/1000',
+    'tile/0/\u0660\u0660\u0660', // Arabic-Indic digits are not ASCII digits
+    'tile/0/000\n',
+    'tile/0/000?x=1',
+    'tile/0/000#',
+    'tile/0/000.p/5?',
+    'tile/+0/000',
+    'tile/0x1/000',
+    'tile/1e1/000',
+    'tile/63.0/000',
+    'tile/100/000',
+    'tile/640/000',
+    'tile/00000000000000000001/000',
+    'tile/9007199254740993/000',
+    'TILE/0/000',
+    'tile/Entries/000',
+    'tile/entries/0/000',
+    'tile/entries/x001',
+    'tile/entries/1000',
+    'tile/entries/000.p/05',
+    'tile/entries/000/',
+    './tile/0/000',
+    'tile/0/../0/000',
+    'https://example.com/tile/0/000',
   ];
   test.each(badPaths)('rejects %j', (p) => {
     expect(() => parseTilePath(p)).toThrow(MerkleError);
+    // The message names the path it refused.
+    expect(() => parseTilePath(p)).toThrow(JSON.stringify(p));
+  });
+
+  test.each([
+    ['tile/0/000', { kind: 'hash', tile: { level: 0, index: 0, width: 256 } }],
+    ['tile/0/000.p/1', { kind: 'hash', tile: { level: 0, index: 0, width: 1 } }],
+    ['tile/0/000.p/255', { kind: 'hash', tile: { level: 0, index: 0, width: 255 } }],
+    ['tile/0/x001/234', { kind: 'hash', tile: { level: 0, index: 1234, width: 256 } }],
+    ['tile/1/x001/x234/067', { kind: 'hash', tile: { level: 1, index: 1234067, width: 256 } }],
+    ['tile/2/x001/x234/067.p/8', { kind: 'hash', tile: { level: 2, index: 1234067, width: 8 } }],
+    ['tile/63/000', { kind: 'hash', tile: { level: 63, index: 0, width: 256 } }],
+    ['tile/0/x001/x000/000', { kind: 'hash', tile: { level: 0, index: 1000000, width: 256 } }],
+    ['tile/0/x009/x007/x199/x254/x740/991', { kind: 'hash', tile: { level: 0, index: Number.MAX_SAFE_INTEGER, width: 256 } }],
+    ['tile/entries/000', { kind: 'entries', tile: { index: 0, width: 256 } }],
+    ['tile/entries/x001/234.p/5', { kind: 'entries', tile: { index: 1234, width: 5 } }],
+  ])('accepts %j', (p, want) => {
+    expect(parseTilePath(p)).toEqual(want);
+  });
+
+  test('any string either fails with MerkleError or parses to a tile whose path is that string (property)', () => {
+    // Strings over the path alphabet, so that near-misses of valid paths are common.
+    const piece = fc.constantFrom('tile', 'entries', 'x', '0', '1', '00', '000', '001', '255', '256', '63', '64', 'x000', 'x001', '.p', '/', '.', 'p', ' ');
+    const pathLike = fc.oneof(
+      fc.array(piece, { maxLength: 12 }).map((a) => a.join('')),
+      fc.array(piece, { maxLength: 6 }).map((a) => `tile/${a.join('/')}`),
+      fc.string({ maxLength: 30 }),
+    );
+    fc.assert(
+      fc.property(pathLike, (p) => {
+        let parsed;
+        try {
+          parsed = parseTilePath(p);
+        } catch (e) {
+          expect(e).toBeInstanceOf(MerkleError);
+          return;
+        }
+        expect(parsed.kind === 'hash' ? formatTilePath(parsed.tile) : formatEntriesPath(parsed.tile)).toBe(p);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('a non-string is refused with MerkleError, not a TypeError', () => {
+    for (const v of [undefined, null, 5, {}, ['tile', '0', '000']]) {
+      expect(() => parseTilePath(v as unknown as string)).toThrow(MerkleError);
+    }
   });
 
   test('format refuses invalid tile ids', () => {

@@ -225,7 +225,7 @@ export function nodeFromTile(tile: TileId, data: Uint8Array, level: number, inde
   if (first < 0 || first + span > tile.width) {
     throw new MerkleError(`node (level ${level}, index ${index}) is not inside tile ${formatTilePath(tile)}`);
   }
-  if (span === 1) return data.slice(first * HASH_SIZE, (first + 1) * HASH_SIZE);
+  if (span === 1) return Uint8Array.prototype.slice.call(data, first * HASH_SIZE, (first + 1) * HASH_SIZE);
   let row = tileHashes(data, first, span);
   while (row.length > 1) {
     const next = new Array<Hash>(row.length / 2);
@@ -244,6 +244,6 @@ export function hashTileRoot(data: Uint8Array, hasher: Hasher = defaultHasher): 
   if (!Number.isInteger(n) || n < 1 || n > TILE_WIDTH) {
     throw new MerkleError(`a tile holds 1 to ${TILE_WIDTH} hashes of ${HASH_SIZE} bytes, got ${data.length} bytes`);
   }
-  if (n === 1) return data.slice(0, HASH_SIZE);
+  if (n === 1) return Uint8Array.prototype.slice.call(data, 0, HASH_SIZE);
   return rootFromLeafHashes(tileHashes(data, 0, n), hasher);
 }
