@@ -94,12 +94,12 @@ interface Submission {
    * The store's answer for the submission's own entries (their indexes if already in the log),
    * asked at admission so the lookup overlaps the commit in flight instead of delaying the next.
    */
-  readonly found: Promise<(number | undefined)[]>;
+  found: Promise<(number | undefined)[]>;
   /** Filled in by the commit that sequences the submission. */
   readonly indexes: number[];
-  /** How many entries this submission added to the pool (not repeats of waiting ones). */
-  readonly own: number;
-  readonly bytes: number;
+  /** How many entries this submission added to the pool (not repeats of waiting ones), and their bytes. */
+  own: number;
+  bytes: number;
   failed: boolean;
   resolve(s: Sequenced): void;
   reject(err: unknown): void;
@@ -170,73 +170,69 @@ export class Sequencer {
    */
   submit(entries: readonly Uint8Array[]): Promise<Sequenced> {
     if (this.closed) throw new SequencerClosedError('the log is shutting down; retry against the restarted server');
+    for (const entry of entries) {
+      if (entry.length > MAX_ENTRY_SIZE) throw new RangeError(`an entry has ${entry.length} bytes; the most is ${MAX_ENTRY_SIZE}`);
+    }
     const n = entries.length;
-    const leafHashes = new Array<Hash>(n);
-    const keys = new Array<string>(n);
-    const refs = new Array<Ref | undefined>(n);
-    let own = 0;
-    let bytes = 0;
-    let mine: Map<string, number> | undefined;
-    const repeats: number[] = []; // pairs (i, first i) of entries repeated inside this submission
+    const sub: Submission = {
+      entries,
+      leafHashes: new Array<Hash>(n),
+      keys: new Array<string>(n),
+      refs: new Array<Ref | undefined>(n),
+      found: NOTHING_FOUND,
+      indexes: new Array<number>(n),
+      own: 0,
+      bytes: 0,
+      failed: false,
+      resolve: () => {},
+      reject: () => {},
+    };
     const lookup: Hash[] = []; // leaf hashes of own entries that might be in the log already
     const lookupAt: number[] = []; // and which own entry each is
     for (let i = 0; i < n; i++) {
       const entry = entries[i]!;
-      if (entry.length > MAX_ENTRY_SIZE) {
-        throw new RangeError(`an entry has ${entry.length} bytes; the most is ${MAX_ENTRY_SIZE}`);
-      }
       const leafHash = this.hasher.hashLeaf(entry);
       const key = hashKey(leafHash);
-      leafHashes[i] = leafHash;
-      keys[i] = key;
+      sub.leafHashes[i] = leafHash;
+      sub.keys[i] = key;
+      // A repeat of an entry waiting in the pool, or of an earlier entry of this submission.
       const waiting = this.pending.get(key);
       if (waiting !== undefined) {
-        refs[i] = waiting;
+        sub.refs[i] = waiting;
         continue;
       }
-      if (n > 1) {
-        const first = (mine ??= new Map()).get(key);
-        if (first !== undefined) {
-          repeats.push(i, first);
-          continue;
-        }
-        mine.set(key, i);
-      }
+      this.pending.set(key, { sub, pos: i });
       if (this.filter.mightContain(leafHash)) {
         lookup.push(leafHash);
-        lookupAt.push(own);
+        lookupAt.push(sub.own);
       }
-      own++;
-      bytes += entry.length;
+      sub.own++;
+      sub.bytes += entry.length;
     }
-    if (own > 0 && (this.poolEntries + own > this.options.poolMaxEntries || this.poolBytes + bytes > this.options.poolMaxBytes)) {
+    if (sub.own > 0 && (this.poolEntries + sub.own > this.options.poolMaxEntries || this.poolBytes + sub.bytes > this.options.poolMaxBytes)) {
+      this.forget(sub);
       throw new PoolFullError(`the log's pool is full (${this.poolEntries} entries, ${this.poolBytes} bytes waiting); retry shortly`, 1);
     }
-    let resolve!: (s: Sequenced) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise<Sequenced>((res, rej) => {
-      resolve = res;
-      reject = rej;
+    const promise = new Promise<Sequenced>((resolve, reject) => {
+      sub.resolve = resolve;
+      sub.reject = reject;
     });
     // An entry of this submission that is neither waiting (pending) nor in the store now cannot
     // be committed by anyone else before this one: later submitters find it pending and repeat it.
     // Commits remove their entries from `pending` only once the store shows them, so the lookup
     // made here, after the pending check, cannot miss a committed copy.
-    const found =
-      lookup.length === 0
-        ? NOTHING_FOUND
-        : this.lookup(lookup).then((indexes) => {
-            const byOwn = new Array<number | undefined>(own);
-            for (let j = 0; j < indexes.length; j++) byOwn[lookupAt[j]!] = indexes[j];
-            return byOwn;
-          });
-    found.catch(() => {}); // a failed lookup fails the commit that awaits it
-    const sub: Submission = { entries, leafHashes, keys, refs, found, indexes: new Array<number>(n), own, bytes, failed: false, resolve, reject };
-    for (let j = 0; j < repeats.length; j += 2) refs[repeats[j]!] = { sub, pos: repeats[j + 1]! };
-    for (let i = 0; i < n; i++) if (refs[i] === undefined) this.pending.set(keys[i]!, { sub, pos: i });
+    if (lookup.length > 0) {
+      const own = sub.own;
+      sub.found = this.lookup(lookup).then((indexes) => {
+        const byOwn = new Array<number | undefined>(own);
+        for (let j = 0; j < indexes.length; j++) byOwn[lookupAt[j]!] = indexes[j];
+        return byOwn;
+      });
+      sub.found.catch(() => {}); // a failed lookup fails the commit that awaits it
+    }
     this.waiting.push(sub);
-    this.poolEntries += own;
-    this.poolBytes += bytes;
+    this.poolEntries += sub.own;
+    this.poolBytes += sub.bytes;
     this.kick();
     return promise;
   }
