@@ -545,3 +545,52 @@ describe('malformed input is refused with MerkleError, never a crash', () => {
     verifyInclusion(big - 1, big, fake.readNodes([{ level: 0, index: big - 1 }])[0]!, pb, treeRootSync(fake, big));
   });
 });
+
+describe('NodeReader.rangeHash (a reader that keeps incomplete right-edge subtrees)', () => {
+  /** MemoryTree plus every incomplete range hash, counting what it is asked. */
+  class RangeTree extends MemoryTree {
+    asked: [number, number][] = [];
+    ids = 0;
+    constructor(
+      private readonly leaves: readonly Hash[],
+      private readonly answer: 'right' | 'none' | 'short',
+    ) {
+      super(leaves);
+    }
+    override readNodes(ids: readonly NodeId[]): Hash[] {
+      this.ids += ids.length;
+      return super.readNodes(ids);
+    }
+    rangeHash(start: number, end: number): Hash | undefined {
+      this.asked.push([start, end]);
+      if (this.answer === 'none') return undefined;
+      if (this.answer === 'short') return new Uint8Array(31);
+      return rootFromLeafHashes(this.leaves.slice(start, end));
+    }
+  }
+
+  test('gives the same proofs with fewer nodes read, and is only asked for incomplete subtrees', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 600 }), fc.nat(), fc.nat(), (size, a, b) => {
+        const leaves = leafHashesFor(size);
+        const plain = new RangeTree(leaves, 'none');
+        const cached = new RangeTree(leaves, 'right');
+        const index = a % size;
+        const size1 = (b % size) + 1;
+        expect(proveInclusionSync(cached, index, size).map(toHex)).toEqual(proveInclusionSync(plain, index, size).map(toHex));
+        expect(proveConsistencySync(cached, size1, size).map(toHex)).toEqual(proveConsistencySync(plain, size1, size).map(toHex));
+        expect(cached.ids).toBeLessThanOrEqual(plain.ids);
+        for (const [start, end] of [...plain.asked, ...cached.asked]) {
+          expect(end).toBe(size);
+          expect(Number.isInteger(Math.log2(end - start))).toBe(false);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('a malformed range hash is refused', () => {
+    const reader = new RangeTree(leafHashesFor(7), 'short');
+    expect(() => proveInclusionSync(reader, 0, 7)).toThrow(/rangeHash\(4, 7\) returned a 31-byte value/);
+  });
+});

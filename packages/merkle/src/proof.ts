@@ -37,11 +37,20 @@ export interface NodeId {
  */
 export interface NodeReader {
   readNodes(ids: readonly NodeId[]): readonly Hash[] | Promise<readonly Hash[]>;
+  /**
+   * Optional: the hash of the incomplete subtree [start, end) (end is the size of the tree the
+   * caller named) when the reader has it at hand, e.g. a log keeping the right edge of its
+   * current tree; undefined to have it computed from the complete subtrees that tile it. Every
+   * proof at a given size needs some of the same ones, so caching them saves hashing per proof.
+   */
+  rangeHash?(start: number, end: number): Hash | undefined;
 }
 
 /** A NodeReader that answers synchronously (in-memory stores, caches). Same contract. */
 export interface SyncNodeReader {
   readNodes(ids: readonly NodeId[]): readonly Hash[];
+  /** As {@link NodeReader.rangeHash}. */
+  rangeHash?(start: number, end: number): Hash | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -49,11 +58,13 @@ export interface SyncNodeReader {
 
 /**
  * The stored nodes to read, and for each proof element (bottom-up) how many consecutive ids
- * combine into it (1 for a complete subtree, more for an incomplete right-edge one).
+ * combine into it (1 for a complete subtree, more for an incomplete right-edge one, 0 when the
+ * reader's rangeHash gave the element, which is then in `given`).
  */
 interface ProofPlan {
   readonly ids: NodeId[];
   readonly counts: number[];
+  readonly given?: (Hash | undefined)[];
 }
 
 // Scratch for the top-down walk of planInclusion/planConsistency. Planning is synchronous and
@@ -62,19 +73,33 @@ const scratchLo = new Float64Array(128);
 const scratchHi = new Float64Array(128);
 
 /** Turns top-down ranges scratch[0..n) into a bottom-up plan. */
-function planFromScratch(n: number): ProofPlan {
+function planFromScratch(n: number, reader: { rangeHash?(start: number, end: number): Hash | undefined }): ProofPlan {
   const ids: NodeId[] = [];
   const counts: number[] = new Array<number>(n);
+  let given: (Hash | undefined)[] | undefined;
   for (let i = n - 1, j = 0; i >= 0; i--, j++) {
+    const lo = scratchLo[i]!;
+    const hi = scratchHi[i]!;
+    if (reader.rangeHash !== undefined && !isPow2(hi - lo)) {
+      const h = reader.rangeHash(lo, hi);
+      if (h !== undefined) {
+        if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) {
+          throw new MerkleError(`NodeReader.rangeHash(${lo}, ${hi}) returned a ${h?.length ?? 'missing'}-byte value; hashes must be ${HASH_SIZE} bytes`);
+        }
+        (given ??= new Array<Hash | undefined>(n))[j] = h;
+        counts[j] = 0;
+        continue;
+      }
+    }
     const before = ids.length;
-    pushRange(scratchLo[i]!, scratchHi[i]!, ids);
+    pushRange(lo, hi, ids);
     counts[j] = ids.length - before;
   }
-  return { ids, counts };
+  return given === undefined ? { ids, counts } : { ids, counts, given };
 }
 
 /** RFC 6962 PATH(m, D[0:n]) as ranges; requires 0 <= index < size. */
-function planInclusion(index: number, size: number): ProofPlan {
+function planInclusion(index: number, size: number, reader: NodeReader): ProofPlan {
   let lo = 0;
   let hi = size;
   let n = 0;
@@ -90,11 +115,11 @@ function planInclusion(index: number, size: number): ProofPlan {
       lo += k;
     }
   }
-  return planFromScratch(n);
+  return planFromScratch(n, reader);
 }
 
 /** RFC 6962 SUBPROOF(m, D[0:n], true) as ranges; requires 0 < size1 <= size2. */
-function planConsistency(size1: number, size2: number): ProofPlan {
+function planConsistency(size1: number, size2: number, reader: NodeReader): ProofPlan {
   let lo = 0;
   let hi = size2;
   let whole = true; // RFC 6962's b: the subtree [lo, hi) is where the old tree ends
@@ -117,7 +142,7 @@ function planConsistency(size1: number, size2: number): ProofPlan {
     scratchLo[n] = lo;
     scratchHi[n++] = hi;
   }
-  return planFromScratch(n);
+  return planFromScratch(n, reader);
 }
 
 function checkReadResult(ids: readonly NodeId[], hashes: readonly Hash[]): void {
@@ -141,6 +166,10 @@ function assemble(plan: ProofPlan, hashes: readonly Hash[], hasher: Hasher): Has
   let p = 0;
   for (let i = 0; i < counts.length; i++) {
     const c = counts[i]!;
+    if (c === 0) {
+      out[i] = plan.given![i]!;
+      continue;
+    }
     let h = hashes[p + c - 1]!;
     // An incomplete subtree's hash: the MTH split always puts the largest piece on the left.
     for (let j = c - 2; j >= 0; j--) h = hasher.hashChildren(hashes[p + j]!, h);
@@ -178,14 +207,14 @@ function rootPlan(size: number): ProofPlan {
  */
 export async function proveInclusion(reader: NodeReader, index: number, size: number, hasher: Hasher = defaultHasher): Promise<Hash[]> {
   checkInclusionArgs(index, size);
-  const plan = planInclusion(index, size);
+  const plan = planInclusion(index, size, reader);
   return assemble(plan, await reader.readNodes(plan.ids), hasher);
 }
 
 /** Synchronous {@link proveInclusion}; same preconditions. */
 export function proveInclusionSync(reader: SyncNodeReader, index: number, size: number, hasher: Hasher = defaultHasher): Hash[] {
   checkInclusionArgs(index, size);
-  const plan = planInclusion(index, size);
+  const plan = planInclusion(index, size, reader);
   return assemble(plan, reader.readNodes(plan.ids), hasher);
 }
 
@@ -197,7 +226,7 @@ export function proveInclusionSync(reader: SyncNodeReader, index: number, size: 
 export async function proveConsistency(reader: NodeReader, size1: number, size2: number, hasher: Hasher = defaultHasher): Promise<Hash[]> {
   checkConsistencyArgs(size1, size2);
   if (size1 === size2) return [];
-  const plan = planConsistency(size1, size2);
+  const plan = planConsistency(size1, size2, reader);
   return assemble(plan, await reader.readNodes(plan.ids), hasher);
 }
 
@@ -205,7 +234,7 @@ export async function proveConsistency(reader: NodeReader, size1: number, size2:
 export function proveConsistencySync(reader: SyncNodeReader, size1: number, size2: number, hasher: Hasher = defaultHasher): Hash[] {
   checkConsistencyArgs(size1, size2);
   if (size1 === size2) return [];
-  const plan = planConsistency(size1, size2);
+  const plan = planConsistency(size1, size2, reader);
   return assemble(plan, reader.readNodes(plan.ids), hasher);
 }
 
