@@ -20,8 +20,10 @@ export interface StagedTiles {
 
 /**
  * The tree's hashes as the server reads them: the right edge (the last, possibly partial, tile
- * of every tile level) lives in memory and is replaced only after a commit, full tiles come
- * from an LRU cache, and misses are read from the store with one getMany per call.
+ * of every tile level) lives in memory and is replaced only after a commit, the last few tiles
+ * that became full stay at hand, full tiles that were read come from an LRU cache (filled by
+ * reads only, so a bulk ingest does not flush it), and misses are read from the store with one
+ * getMany per call.
  *
  * Readers may only ask for nodes of trees no larger than the last committed size; nodes never
  * change once complete, so a reader racing with a commit still gets correct hashes.
@@ -29,9 +31,13 @@ export interface StagedTiles {
 export class TileCache implements NodeReader {
   private edge: ReadonlyMap<number, TileNodes> = new Map();
   private readonly lru = new Map<number, TileNodes>();
+  /** The last tiles that became full, in completion order (see apply). */
+  private readonly recent = new Map<number, TileNodes>();
   private readonly loading = new Map<number, Promise<TileNodes>>();
+  /** For the last few committed sizes: the hash of [start, size) for each start on the right edge. */
+  private readonly rightEdges = new Map<number, Map<number, Hash>>();
 
-  /** @param maxTiles how many full tiles to keep (about 16 KiB each) */
+  /** @param maxTiles how many full tiles the read cache keeps (16 KiB each, inner levels included) */
   constructor(
     private readonly store: LogStore,
     private readonly hasher: Hasher,
@@ -52,6 +58,37 @@ export class TileCache implements NodeReader {
       edge.set(id.level, TileNodes.fromData(id.level, id.index, d, this.hasher));
     });
     this.edge = edge;
+  }
+
+  /**
+   * Remembers the right edge of the committed tree of `size` leaves (the compact range: one hash
+   * per set bit of size, largest subtree first) so that proofs at this size get its incomplete
+   * subtrees from {@link TileCache.rangeHash} instead of hashing them again (about one hash per
+   * set bit of the size, per proof). Keeps the last four sizes: the published tree may lag.
+   */
+  rememberRightEdge(size: number, edge: readonly Hash[]): void {
+    const starts: number[] = [];
+    for (let bit = 52, start = 0; bit >= 0; bit--) {
+      const width = 2 ** bit;
+      if (Math.floor(size / width) % 2 === 1) {
+        starts.push(start);
+        start += width;
+      }
+    }
+    const ranges = new Map<number, Hash>();
+    let acc = edge[edge.length - 1];
+    for (let j = edge.length - 2; j >= 0 && acc !== undefined; j--) {
+      acc = this.hasher.hashChildren(edge[j]!, acc);
+      ranges.set(starts[j]!, acc);
+    }
+    this.rightEdges.delete(size);
+    this.rightEdges.set(size, ranges);
+    if (this.rightEdges.size > 4) this.rightEdges.delete(this.rightEdges.keys().next().value!);
+  }
+
+  /** NodeReader.rangeHash: the hash of [start, end) when end is a remembered size and start on its right edge. */
+  rangeHash(start: number, end: number): Hash | undefined {
+    return this.rightEdges.get(end)?.get(start);
   }
 
   /**
@@ -85,7 +122,14 @@ export class TileCache implements NodeReader {
 
   /** Makes a committed batch's tiles visible to readers. */
   apply(staged: StagedTiles): void {
-    for (const t of staged.touched) if (t.full) this.remember(t);
+    // Tiles that just became full leave the edge. Keep the last few at hand (the next receipts
+    // and monitors read them) without letting a bulk ingest flush the read cache: they enter
+    // the LRU only when read.
+    for (const t of staged.touched) {
+      if (!t.full) continue;
+      this.recent.set(key(t.level, t.index), t);
+      if (this.recent.size > RECENT_TILES) this.recent.delete(this.recent.keys().next().value!);
+    }
     this.edge = staged.edge;
   }
 
@@ -103,7 +147,7 @@ export class TileCache implements NodeReader {
     const e = this.edge.get(level);
     if (e === undefined || index > e.index) return undefined;
     if (index === e.index) return width <= e.width ? e.data(width) : undefined;
-    const cached = this.lru.get(key(level, index));
+    const cached = this.lru.get(key(level, index)) ?? this.recent.get(key(level, index));
     if (cached !== undefined) return cached.data(width);
     const [d] = await this.store.readTiles([{ level, index }]);
     if (d === undefined || d.length < width * 32) return undefined;
@@ -142,11 +186,14 @@ export class TileCache implements NodeReader {
     const e = this.edge.get(level);
     if (e === undefined || index > e.index) throw new StorageError(`tile ${level}/${index} is beyond the stored tree`);
     if (index === e.index) return e;
-    const t = this.lru.get(tk);
+    let t = this.lru.get(tk);
     if (t !== undefined) {
       // Refresh recency: Map iteration order is insertion order.
       this.lru.delete(tk);
       this.lru.set(tk, t);
+    } else {
+      t = this.recent.get(tk);
+      if (t !== undefined) this.remember(t);
     }
     return t;
   }
@@ -176,7 +223,7 @@ export class TileCache implements NodeReader {
     for (const t of tiles) {
       const p = this.loading.get(key(t.level, t.index));
       if (p !== undefined) waits.push(p);
-      else if (!this.lru.has(key(t.level, t.index))) fetch.push(t);
+      else if (!this.lru.has(key(t.level, t.index)) && !this.recent.has(key(t.level, t.index))) fetch.push(t);
     }
     if (fetch.length > 0) {
       const read = this.store.readTiles(fetch);
@@ -220,6 +267,9 @@ export class TileCache implements NodeReader {
 }
 
 /** A tile's cache key: unique for every level (< 8) and index (< 2^45) of a tree under 2^53 leaves. */
+/** How many just-completed full tiles stay in memory before anyone reads them. */
+const RECENT_TILES = 16;
+
 function key(level: number, index: number): number {
   return index * 8 + level;
 }
