@@ -17,6 +17,9 @@ export interface CompletedNode {
   readonly hash: Hash;
 }
 
+/** Receives each node an append completes: the hash of the perfect subtree (level, index). */
+export type NodeSink = (level: number, index: number, hash: Hash) => void;
+
 /** The right edge of a growing tree: one hash per set bit of size, O(log n) per append. */
 export class CompactTree {
   private _size: number;
@@ -87,12 +90,22 @@ export class CompactTree {
    * Refuses to grow past 2^53 - 1 leaves.
    */
   append(leafHash: Hash): CompletedNode[] {
+    const out: CompletedNode[] = [];
+    this.push(leafHash, (level, index, hash) => out.push({ level, index, hash }));
+    return out;
+  }
+
+  /**
+   * {@link CompactTree.append} without building a list: `sink` (if any) is called with each
+   * completed node, the leaf first, then each new parent upward. For bulk appends.
+   */
+  push(leafHash: Hash, sink?: NodeSink): void {
     if (!(leafHash instanceof Uint8Array) || leafHash.length !== HASH_SIZE) {
       throw new MerkleError(`leaf hash must be ${HASH_SIZE} bytes, got ${leafHash instanceof Uint8Array ? leafHash.length : typeof leafHash}`);
     }
     const size = this._size;
     if (size >= Number.MAX_SAFE_INTEGER) throw new MerkleError(`tree size ${size} cannot grow: sizes are limited to 2^53-1`);
-    const out: CompletedNode[] = [{ level: 0, index: size, hash: leafHash }];
+    sink?.(0, size, leafHash);
     let h = leafHash;
     let level = 0;
     let index = size;
@@ -101,20 +114,17 @@ export class CompactTree {
       h = this.hasher.hashChildren(this._edge.pop()!, h);
       level++;
       index = (index - 1) / 2;
-      out.push({ level, index, hash: h });
+      sink?.(level, index, h);
     }
     this._edge.push(h);
     this._size = size + 1;
-    return out;
   }
 
   /** Appends leaf hashes in order; returns all completed nodes, in the order append gives them. */
   appendMany(leafHashes: readonly Hash[]): CompletedNode[] {
     const out: CompletedNode[] = [];
-    for (let i = 0; i < leafHashes.length; i++) {
-      const nodes = this.append(leafHashes[i]!);
-      for (let j = 0; j < nodes.length; j++) out.push(nodes[j]!);
-    }
+    const sink: NodeSink = (level, index, hash) => out.push({ level, index, hash });
+    for (let i = 0; i < leafHashes.length; i++) this.push(leafHashes[i]!, sink);
     return out;
   }
 
