@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 async function postEntry(body: Uint8Array | string): Promise<{ index: number; leafHash: string; checkpoint: string; receipt: string }> {
-  const res = await fetch(`${s.url}/v1/entries`, { method: 'POST', body, headers: octet });
+  const res = await fetch(`${s.url}/v1/entries`, { method: 'POST', body: body as BodyInit, headers: octet });
   expect(res.status).toBe(200);
   return (await res.json()) as { index: number; leafHash: string; checkpoint: string; receipt: string };
 }
@@ -85,7 +85,7 @@ describe('log server over HTTP (real process)', () => {
 
   it('batch endpoint: indexes in order, duplicates folded, receipts on request', async () => {
     const entries = Array.from({ length: 300 }, (_, i) => enc(`batch entry ${i}`));
-    const res = await fetch(`${s.url}/v1/entries/batch?receipts=1`, { method: 'POST', body: encodeEntryBundle([...entries, entries[0]!]), headers: octet });
+    const res = await fetch(`${s.url}/v1/entries/batch?receipts=1`, { method: 'POST', body: encodeEntryBundle([...entries, entries[0]!]) as BodyInit, headers: octet });
     expect(res.status).toBe(200);
     const r = (await res.json()) as { indexes: number[]; treeSize: number; checkpoint: string; receipts: string[] };
     expect(r.indexes).toHaveLength(301);

@@ -21,7 +21,7 @@ async function server(extra: Partial<ConfigInput> = {}): Promise<LogServer & { d
 
 const octet = { 'content-type': 'application/octet-stream' };
 const post = (s: LogServer, path: string, body: Uint8Array | string, headers: Record<string, string> = octet) =>
-  s.app.request(path, { method: 'POST', body, headers });
+  s.app.request(path, { method: 'POST', body: body as BodyInit, headers });
 async function json(res: Response): Promise<Record<string, unknown>> {
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
   return (await res.json()) as Record<string, unknown>;
