@@ -184,3 +184,19 @@ describe('CompactTree', () => {
     expect(() => big.append(leaves[0]!)).toThrow(/cannot grow/);
   });
 });
+
+describe('CompactTree.rightEdgeRanges', () => {
+  test('gives [start, size) for each start on the right edge, one per set bit but the lowest', () => {
+    const leaves = Array.from({ length: 300 }, (_, i) => defaultHasher.hashLeaf(Uint8Array.of(i & 255, i >> 8)));
+    const tree = new CompactTree();
+    for (let size = 1; size <= leaves.length; size++) {
+      tree.append(leaves[size - 1]!);
+      const ranges = tree.rightEdgeRanges();
+      expect(ranges.size).toBe(Math.max(0, size.toString(2).split('1').length - 2));
+      for (const [start, hash] of ranges) {
+        expect(start).toBeLessThan(size);
+        expect(toHex(hash)).toBe(toHex(rootFromLeafHashes(leaves.slice(start, size))));
+      }
+    }
+  });
+});

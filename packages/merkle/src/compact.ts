@@ -7,7 +7,7 @@
 import { MerkleError, checkIndex } from './errors.js';
 import { HASH_SIZE, defaultHasher, type Hash, type Hasher } from './hash.js';
 import type { NodeReader } from './proof.js';
-import { popcount, pushRange } from './treemath.js';
+import { POW2, popcount, pushRange } from './treemath.js';
 import type { NodeId } from './proof.js';
 
 /** A node completed by an append: the hash of the perfect subtree (level, index). */
@@ -126,6 +126,32 @@ export class CompactTree {
     const sink: NodeSink = (level, index, hash) => out.push({ level, index, hash });
     for (let i = 0; i < leafHashes.length; i++) this.push(leafHashes[i]!, sink);
     return out;
+  }
+
+  /**
+   * The hashes of the incomplete subtrees [start, size) on the tree's right edge, keyed by start:
+   * one per set bit of the size but the lowest, what {@link NodeReader.rangeHash} needs to make
+   * proofs at this size without hashing (popcount(size) - 1 hashes to compute).
+   */
+  rightEdgeRanges(): Map<number, Hash> {
+    const edge = this._edge;
+    const ranges = new Map<number, Hash>();
+    if (edge.length < 2) return ranges;
+    // edge[j] is the j-th largest perfect subtree: it starts where the larger ones before it end.
+    const starts: number[] = [];
+    for (let bit = 52, start = 0; bit >= 0; bit--) {
+      const width = POW2[bit]!;
+      if (Math.floor(this._size / width) % 2 === 1) {
+        starts.push(start);
+        start += width;
+      }
+    }
+    let acc = edge[edge.length - 1]!;
+    for (let j = edge.length - 2; j >= 0; j--) {
+      acc = this.hasher.hashChildren(edge[j]!, acc);
+      ranges.set(starts[j]!, acc);
+    }
+    return ranges;
   }
 
   /** An independent copy (sharing the immutable hashes). */

@@ -129,7 +129,7 @@ export class Log {
     }
     const tiles = new TileCache(store, opts.hasher, opts.tileCacheTiles);
     await tiles.load(state.size);
-    tiles.rememberRightEdge(state.size, tree.edge);
+    tiles.rememberRightEdge(state.size, tree.rightEdgeRanges());
     const entryReader = new EntryReader(store, opts.entryCacheBytes);
     const filter = await openLeafFilter(store, state.size);
     let initial: Published = { size: state.size, root, checkpoint: state.checkpoint };

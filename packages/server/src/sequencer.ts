@@ -420,7 +420,7 @@ export class Sequencer {
     for (const a of added) this.filter.add(a.leafHash);
     this.tree = tree;
     this.tiles.apply(staged);
-    this.tiles.rememberRightEdge(tree.size, tree.edge);
+    this.tiles.rememberRightEdge(tree.size, tree.rightEdgeRanges());
     this.onCommit({ size: tree.size, root, checkpoint });
   }
 
@@ -438,7 +438,7 @@ export class Sequencer {
         void this.filter.rebuild((onBatch) => this.store.scanLeafHashes(onBatch)).catch(() => {});
         const tree = new CompactTree(state.size, state.edge, this.hasher);
         await this.tiles.load(state.size);
-        this.tiles.rememberRightEdge(tree.size, tree.edge);
+        this.tiles.rememberRightEdge(tree.size, tree.rightEdgeRanges());
         this.tree = tree;
         this.onCommit({ size: tree.size, root: tree.root(), checkpoint: state.checkpoint });
       }

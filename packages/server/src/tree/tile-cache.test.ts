@@ -14,7 +14,7 @@ describe('TileCache.rangeHash', () => {
     const tree = new CompactTree(0, [], hasher);
     for (let size = 1; size <= 700; size++) {
       tree.append(leaves[size - 1]!);
-      tiles.rememberRightEdge(size, tree.edge);
+      tiles.rememberRightEdge(size, tree.rightEdgeRanges());
       let answered = 0;
       for (let start = 0; start < size; start++) {
         const h = tiles.rangeHash(start, size);

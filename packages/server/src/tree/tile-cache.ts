@@ -35,7 +35,7 @@ export class TileCache implements NodeReader {
   private readonly recent = new Map<number, TileNodes>();
   private readonly loading = new Map<number, Promise<TileNodes>>();
   /** For the last few committed sizes: the hash of [start, size) for each start on the right edge. */
-  private readonly rightEdges = new Map<number, Map<number, Hash>>();
+  private readonly rightEdges = new Map<number, ReadonlyMap<number, Hash>>();
 
   /** @param maxTiles how many full tiles the read cache keeps (16 KiB each, inner levels included) */
   constructor(
@@ -61,26 +61,12 @@ export class TileCache implements NodeReader {
   }
 
   /**
-   * Remembers the right edge of the committed tree of `size` leaves (the compact range: one hash
-   * per set bit of size, largest subtree first) so that proofs at this size get its incomplete
-   * subtrees from {@link TileCache.rangeHash} instead of hashing them again (about one hash per
-   * set bit of the size, per proof). Keeps the last four sizes: the published tree may lag.
+   * Remembers the incomplete right-edge subtrees of the committed tree of `size` leaves
+   * (CompactTree.rightEdgeRanges) so that proofs at this size get them from
+   * {@link TileCache.rangeHash} instead of hashing them again (about one hash per set bit of the
+   * size, per proof). Keeps the last four sizes: the published tree may lag the committed one.
    */
-  rememberRightEdge(size: number, edge: readonly Hash[]): void {
-    const starts: number[] = [];
-    for (let bit = 52, start = 0; bit >= 0; bit--) {
-      const width = 2 ** bit;
-      if (Math.floor(size / width) % 2 === 1) {
-        starts.push(start);
-        start += width;
-      }
-    }
-    const ranges = new Map<number, Hash>();
-    let acc = edge[edge.length - 1];
-    for (let j = edge.length - 2; j >= 0 && acc !== undefined; j--) {
-      acc = this.hasher.hashChildren(edge[j]!, acc);
-      ranges.set(starts[j]!, acc);
-    }
+  rememberRightEdge(size: number, ranges: ReadonlyMap<number, Hash>): void {
     this.rightEdges.delete(size);
     this.rightEdges.set(size, ranges);
     if (this.rightEdges.size > 4) this.rightEdges.delete(this.rightEdges.keys().next().value!);
