@@ -56,7 +56,7 @@ async function openLeafFilter(store: LogStore, size: number): Promise<LeafFilter
   const loaded = saved === undefined ? undefined : LeafFilter.deserialize(saved, size);
   if (loaded !== undefined) return loaded;
   const filter = new LeafFilter(size === 0);
-  if (size > 0) void filter.rebuild((onBatch) => store.scanLeafHashes(onBatch)).catch(() => {});
+  if (size > 0) void filter.rebuild(store).catch(() => {});
   return filter;
 }
 

@@ -345,21 +345,22 @@ export class Sequencer {
     }
   }
 
+  /** Marks a submission failed, frees its pending entries and rejects its waiter. */
+  private drop(s: Submission, failure: StorageError): void {
+    s.failed = true;
+    this.forget(s);
+    s.reject(failure);
+  }
+
   /** Rejects failed submissions and every waiting one that repeats one of their entries. */
   private fail(subs: Submission[], failure: StorageError): void {
-    for (const s of subs) {
-      s.failed = true;
-      this.forget(s);
-      s.reject(failure);
-    }
+    for (const s of subs) this.drop(s, failure);
     const keep: Submission[] = [];
     for (const s of this.waiting) {
       if (s.refs.some((r) => r !== undefined && r.sub.failed)) {
-        s.failed = true;
         this.poolEntries -= s.own;
         this.poolBytes -= s.bytes;
-        this.forget(s);
-        s.reject(failure);
+        this.drop(s, failure);
       } else {
         keep.push(s);
       }
@@ -435,7 +436,7 @@ export class Sequencer {
       if (state !== undefined && state.size !== this.tree.size) {
         // The failed batch landed after all: its leaves are in the store but not the filter.
         this.filter.reset();
-        void this.filter.rebuild((onBatch) => this.store.scanLeafHashes(onBatch)).catch(() => {});
+        void this.filter.rebuild(this.store).catch(() => {});
         const tree = new CompactTree(state.size, state.edge, this.hasher);
         await this.tiles.load(state.size);
         this.tiles.rememberRightEdge(tree.size, tree.rightEdgeRanges());
@@ -445,11 +446,7 @@ export class Sequencer {
     } catch {
       this.closed = true;
       const failure = new StorageError('the store failed and the log stopped accepting entries; restart the server');
-      for (const s of this.waiting) {
-        s.failed = true;
-        this.forget(s);
-        s.reject(failure);
-      }
+      for (const s of this.waiting) this.drop(s, failure);
       this.waiting = [];
       this.poolEntries = 0;
       this.poolBytes = 0;

@@ -23,7 +23,7 @@ describe('LeafFilter', () => {
     const hashes = random(1000);
     const f = new LeafFilter(false);
     expect(f.mightContain(random(1)[0]!)).toBe(true);
-    await f.rebuild(async (onBatch) => onBatch(hashes));
+    await f.rebuild({ scanLeafHashes: async (onBatch) => onBatch(hashes) });
     expect(f.ready).toBe(true);
     expect(hashes.every((h) => f.mightContain(h))).toBe(true);
     expect(random(50).filter((h) => f.mightContain(h)).length).toBeLessThan(5);
@@ -31,9 +31,11 @@ describe('LeafFilter', () => {
     f.reset();
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const rebuilding = f.rebuild(async (onBatch) => {
-      await gate;
-      onBatch(hashes);
+    const rebuilding = f.rebuild({
+      scanLeafHashes: async (onBatch) => {
+        await gate;
+        onBatch(hashes);
+      },
     });
     f.reset(); // e.g. another failed commit: this scan's results no longer count
     release();

@@ -63,13 +63,13 @@ export class LeafFilter {
   }
 
   /**
-   * Fills the filter from a scan of every stored leaf hash, then marks it ready. Leaves
+   * Fills the filter from a scan of every stored leaf hash (LogStore.scanLeafHashes), then marks it ready. Leaves
    * committed meanwhile are added by their commits, so a scan from any snapshot taken after this
    * call starts completes the set. A reset() during the scan abandons it.
    */
-  async rebuild(scan: (onBatch: (leafHashes: Hash[]) => void) => Promise<void>): Promise<void> {
+  async rebuild(source: { scanLeafHashes(onBatch: (leafHashes: Hash[]) => void): Promise<void> }): Promise<void> {
     const generation = this.generation;
-    await scan((hashes) => {
+    await source.scanLeafHashes((hashes) => {
       if (this.generation === generation) for (const h of hashes) this.add(h);
     });
     if (this.generation === generation) this._ready = true;
