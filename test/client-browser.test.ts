@@ -4,21 +4,23 @@
  * run the bundle in a bare V8 context without Node globals (no process, require or Buffer)
  * against an in-memory tlog-tiles log reached through the fetch it is given.
  */
-import { build } from 'esbuild';
+
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
-import { describe, expect, test } from 'vitest';
 import {
-  TILE_HEIGHT,
-  TILE_WIDTH,
   encodeEntryBundle,
   formatCheckpoint,
   generateEd25519Key,
+  type ParsedTilePath,
   parseSignerKey,
   parseTilePath,
   proveInclusionSync,
   signNote,
+  TILE_HEIGHT,
+  TILE_WIDTH,
 } from '@tlog/merkle';
+import { build } from 'esbuild';
+import { describe, expect, test } from 'vitest';
 import { MemoryTree } from './support/fake-log.js';
 
 const entry = fileURLToPath(new URL('../packages/client/src/index.ts', import.meta.url));
@@ -26,21 +28,26 @@ const ORIGIN = 'example.com/browser-log';
 
 /** A fetch serving the checkpoint, hash tiles and entry bundles of tree; tamper flips a bit of every tile. */
 function staticLog(tree: MemoryTree, signerKey: string, state: { tamper: boolean }) {
-  const checkpoint = signNote(formatCheckpoint({ origin: ORIGIN, size: tree.size, root: tree.root(), extensions: [] }), [parseSignerKey(signerKey)]);
+  const checkpoint = signNote(formatCheckpoint({ origin: ORIGIN, size: tree.size, root: tree.root(), extensions: [] }), [
+    parseSignerKey(signerKey),
+  ]);
   return async (input: string): Promise<Response> => {
     const path = new URL(input).pathname.slice(1);
     if (path === 'checkpoint') return new Response(checkpoint);
-    let parsed;
+    let parsed: ParsedTilePath;
     try {
       parsed = parseTilePath(path);
     } catch {
       return new Response('not found', { status: 404 });
     }
     const start = parsed.tile.index * TILE_WIDTH;
-    if (parsed.kind === 'entries') return new Response(new Uint8Array(encodeEntryBundle(tree.entries.slice(start, start + parsed.tile.width))));
+    if (parsed.kind === 'entries')
+      return new Response(new Uint8Array(encodeEntryBundle(tree.entries.slice(start, start + parsed.tile.width))));
     const hashes = tree.levels[parsed.tile.level * TILE_HEIGHT]!.slice(start, start + parsed.tile.width);
     const data = new Uint8Array(hashes.length * 32);
-    hashes.forEach((h, i) => data.set(h, i * 32));
+    hashes.forEach((h, i) => {
+      data.set(h, i * 32);
+    });
     if (state.tamper) data[0]! ^= 1;
     return new Response(data);
   };

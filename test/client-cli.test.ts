@@ -2,21 +2,26 @@
  * The built `tlog` CLI (packages/client/dist/cli.js, from `npx tsc -b`) against the misbehaving
  * fake log: the monitor must exit 3 and save evidence for each kind of misbehaviour.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { execFile, spawn } from 'node:child_process';
+
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeLog } from './support/fake-log.js';
 
 const CLI = resolve(import.meta.dirname, '../packages/client/dist/cli.js');
 let log: FakeLog;
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the CLI asynchronously (the fake log answers from this process, so never block it). */
 function tlog(...args: string[]): Promise<Run> {
@@ -65,19 +70,25 @@ class Running {
       this.stderr += d.toString();
       this.wake();
     });
-    this.exited = new Promise((r) => this.child.once('close', (code) => {
-      r(code);
-      this.wake();
-    }));
+    this.exited = new Promise((r) =>
+      this.child.once('close', (code) => {
+        r(code);
+        this.wake();
+      }),
+    );
   }
   /** NDJSON events printed so far. */
   events(): Record<string, unknown>[] {
-    return this.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    return this.stdout
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   }
   /** Resolves once cond() holds (checked on every output); rejects if the process exits first. */
   async until(cond: () => boolean, what: string): Promise<void> {
     while (!cond()) {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`the CLI exited before ${what}:\n${this.stdout}\n${this.stderr}`);
+      if (this.child.exitCode !== null || this.child.signalCode !== null)
+        throw new Error(`the CLI exited before ${what}:\n${this.stdout}\n${this.stderr}`);
       await new Promise<void>((r) => this.waiters.push(r));
     }
   }
@@ -109,18 +120,44 @@ describe('tlog monitor --once', () => {
     log.grow(3);
     const second = await tlog('monitor', '--once', '--json', '--entries', '--state', dir, ...logArgs());
     expect(second.code).toBe(0);
-    const events = second.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = second.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events[0]).toMatchObject({ type: 'checkpoint', size: 303, previousSize: 300, changed: true });
-    expect(events.slice(1).map((e) => e['index'])).toEqual([300, 301, 302]);
-    expect(Buffer.from(events[1]!['entry'] as string, 'base64').toString()).toBe('entry-300');
+    expect(events.slice(1).map((e) => e.index)).toEqual([300, 301, 302]);
+    expect(Buffer.from(events[1]!.entry as string, 'base64').toString()).toBe('entry-300');
     expect(await evidence(dir)).toEqual([]);
   });
 
   it.each([
-    ['rollback', () => { log.faults.rollbackTo = 200; }],
-    ['fork', () => { log.makeFork(100, 200); log.faults.fork = true; }],
-    ['bad-proof', () => { log.makeFork(100, 250); log.faults.fork = true; }],
-    ['bad-signature', () => { log.grow(5); log.faults.wrongKey = true; }],
+    [
+      'rollback',
+      () => {
+        log.faults.rollbackTo = 200;
+      },
+    ],
+    [
+      'fork',
+      () => {
+        log.makeFork(100, 200);
+        log.faults.fork = true;
+      },
+    ],
+    [
+      'bad-proof',
+      () => {
+        log.makeFork(100, 250);
+        log.faults.fork = true;
+      },
+    ],
+    [
+      'bad-signature',
+      () => {
+        log.grow(5);
+        log.faults.wrongKey = true;
+      },
+    ],
   ])('detects %s: exit 3 and evidence saved', async (kind, misbehave) => {
     const dir = await stateDir();
     expect((await tlog('monitor', '--once', '--state', dir, ...logArgs())).code).toBe(0);
@@ -131,8 +168,8 @@ describe('tlog monitor --once', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     const [ev] = await evidence(dir);
     expect(ev).toMatchObject({ type: 'tlog-misbehaviour-evidence/v1', kind, origin: log.origin });
-    expect(ev!['candidate']).toEqual(expect.stringContaining(log.origin));
-    if (kind !== 'bad-signature') expect(ev!['trusted']).toBe(log.sign(log.honest, 300));
+    expect(ev!.candidate).toEqual(expect.stringContaining(log.origin));
+    if (kind !== 'bad-signature') expect(ev!.trusted).toBe(log.sign(log.honest, 300));
   });
 
   it('detects a tampered consistency proof, and tampered tiles with --proofs tiles', async () => {
@@ -288,7 +325,7 @@ describe('tlog monitor without --once', () => {
     const dir = await stateDir();
     const m = new Running(['monitor', '--json', '--interval', '0.1', '--state', dir, ...logArgs()]);
     try {
-      const checkpoints = () => m.events().filter((e) => e['type'] === 'checkpoint');
+      const checkpoints = () => m.events().filter((e) => e.type === 'checkpoint');
       await m.until(() => checkpoints().length === 1, 'the first checkpoint');
       expect(checkpoints()[0]).toMatchObject({ size: 300, changed: true, previousSize: null });
       log.grow(5);
@@ -307,7 +344,12 @@ describe('tlog monitor without --once', () => {
       m.child.kill();
     }
     // Unchanged rounds print nothing: exactly the three new checkpoints.
-    expect(m.events().filter((e) => e['type'] === 'checkpoint').map((e) => e['size'])).toEqual([300, 305, 306]);
+    expect(
+      m
+        .events()
+        .filter((e) => e.type === 'checkpoint')
+        .map((e) => e.size),
+    ).toEqual([300, 305, 306]);
     expect(m.events().at(-1)).toMatchObject({ type: 'misbehaviour', kind: 'rollback' });
     expect(m.stderr.trim().split('\n').at(-1)).toMatch(/^tlog: log misbehaviour \(rollback\): .*evidence saved to /);
     const [ev] = await evidence(dir);
@@ -316,7 +358,12 @@ describe('tlog monitor without --once', () => {
 });
 
 describe('tlog monitor --entries', () => {
-  const entryEvents = (r: Run) => r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e['type'] === 'entry');
+  const entryEvents = (r: Run) =>
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((e) => e.type === 'entry');
 
   it('resumes after a failed round instead of skipping entries, then streams only new ones', async () => {
     const dir = await stateDir();
@@ -327,11 +374,11 @@ describe('tlog monitor --entries', () => {
     log.faults.failBundles = false;
     const resumed = await tlog('monitor', '--once', '--json', '--entries', '--state', dir, ...logArgs());
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(entryEvents(resumed).map((e) => e['index'])).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect(entryEvents(resumed).map((e) => e.index)).toEqual(Array.from({ length: 300 }, (_, i) => i));
     log.grow(3);
     const next = await tlog('monitor', '--once', '--json', '--entries', '--state', dir, ...logArgs());
-    expect(entryEvents(next).map((e) => e['index'])).toEqual([300, 301, 302]);
-    expect(Buffer.from(entryEvents(next)[2]!['entry'] as string, 'base64').toString()).toBe('entry-302');
+    expect(entryEvents(next).map((e) => e.index)).toEqual([300, 301, 302]);
+    expect(Buffer.from(entryEvents(next)[2]!.entry as string, 'base64').toString()).toBe('entry-302');
     const idle = await tlog('monitor', '--once', '--json', '--entries', '--state', dir, ...logArgs());
     expect(entryEvents(idle)).toEqual([]);
   });
@@ -378,24 +425,27 @@ describe('tlog audit', () => {
     log.faults.tamperTiles = false;
     log.faults.tamperBundles = true;
     expect((await tlog('audit', '--state', dir, ...logArgs())).code).toBe(3);
-    expect((await evidence(dir)).map((e) => e['kind']).sort()).toEqual(['bad-entries', 'bad-proof']);
+    expect((await evidence(dir)).map((e) => e.kind).sort()).toEqual(['bad-entries', 'bad-proof']);
   });
 
   const hasScript = existsSync('/usr/bin/script');
-  it.skipIf(!hasScript)(`shows a progress bar on a terminal only${hasScript ? '' : ' (skipped: no script(1) to make a terminal)'}`, async () => {
-    const dir = await stateDir();
-    const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-    const cmd = [process.execPath, CLI, 'audit', '--state', dir, ...logArgs()].map(quote).join(' ');
-    const onTty = await new Promise<Run>((done) => {
-      execFile('/usr/bin/script', ['-qec', cmd, '/dev/null'], { timeout: 30_000 }, (err, stdout, stderr) => {
-        done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+  it.skipIf(!hasScript)(
+    `shows a progress bar on a terminal only${hasScript ? '' : ' (skipped: no script(1) to make a terminal)'}`,
+    async () => {
+      const dir = await stateDir();
+      const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+      const cmd = [process.execPath, CLI, 'audit', '--state', dir, ...logArgs()].map(quote).join(' ');
+      const onTty = await new Promise<Run>((done) => {
+        execFile('/usr/bin/script', ['-qec', cmd, '/dev/null'], { timeout: 30_000 }, (err, stdout, stderr) => {
+          done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+        });
       });
-    });
-    expect(onTty.code, onTty.stdout).toBe(0);
-    expect(onTty.stdout).toMatch(/audit \[[^\]]*\] 100% 300\/300 entries/);
-    const piped = await tlog('audit', '--state', dir, ...logArgs());
-    expect(piped.code).toBe(0);
-    expect(piped.stderr).toBe('');
-    expect(piped.stdout).toMatch(/^audit OK: 300 entries/);
-  });
+      expect(onTty.code, onTty.stdout).toBe(0);
+      expect(onTty.stdout).toMatch(/audit \[[^\]]*\] 100% 300\/300 entries/);
+      const piped = await tlog('audit', '--state', dir, ...logArgs());
+      expect(piped.code).toBe(0);
+      expect(piped.stderr).toBe('');
+      expect(piped.stdout).toMatch(/^audit OK: 300 entries/);
+    },
+  );
 });

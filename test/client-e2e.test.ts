@@ -2,13 +2,14 @@
  * End to end: the real built log server (via test/support/server.ts, provided by the server
  * package) with the real SDK and the built `tlog` CLI. Skipped visibly until that helper exists.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LogClient, verifyReceipt } from '@tlog/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const HELPER = resolve(import.meta.dirname, 'support/server.ts');
 const CLI = resolve(import.meta.dirname, '../packages/client/dist/cli.js');
@@ -68,7 +69,9 @@ describe.skipIf(!present)(`client e2e against the real server${present ? '' : ' 
     const v = await tlog('verify', join(dir, 'entry-3.txt'), '--receipt', join(dir, 'entry-3.txt.tlog-proof'), '--vkey', server.vkey);
     expect(v.code, v.stderr).toBe(0);
     await writeFile(join(dir, 'entry-3.txt'), 'tampered');
-    expect((await tlog('verify', join(dir, 'entry-3.txt'), '--receipt', join(dir, 'entry-3.txt.tlog-proof'), '--vkey', server.vkey)).code).toBe(3);
+    expect(
+      (await tlog('verify', join(dir, 'entry-3.txt'), '--receipt', join(dir, 'entry-3.txt.tlog-proof'), '--vkey', server.vkey)).code,
+    ).toBe(3);
 
     // Proofs from the API and from tiles agree; entries read back verified.
     const at = await client.latestCheckpoint();
@@ -80,7 +83,9 @@ describe.skipIf(!present)(`client e2e against the real server${present ? '' : ' 
     expect(await client.consistencyProof(first.checkpoint, at, { source: 'tiles' })).toEqual(c);
     const batch = [enc.encode('batch a'), enc.encode('batch b')];
     const br = await client.submitBatch(batch);
-    br.forEach((r, i) => expect(verifyReceipt(r.receipt, batch[i]!, server.vkey).index).toBe(r.index));
+    br.forEach((r, i) => {
+      expect(verifyReceipt(r.receipt, batch[i]!, server.vkey).index).toBe(r.index);
+    });
     const read = [];
     for await (const e of client.entries(first.index, first.index + 5, at)) read.push(new TextDecoder().decode(e.entry));
     expect(read).toEqual(Array.from({ length: 5 }, (_, i) => `e2e entry ${i}`));
@@ -99,9 +104,12 @@ describe.skipIf(!present)(`client e2e against the real server${present ? '' : ' 
     await client.submit(enc.encode('one more'));
     const m2 = await tlog('monitor', '--once', '--json', '--entries', '--state', state, '--url', server.url, '--vkey', server.vkey);
     expect(m2.code, m2.stderr).toBe(0);
-    const events = m2.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = m2.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events[0]).toMatchObject({ type: 'checkpoint', changed: true });
-    expect(events.some((e) => e['type'] === 'entry' && Buffer.from(e['entry'] as string, 'base64').toString() === 'one more')).toBe(true);
+    expect(events.some((e) => e.type === 'entry' && Buffer.from(e.entry as string, 'base64').toString() === 'one more')).toBe(true);
     const m3 = await tlog('monitor', '--once', '--proofs', 'tiles', '--state', state, '--url', server.url, '--vkey', server.vkey);
     expect(m3.code, m3.stderr).toBe(0);
     const a = await tlog('audit', '--json', '--state', state, '--url', server.url, '--vkey', server.vkey);

@@ -1,13 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultHasher, encodeEntryBundle, generateEd25519Key, toBase64 } from '@tlog/merkle';
-import { LogClient, LogMisbehaviourError, auditLog, verifyReceipt } from '@tlog/client';
 import type { LogEntry } from '@tlog/client';
-import { TrustedStateStore, StateError } from '../packages/client/src/node.js';
+import { auditLog, LogClient, LogMisbehaviourError, verifyReceipt } from '@tlog/client';
+import { defaultHasher, encodeEntryBundle, generateEd25519Key, toBase64 } from '@tlog/merkle';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { StateError, TrustedStateStore } from '../packages/client/src/node.js';
 import { FakeLog } from './support/fake-log.js';
 
 const enc = new TextEncoder();
@@ -74,7 +74,9 @@ describe('LogClient against an honest log', () => {
     const entries = [enc.encode('b0'), enc.encode(''), enc.encode('b2')];
     const rs = await client().submitBatch(entries);
     expect(rs.map((r) => r.index)).toEqual([600, 601, 602]);
-    rs.forEach((r, i) => expect(verifyReceipt(r.receipt, entries[i]!, log.vkey).index).toBe(600 + i));
+    rs.forEach((r, i) => {
+      expect(verifyReceipt(r.receipt, entries[i]!, log.vkey).index).toBe(600 + i);
+    });
     log.faults.tamperProofs = true;
     expect((await misbehaviour(client().submitBatch([enc.encode('x'), enc.encode('y')]))).kind).toBe('bad-proof');
   });
@@ -176,7 +178,7 @@ describe('LogClient refuses what a misbehaving log serves', () => {
     log.faults.tamperBundles = true;
     const err = await misbehaviour(collect(c.entries(256, 260, at)));
     expect(err.kind).toBe('bad-entries');
-    expect(err.evidence.details?.['index']).toBe(256);
+    expect(err.evidence.details?.index).toBe(256);
   });
 
   it('tampered JSON proofs and receipts', async () => {
@@ -232,7 +234,7 @@ describe('auditLog', () => {
     const forkedAt = c.openCheckpoint(log.sign(log.forked!, 600));
     const err = await misbehaviour(auditLog(c, forkedAt));
     expect(err.kind).toBe('bad-entries');
-    expect(err.evidence.details?.['computedRoot']).toBe(toBase64(log.honest.root()));
+    expect(err.evidence.details?.computedRoot).toBe(toBase64(log.honest.root()));
   });
 });
 
@@ -268,10 +270,10 @@ describe('TrustedStateStore', () => {
     expect(err.kind).toBe('rollback');
     expect(err.evidencePath).toBeDefined();
     const ev = JSON.parse(await readFile(err.evidencePath!, 'utf8')) as Record<string, unknown>;
-    expect(ev['type']).toBe('tlog-misbehaviour-evidence/v1');
-    expect(ev['kind']).toBe('rollback');
-    expect(ev['trusted']).toBe(log.sign(log.honest, 600));
-    expect(ev['candidate']).toBe(log.sign(log.honest, 100));
+    expect(ev.type).toBe('tlog-misbehaviour-evidence/v1');
+    expect(ev.kind).toBe('rollback');
+    expect(ev.trusted).toBe(log.sign(log.honest, 600));
+    expect(ev.candidate).toBe(log.sign(log.honest, 100));
     expect((await store.load(c))?.checkpoint.size).toBe(600);
     log.faults.rollbackTo = undefined;
     log.makeFork(10, 590);
@@ -288,7 +290,6 @@ describe('TrustedStateStore', () => {
     await expect(store.load(other)).rejects.toThrow(StateError);
   });
 });
-
 
 describe('LogClient against a log without the JSON proof API (plain tlog-tiles)', () => {
   it("source 'auto' (the default) computes verified proofs from tiles, and remembers the API is missing", async () => {
@@ -316,7 +317,10 @@ describe('LogClient against a log without the JSON proof API (plain tlog-tiles)'
     log.faults.noProofApi = false;
     const withApi = client();
     log.requests.length = 0;
-    await expect(withApi.inclusionProofForEntry(enc.encode('never logged'), at)).rejects.toMatchObject({ name: 'LogFetchError', status: 404 });
+    await expect(withApi.inclusionProofForEntry(enc.encode('never logged'), at)).rejects.toMatchObject({
+      name: 'LogFetchError',
+      status: 404,
+    });
     // The log has the API, so its 404 is believed and the tiles are not scanned.
     expect(log.requests.some((r) => r.startsWith('/tile/'))).toBe(false);
   });
@@ -341,14 +345,18 @@ describe('LogClient against a log without the JSON proof API (plain tlog-tiles)'
 describe('LogClient.hashTile and entryBundle (authenticated reads)', () => {
   const concat = (hashes: Uint8Array[]) => {
     const out = new Uint8Array(hashes.length * 32);
-    hashes.forEach((h, i) => out.set(h, i * 32));
+    hashes.forEach((h, i) => {
+      out.set(h, i * 32);
+    });
     return out;
   };
 
   it('return tiles and bundles checked against the checkpoint', async () => {
     const c = client();
     const at = await c.latestCheckpoint();
-    expect(toBase64(await c.hashTile({ level: 0, index: 1, width: 256 }, at))).toBe(toBase64(concat(log.honest.levels[0]!.slice(256, 512))));
+    expect(toBase64(await c.hashTile({ level: 0, index: 1, width: 256 }, at))).toBe(
+      toBase64(concat(log.honest.levels[0]!.slice(256, 512))),
+    );
     expect(toBase64(await c.hashTile({ level: 0, index: 2, width: 88 }, at))).toBe(toBase64(concat(log.honest.levels[0]!.slice(512, 600))));
     expect(toBase64(await c.hashTile({ level: 1, index: 0, width: 2 }, at))).toBe(toBase64(concat(log.honest.levels[8]!.slice(0, 2))));
     await expect(c.hashTile({ level: 0, index: 2, width: 256 }, at)).rejects.toThrow(RangeError);
@@ -383,7 +391,11 @@ describe('LogClient.hashTile and entryBundle (authenticated reads)', () => {
 
 describe('LogClient refuses to wait or buffer without bound', () => {
   it('an oversized checkpoint answer is a LogFetchError', async () => {
-    const c = new LogClient({ url: 'http://log.test', vkey: log.vkey, fetch: () => Promise.resolve(new Response(new Uint8Array(2 << 20).fill(0x41))) });
+    const c = new LogClient({
+      url: 'http://log.test',
+      vkey: log.vkey,
+      fetch: () => Promise.resolve(new Response(new Uint8Array(2 << 20).fill(0x41))),
+    });
     await expect(c.latestCheckpoint()).rejects.toThrow(/more than 1048576 bytes/);
   });
 
@@ -429,8 +441,8 @@ describe('TrustedStateStore never regresses and keeps the evidence', () => {
     const err = await misbehaviour(store.advance(client()));
     expect(err.kind).toBe('bad-signature');
     const ev = JSON.parse(await readFile(err.evidencePath!, 'utf8')) as Record<string, unknown>;
-    expect(ev['trusted']).toBe(current.note);
-    expect(ev['candidate']).toContain(log.origin);
+    expect(ev.trusted).toBe(current.note);
+    expect(ev.candidate).toContain(log.origin);
   });
 
   it('keeps the trusted checkpoint and saves evidence when a consistency proof or tile fails', async () => {
@@ -442,7 +454,7 @@ describe('TrustedStateStore never regresses and keeps the evidence', () => {
     expect(viaApi.kind).toBe('bad-proof');
     const ev = JSON.parse(await readFile(viaApi.evidencePath!, 'utf8')) as Record<string, unknown>;
     expect(ev).toMatchObject({ trusted: log.sign(log.honest, 600), candidate: log.sign(log.honest, 620) });
-    expect((ev['proof'] as string[]).length).toBeGreaterThan(0);
+    expect((ev.proof as string[]).length).toBeGreaterThan(0);
     log.faults.tamperProofs = false;
     log.faults.tamperTiles = true;
     expect((await misbehaviour(store.advance(client(), { source: 'tiles' }))).evidencePath).toBeDefined();

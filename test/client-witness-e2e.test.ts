@@ -3,18 +3,19 @@
  * quorum of 2: receipts carry both cosignatures and verify offline with that policy; with one
  * witness gone the quorum of 2 is refused while a quorum of 1 still holds.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn } from 'node:child_process';
+
 import type { ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { generateCosignatureKey, parseNote, verifyCosignature } from '@tlog/merkle';
 import { LogClient, VerificationError, verifyReceipt } from '@tlog/client';
+import { generateCosignatureKey, parseNote, verifyCosignature } from '@tlog/merkle';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileWitnessState } from '../packages/client/src/node.js';
-import { spawnServer, tempDataDir } from './support/server.js';
 import type { SpawnedServer } from './support/server.js';
+import { spawnServer, tempDataDir } from './support/server.js';
 
 const CLI = resolve(import.meta.dirname, '../packages/client/dist/cli.js');
 const enc = new TextEncoder();
@@ -44,7 +45,11 @@ async function startWitness(dir: string, name: string, seed: number, origin: str
   await writeFile(keyFile, signerKey + '\n', { mode: 0o600 });
   await writeFile(vkeyFile, verifierKey + '\n');
   const stateDir = join(dir, `${seed}-state`);
-  const child = spawn(process.execPath, [CLI, 'witness', 'serve', '--key', keyFile, '--log', `${origin}=${logVkey}`, '--port', '0', '--state', stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'witness', 'serve', '--key', keyFile, '--log', `${origin}=${logVkey}`, '--port', '0', '--state', stateDir],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const url = await new Promise<string>((res, rej) => {
     let out = '';
     let err = '';
@@ -87,7 +92,16 @@ describe('two witnesses and a quorum of 2 with the real server', () => {
     w2 = await startWitness(dir, 'witness.example/two', 32, origin, vkey);
     server = await spawnServer({
       dataDir,
-      args: ['--witness', `${w1.url}=${w1.vkey}`, '--witness', `${w2.url}=${w2.vkey}`, '--witness-quorum', '2', '--witness-timeout-ms', '3000'],
+      args: [
+        '--witness',
+        `${w1.url}=${w1.vkey}`,
+        '--witness',
+        `${w2.url}=${w2.vkey}`,
+        '--witness-quorum',
+        '2',
+        '--witness-timeout-ms',
+        '3000',
+      ],
     });
   });
   afterAll(async () => {
@@ -111,7 +125,8 @@ describe('two witnesses and a quorum of 2 with the real server', () => {
       expect(verifyCosignature(note.text, sig!, w.vkey).timestamp).toBeGreaterThan(1_600_000_000);
     }
     // Each witness persisted the checkpoint it cosigned.
-    for (const w of [w1, w2]) expect((await new FileWitnessState(w.stateDir).get(origin))?.size).toBeGreaterThanOrEqual(r.checkpoint.checkpoint.size);
+    for (const w of [w1, w2])
+      expect((await new FileWitnessState(w.stateDir).get(origin))?.size).toBeGreaterThanOrEqual(r.checkpoint.checkpoint.size);
 
     const file = join(dir, 'witnessed.txt');
     await writeFile(file, entry);
@@ -119,7 +134,20 @@ describe('two witnesses and a quorum of 2 with the real server', () => {
     const ok = await tlog('verify', file, '--vkey', vkey, '--witness', w1.vkeyFile, '--witness', w2.vkeyFile, '--quorum', '2');
     expect(ok.code, ok.stderr).toBe(0);
     const stranger = generateCosignatureKey('witness.example/stranger').verifierKey;
-    const tooMany = await tlog('verify', file, '--vkey', vkey, '--witness', w1.vkey, '--witness', w2.vkey, '--witness', stranger, '--quorum', '3');
+    const tooMany = await tlog(
+      'verify',
+      file,
+      '--vkey',
+      vkey,
+      '--witness',
+      w1.vkey,
+      '--witness',
+      w2.vkey,
+      '--witness',
+      stranger,
+      '--quorum',
+      '3',
+    );
     expect(tooMany.code).toBe(3);
     expect(tooMany.stderr).toMatch(/^tlog: verification failed: .*2 of the 3/);
   });

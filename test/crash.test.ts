@@ -1,6 +1,6 @@
-import { afterAll, describe, expect, it } from 'vitest';
 import { rm } from 'node:fs/promises';
 import {
+  type Checkpoint,
   CompactTree,
   decodeEntryBundle,
   defaultHasher,
@@ -10,8 +10,8 @@ import {
   parseVerifierKey,
   verifyConsistency,
   verifyTlogProof,
-  type Checkpoint,
 } from '@tlog/merkle';
+import { afterAll, describe, expect, it } from 'vitest';
 import { spawnServer, tempDataDir } from './support/server.js';
 
 const ROUNDS = 4;
@@ -48,7 +48,9 @@ async function writer(url: string, round: number, w: number, acks: Ack[]): Promi
         const res = await fetch(`${url}/v1/entries/batch`, { method: 'POST', body, headers: octet });
         if (res.status !== 200) continue;
         const r = (await res.json()) as { indexes: number[]; checkpoint: string };
-        r.indexes.forEach((index, j) => acks.push({ index, entry: entries[j]!, checkpoint: r.checkpoint }));
+        r.indexes.forEach((index, j) => {
+          acks.push({ index, entry: entries[j]!, checkpoint: r.checkpoint });
+        });
       } else {
         const res = await fetch(`${url}/v1/entries`, { method: 'POST', body: entry, headers: octet });
         if (res.status !== 200) continue;

@@ -2,9 +2,10 @@
  * @tlog/merkle must run unchanged in a browser: bundle it for the browser platform and run
  * the bundle in a bare V8 context that has no Node globals (no process, require or Buffer).
  */
-import { build } from 'esbuild';
+
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
+import { build } from 'esbuild';
 import { describe, expect, test } from 'vitest';
 
 const entry = fileURLToPath(new URL('../packages/merkle/src/index.ts', import.meta.url));

@@ -1,24 +1,24 @@
 import { rm } from 'node:fs/promises';
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  TileHashReader,
+  type Checkpoint,
   decodeEntryBundle,
-  encodeEntryBundle,
-  formatTilePath,
-  formatEntriesPath,
-  fromBase64,
   defaultHasher,
+  encodeEntryBundle,
+  formatEntriesPath,
+  formatTilePath,
+  fromBase64,
   openCheckpoint,
   parseVerifierKey,
   proveInclusion,
   rootFromLeafHashes,
+  TileHashReader,
   verifyConsistency,
   verifyInclusion,
   verifyTlogProof,
-  type Checkpoint,
 } from '@tlog/merkle';
-import { runServer, spawnServer, type SpawnedServer } from './support/server.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runServer, type SpawnedServer, spawnServer } from './support/server.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const octet = { 'content-type': 'application/octet-stream' };
@@ -85,14 +85,20 @@ describe('log server over HTTP (real process)', () => {
 
   it('batch endpoint: indexes in order, duplicates folded, receipts on request', async () => {
     const entries = Array.from({ length: 300 }, (_, i) => enc(`batch entry ${i}`));
-    const res = await fetch(`${s.url}/v1/entries/batch?receipts=1`, { method: 'POST', body: encodeEntryBundle([...entries, entries[0]!]) as BodyInit, headers: octet });
+    const res = await fetch(`${s.url}/v1/entries/batch?receipts=1`, {
+      method: 'POST',
+      body: encodeEntryBundle([...entries, entries[0]!]) as BodyInit,
+      headers: octet,
+    });
     expect(res.status).toBe(200);
     const r = (await res.json()) as { indexes: number[]; treeSize: number; checkpoint: string; receipts: string[] };
     expect(r.indexes).toHaveLength(301);
     expect(r.indexes[300]).toBe(r.indexes[0]);
     for (let i = 1; i < 300; i++) expect(r.indexes[i]).toBe(r.indexes[0]! + i);
     const policy = { log: parseVerifierKey(s.vkey) };
-    r.receipts.forEach((rc, i) => verifyTlogProof(rc, i === 300 ? entries[0]! : entries[i]!, policy));
+    r.receipts.forEach((rc, i) => {
+      verifyTlogProof(rc, i === 300 ? entries[0]! : entries[i]!, policy);
+    });
   });
 
   it('serves tiles and bundles that authenticate against the checkpoint, and proofs that verify', async () => {
@@ -117,7 +123,10 @@ describe('log server over HTTP (real process)', () => {
     expect(full.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     for (const index of [0, 255, 256, cp.size - 1]) {
       const local = await proveInclusion(reader, index, cp.size);
-      const res = (await (await fetch(`${s.url}/v1/proof/inclusion?index=${index}&treeSize=${cp.size}`)).json()) as { proof: string[]; leafHash: string };
+      const res = (await (await fetch(`${s.url}/v1/proof/inclusion?index=${index}&treeSize=${cp.size}`)).json()) as {
+        proof: string[];
+        leafHash: string;
+      };
       expect(res.proof.map(fromBase64)).toEqual(local);
       verifyInclusion(index, cp.size, fromBase64(res.leafHash), res.proof.map(fromBase64), cp.root);
     }
@@ -129,7 +138,12 @@ describe('log server over HTTP (real process)', () => {
     expect(await one.text()).toBe('one more');
     const page = (await (await fetch(`${s.url}/v1/entries?start=0&end=5000`)).json()) as { end: number; entries: string[] };
     expect(page.end).toBe(Math.min(1000, bigger.size));
-    expect(page.entries.slice(0, leafHashes.length).map(fromBase64).map((e) => defaultHasher.hashLeaf(e))).toEqual(leafHashes.slice(0, page.end));
+    expect(
+      page.entries
+        .slice(0, leafHashes.length)
+        .map(fromBase64)
+        .map((e) => defaultHasher.hashLeaf(e)),
+    ).toEqual(leafHashes.slice(0, page.end));
   });
 
   it('answers every bad request with a 4xx JSON error', async () => {
@@ -157,9 +171,21 @@ describe('log server over HTTP (real process)', () => {
       expect(typeof body.error, path).toBe('string');
     }
     // A declared oversize body is refused before it is read; a chunked one while streaming.
-    expect((await rawPost('/v1/entries', { 'content-type': 'application/octet-stream', 'content-length': 1_000_000 }, [new Uint8Array(1_000_000)])).status).toBe(413);
+    expect(
+      (
+        await rawPost('/v1/entries', { 'content-type': 'application/octet-stream', 'content-length': 1_000_000 }, [
+          new Uint8Array(1_000_000),
+        ])
+      ).status,
+    ).toBe(413);
     const chunk = new Uint8Array(16 * 1024);
-    const chunked = await rawPost('/v1/entries', { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' }, [chunk, chunk, chunk, chunk, chunk]);
+    const chunked = await rawPost('/v1/entries', { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' }, [
+      chunk,
+      chunk,
+      chunk,
+      chunk,
+      chunk,
+    ]);
     expect(chunked.status).toBe(413);
     expect(JSON.parse(chunked.body)).toHaveProperty('error');
   });

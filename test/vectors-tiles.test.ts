@@ -2,18 +2,28 @@
  * The C2SP tiles and entry bundles of ../shared/vectors/tlog-reference.json (computed with Go's
  * sumdb/tlog), served by a static file server, must be readable and verifiable by the SDK.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fromHex, parseTilePath, toHex, formatTilePath, formatEntriesPath, TILE_WIDTH, decodeEntryBundle, encodeEntryBundle } from '@tlog/merkle';
-import { LogClient } from '@tlog/client';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { VerifiedCheckpoint } from '@tlog/client';
+import { LogClient } from '@tlog/client';
+import {
+  decodeEntryBundle,
+  encodeEntryBundle,
+  formatEntriesPath,
+  formatTilePath,
+  fromHex,
+  type ParsedTilePath,
+  parseTilePath,
+  TILE_WIDTH,
+  toHex,
+} from '@tlog/merkle';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const VECTORS = resolve(import.meta.dirname, '../../shared/vectors/tlog-reference.json');
 const present = existsSync(VECTORS);
@@ -50,7 +60,7 @@ describe.skipIf(!present)(`SDK reads the reference tiles${present ? '' : ' (skip
   // widest tile stored (tiles only grow by appending), as a log that keeps every partial tile would serve.
   function serve(path: string): string | Uint8Array | undefined {
     if (path === 'checkpoint') return ref.signedNote.checkpoints.find((c) => c.treeSize === servedSize)!.note;
-    let parsed;
+    let parsed: ParsedTilePath;
     try {
       parsed = parseTilePath(path);
     } catch {
@@ -84,7 +94,10 @@ describe.skipIf(!present)(`SDK reads the reference tiles${present ? '' : ' (skip
 
   const client = () => new LogClient({ url, vkey: ref.signedNote.verifierKey });
   // The vectors give trusted roots for every size; a checkpoint of that size needs no signature here.
-  const at = (size: number): VerifiedCheckpoint => ({ checkpoint: { origin: ref.signedNote.origin, size, root: fromHex(ref.roots[String(size)]!), extensions: [] }, note: '' });
+  const at = (size: number): VerifiedCheckpoint => ({
+    checkpoint: { origin: ref.signedNote.origin, size, root: fromHex(ref.roots[String(size)]!), extensions: [] },
+    note: '',
+  });
 
   it('verifies the signed checkpoint of size 1100', async () => {
     const { checkpoint } = await client().latestCheckpoint();
@@ -139,7 +152,10 @@ describe.skipIf(!present)(`SDK reads the reference tiles${present ? '' : ' (skip
       const p = parseTilePath(b.path);
       if (p.kind !== 'entries') throw new Error(`${b.path} is not an entry bundle`);
       const entries = await c.entryBundle(p.tile.index, cp);
-      expect(entries.map((e) => toHex(e.entry)), b.path).toEqual(ref.leaves.slice(p.tile.index * 256, p.tile.index * 256 + p.tile.width));
+      expect(
+        entries.map((e) => toHex(e.entry)),
+        b.path,
+      ).toEqual(ref.leaves.slice(p.tile.index * 256, p.tile.index * 256 + p.tile.width));
     }
   });
 
@@ -169,7 +185,10 @@ describe.skipIf(!present)(`SDK reads the reference tiles${present ? '' : ' (skip
       }
       expect(sizes).toEqual([1, 256, 1100]);
       // A static log has no JSON API (the monitor's try at it was a 404): the proofs came from hash tiles.
-      expect(requested.filter((p) => p.startsWith('v1/'))).toEqual(['v1/proof/consistency?from=1&to=256', 'v1/proof/consistency?from=256&to=1100']);
+      expect(requested.filter((p) => p.startsWith('v1/'))).toEqual([
+        'v1/proof/consistency?from=1&to=256',
+        'v1/proof/consistency?from=256&to=1100',
+      ]);
       expect(requested.some((p) => p.startsWith('tile/') && !p.startsWith('tile/entries/'))).toBe(true);
       const a = await tlog('audit', '--json', ...args);
       expect(a.code, a.stderr).toBe(0);

@@ -1,12 +1,15 @@
 /** The C2SP tlog-witness server: every error answer of the spec, cosignatures, persistence, races. */
-import { describe, expect, it, beforeEach } from 'vitest';
+
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { createWitnessApp, formatAddCheckpoint, MAX_WITNESS_BODY } from '@tlog/client';
+import type { Hash, NoteVerifier } from '@tlog/merkle';
 import {
   formatCheckpoint,
+  fromBase64,
   generateCosignatureKey,
   generateEd25519Key,
   parseCosignerKey,
@@ -16,10 +19,8 @@ import {
   proveConsistencySync,
   signNote,
   verifyCosignature,
-  fromBase64,
 } from '@tlog/merkle';
-import { MAX_WITNESS_BODY, createWitnessApp, formatAddCheckpoint } from '@tlog/client';
-import type { Hash, NoteVerifier } from '@tlog/merkle';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { FileWitnessState } from '../packages/client/src/node.js';
 import { MemoryTree } from './support/fake-log.js';
 
@@ -43,7 +44,12 @@ function proof(t: MemoryTree, a: number, b: number): Hash[] {
 }
 
 function makeApp(dir: string, logs = new Map<string, NoteVerifier[]>([[ORIGIN, [parseVerifierKey(logKey.verifierKey)]]])) {
-  const app = createWitnessApp({ cosigner: parseCosignerKey(witnessKey.signerKey), logs, state: new FileWitnessState(dir), now: () => 1_700_000_000 });
+  const app = createWitnessApp({
+    cosigner: parseCosignerKey(witnessKey.signerKey),
+    logs,
+    state: new FileWitnessState(dir),
+    now: () => 1_700_000_000,
+  });
   return async (b: string) => {
     const res = await app.request('/add-checkpoint', { method: 'POST', body: b });
     return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
@@ -190,7 +196,12 @@ describe('tlog-witness add-checkpoint', () => {
   });
 
   it('persists atomically: one complete state file, no temporary files left', async () => {
-    for (const [from, to] of [[0, 3], [3, 9], [9, 27]] as const) expect((await post(body(from, proof(tree, from, to), signed(tree, to)))).status).toBe(200);
+    for (const [from, to] of [
+      [0, 3],
+      [3, 9],
+      [9, 27],
+    ] as const)
+      expect((await post(body(from, proof(tree, from, to), signed(tree, to)))).status).toBe(200);
     expect(await readdir(dir)).toEqual([basename(new FileWitnessState(dir).pathFor(ORIGIN))]);
     const stored = JSON.parse(await readFile(new FileWitnessState(dir).pathFor(ORIGIN), 'utf8')) as Record<string, unknown>;
     expect(stored).toEqual({ origin: ORIGIN, size: 27, root: Buffer.from(tree.root(27)).toString('base64'), checkpoint: signed(tree, 27) });
@@ -206,21 +217,32 @@ describe('tlog-witness add-checkpoint', () => {
   });
 
   const vpath = resolve(import.meta.dirname, '../../shared/vectors/signed-note.json');
-  it.skipIf(!existsSync(vpath))(`witnesses the sigsum log of the litewitness vector (1 -> 3)${existsSync(vpath) ? '' : ' (skipped: ../shared/vectors not found)'}`, async () => {
-    const v = (JSON.parse(readFileSync(vpath, 'utf8')) as {
-      witnessAddCheckpoint: { origin: string; verifierKey: string; checkpoints: { size: number; root: string; signature: string }[]; consistencyProof1to3: string[] };
-    }).witnessAddCheckpoint;
-    const note = (c: { size: number; root: string; signature: string }) => `${v.origin}\n${c.size}\n${c.root}\n\n\u2014 ${v.origin} ${c.signature}\n`;
-    const vpost = makeApp(dir, new Map([[v.origin, [parseVerifierKey(v.verifierKey)]]]));
-    expect((await vpost(body(0, [], note(v.checkpoints[0]!)))).status).toBe(200);
-    const proof13 = v.consistencyProof1to3.map((h) => fromBase64(h));
-    const bad = proof13.map((h) => h.slice());
-    bad[1]![5]! ^= 1;
-    expect((await vpost(body(1, bad, note(v.checkpoints[1]!)))).status).toBe(422);
-    const ok = await vpost(body(1, proof13, note(v.checkpoints[1]!)));
-    expect(ok.status).toBe(200);
-    expect(cosignatureOf(note(v.checkpoints[1]!), ok.text).timestamp).toBe(1_700_000_000);
-  });
+  it.skipIf(!existsSync(vpath))(
+    `witnesses the sigsum log of the litewitness vector (1 -> 3)${existsSync(vpath) ? '' : ' (skipped: ../shared/vectors not found)'}`,
+    async () => {
+      const v = (
+        JSON.parse(readFileSync(vpath, 'utf8')) as {
+          witnessAddCheckpoint: {
+            origin: string;
+            verifierKey: string;
+            checkpoints: { size: number; root: string; signature: string }[];
+            consistencyProof1to3: string[];
+          };
+        }
+      ).witnessAddCheckpoint;
+      const note = (c: { size: number; root: string; signature: string }) =>
+        `${v.origin}\n${c.size}\n${c.root}\n\n\u2014 ${v.origin} ${c.signature}\n`;
+      const vpost = makeApp(dir, new Map([[v.origin, [parseVerifierKey(v.verifierKey)]]]));
+      expect((await vpost(body(0, [], note(v.checkpoints[0]!)))).status).toBe(200);
+      const proof13 = v.consistencyProof1to3.map((h) => fromBase64(h));
+      const bad = proof13.map((h) => h.slice());
+      bad[1]![5]! ^= 1;
+      expect((await vpost(body(1, bad, note(v.checkpoints[1]!)))).status).toBe(422);
+      const ok = await vpost(body(1, proof13, note(v.checkpoints[1]!)));
+      expect(ok.status).toBe(200);
+      expect(cosignatureOf(note(v.checkpoints[1]!), ok.text).timestamp).toBe(1_700_000_000);
+    },
+  );
 });
 
 describe('tlog witness keygen and serve (built CLI)', () => {
@@ -236,7 +258,19 @@ describe('tlog witness keygen and serve (built CLI)', () => {
     vkey = vkey.trim();
     expect(readFileSync(`${keyFile}.pub`, 'utf8').trim()).toBe(vkey);
 
-    const server = spawn(process.execPath, [CLI, 'witness', 'serve', '--key', keyFile, '--log', `${ORIGIN}=${logKey.verifierKey}`, '--port', '0', '--state', join(dir, 'state')]);
+    const server = spawn(process.execPath, [
+      CLI,
+      'witness',
+      'serve',
+      '--key',
+      keyFile,
+      '--log',
+      `${ORIGIN}=${logKey.verifierKey}`,
+      '--port',
+      '0',
+      '--state',
+      join(dir, 'state'),
+    ]);
     try {
       const url = await new Promise<string>((res, rej) => {
         let out = '';

@@ -5,26 +5,27 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Hash, NodeId, NoteSigner } from '@tlog/merkle';
 import {
   CompactTree,
-  TILE_HEIGHT,
-  TILE_WIDTH,
   decodeEntryBundle,
+  defaultHasher,
   encodeEntryBundle,
   formatCheckpoint,
   formatTlogProof,
   generateEd25519Key,
   hashFromBase64,
+  type ParsedTilePath,
   parseSignerKey,
   parseTilePath,
   proveConsistencySync,
   proveInclusionSync,
   signNote,
+  TILE_HEIGHT,
+  TILE_WIDTH,
   toBase64,
   treeRootSync,
-  defaultHasher,
 } from '@tlog/merkle';
-import type { Hash, NodeId, NoteSigner } from '@tlog/merkle';
 
 /** An in-memory Merkle tree that keeps every node hash. */
 export class MemoryTree {
@@ -86,7 +87,17 @@ export interface FakeLogFaults {
 
 /** All faults off. */
 export function honestFaults(): FakeLogFaults {
-  return { fork: false, rollbackTo: undefined, wrongKey: false, tamperTiles: false, tamperBundles: false, tamperProofs: false, noProofApi: false, down: false, failBundles: false };
+  return {
+    fork: false,
+    rollbackTo: undefined,
+    wrongKey: false,
+    tamperTiles: false,
+    tamperBundles: false,
+    tamperProofs: false,
+    noProofApi: false,
+    down: false,
+    failBundles: false,
+  };
 }
 
 /** A running fake log. */
@@ -176,7 +187,11 @@ export class FakeLog {
     return signNote(text, [this.faults.wrongKey ? this.wrongSigner : this.signer]);
   }
 
-  private async handle(method: string, rawUrl: string, req: NodeJS.ReadableStream): Promise<{ status: number; body: string | Uint8Array; type: string }> {
+  private async handle(
+    method: string,
+    rawUrl: string,
+    req: NodeJS.ReadableStream,
+  ): Promise<{ status: number; body: string | Uint8Array; type: string }> {
     const u = new URL(rawUrl, 'http://x');
     this.requests.push(u.pathname);
     const text = (status: number, body: string) => ({ status, body, type: 'text/plain; charset=utf-8' });
@@ -188,7 +203,7 @@ export class FakeLog {
     if (method === 'GET' && u.pathname === '/checkpoint') return text(200, this.checkpoint());
     if (method === 'GET' && u.pathname === '/v1/log') return json(200, { origin: this.origin, verifierKey: this.vkey });
     if (method === 'GET' && u.pathname.startsWith('/tile/')) {
-      let parsed;
+      let parsed: ParsedTilePath;
       try {
         parsed = parseTilePath(u.pathname.slice(1));
       } catch {
@@ -237,7 +252,9 @@ export class FakeLog {
       const indexes = entries.map((e) => this.honest.append(e));
       this.published = this.honest.size;
       const checkpoint = this.checkpoint();
-      const receipts = indexes.map((index) => formatTlogProof({ index, proof: this.tamper(proveInclusionSync(this.honest.reader, index, this.published)), checkpoint }));
+      const receipts = indexes.map((index) =>
+        formatTlogProof({ index, proof: this.tamper(proveInclusionSync(this.honest.reader, index, this.published)), checkpoint }),
+      );
       return json(200, { count: entries.length, indexes, treeSize: this.published, checkpoint, receipts });
     }
     if (method === 'POST' && u.pathname === '/v1/entries') {

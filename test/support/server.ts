@@ -2,7 +2,7 @@
  * Spawns the REAL built log server (packages/server/dist/main.js, built by `tsc -b` before the
  * tests) as a child process on a free port and parses its startup lines.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -40,7 +40,9 @@ export function tempDataDir(): Promise<string> {
  * Starts `node packages/server/dist/main.js --port 0 --data-dir <dir> ...args` and waits for
  * `tlog: listening on`. Rejects with the server's stderr if it exits first or takes over 15 s.
  */
-export async function spawnServer(opts: { dataDir?: string; args?: readonly string[]; env?: Record<string, string> } = {}): Promise<SpawnedServer> {
+export async function spawnServer(
+  opts: { dataDir?: string; args?: readonly string[]; env?: Record<string, string> } = {},
+): Promise<SpawnedServer> {
   const dataDir = opts.dataDir ?? (await tempDataDir());
   const child = spawn(process.execPath, [SERVER_MAIN, '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env },
@@ -69,7 +71,7 @@ export async function spawnServer(opts: { dataDir?: string; args?: readonly stri
   return {
     url: lines['listening on']!,
     vkey: lines['verifier key']!,
-    origin: lines['origin']!,
+    origin: lines.origin!,
     dataDir,
     child,
     stderr: () => err,
@@ -85,7 +87,10 @@ export async function spawnServer(opts: { dataDir?: string; args?: readonly stri
 }
 
 /** Runs the server binary to completion (for configuration errors): exit code and stderr. */
-export async function runServer(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; stdout: string }> {
+export async function runServer(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stderr: string; stdout: string }> {
   const child = spawn(process.execPath, [SERVER_MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';

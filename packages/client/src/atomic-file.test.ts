@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { writeFileAtomic } from './atomic-file.js';
 
 describe('writeFileAtomic', () => {

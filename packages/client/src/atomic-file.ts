@@ -1,6 +1,7 @@
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
 /**
  * Replaces the file at path with data so that, after a crash at any point, the file holds either
@@ -30,7 +31,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 
 /** fsyncs a directory so a rename in it survives a crash; a no-op where directories cannot be opened (Windows). */
 export async function syncDir(dir: string): Promise<void> {
-  let fh;
+  let fh: FileHandle;
   try {
     fh = await open(dir, 'r');
   } catch {

@@ -1,7 +1,7 @@
-import { CompactTree, HASH_SIZE, TILE_HEIGHT, TILE_WIDTH, formatEntriesPath, formatTilePath, tilesForSize, toBase64 } from '@tlog/merkle';
 import type { Hash, TileId } from '@tlog/merkle';
-import type { LogClient, VerifiedCheckpoint } from './log-client.js';
+import { CompactTree, formatEntriesPath, formatTilePath, HASH_SIZE, TILE_HEIGHT, TILE_WIDTH, tilesForSize, toBase64 } from '@tlog/merkle';
 import { bytesEqual } from './bytes.js';
+import type { LogClient, VerifiedCheckpoint } from './log-client.js';
 
 /** Progress of an audit, reported after each entry bundle. */
 export interface AuditProgress {
@@ -77,10 +77,14 @@ export async function auditLog(client: LogClient, at: VerifiedCheckpoint, option
   }
   const root = tree.root();
   if (!bytesEqual(root, at.checkpoint.root)) {
-    throw client.misbehaviour('bad-entries', `the entries of the log hash to root ${toBase64(root)}, but the checkpoint of size ${size} says ${toBase64(at.checkpoint.root)}`, {
-      candidate: at.note,
-      details: { computedRoot: toBase64(root), checkpointRoot: toBase64(at.checkpoint.root), size },
-    });
+    throw client.misbehaviour(
+      'bad-entries',
+      `the entries of the log hash to root ${toBase64(root)}, but the checkpoint of size ${size} says ${toBase64(at.checkpoint.root)}`,
+      {
+        candidate: at.note,
+        details: { computedRoot: toBase64(root), checkpointRoot: toBase64(at.checkpoint.root), size },
+      },
+    );
   }
   for (const tile of tilesForSize(size)) {
     if (tile.level === 0) continue;
@@ -95,17 +99,27 @@ export async function auditLog(client: LogClient, at: VerifiedCheckpoint, option
 async function compareTile(client: LogClient, at: VerifiedCheckpoint, tile: TileId, expected: readonly Hash[]): Promise<void> {
   const data = await client.fetchHashTile(tile);
   const want = new Uint8Array(expected.length * HASH_SIZE);
-  expected.forEach((h, i) => want.set(h, i * HASH_SIZE));
+  expected.forEach((h, i) => {
+    want.set(h, i * HASH_SIZE);
+  });
   if (bytesEqual(data, want)) return;
   const path = formatTilePath(tile);
   const evidence = { candidate: at.note, details: { tile: path, served: toBase64(data), recomputed: toBase64(want) } };
   if (tile.level > 0) {
     // Upper tiles are compared after the root computed from the entries matched the checkpoint,
     // so the entries are authentic and the tile is wrong.
-    throw client.misbehaviour('bad-proof', `hash tile ${path} served by the log differs from the one recomputed from its entries`, evidence);
+    throw client.misbehaviour(
+      'bad-proof',
+      `hash tile ${path} served by the log differs from the one recomputed from its entries`,
+      evidence,
+    );
   }
   // A level-0 tile holds the leaf hashes: either the tile or the bundle is wrong. The tile
   // authenticated against the checkpoint says which (hashTile throws 'bad-proof' if the tile is).
   await client.hashTile(tile, at);
-  throw client.misbehaviour('bad-entries', `entry bundle ${formatEntriesPath(tile)} does not hash to the authenticated leaf hashes in tile ${path}`, evidence);
+  throw client.misbehaviour(
+    'bad-entries',
+    `entry bundle ${formatEntriesPath(tile)} does not hash to the authenticated leaf hashes in tile ${path}`,
+    evidence,
+  );
 }

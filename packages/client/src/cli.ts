@@ -6,9 +6,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerBasicCommands } from './cli/basic.js';
+import { describeFailure, EXIT_ERROR } from './cli/common.js';
 import { registerMonitorCommands } from './cli/monitor.js';
 import { registerWitnessCommands } from './cli/witness.js';
-import { EXIT_ERROR, describeFailure } from './cli/common.js';
 
 const program = new Command('tlog').description('verifying client for tlog transparency logs');
 registerBasicCommands(program);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fetchBytes, fetchOk, joinUrl, readLimited } from './http.js';
 import { LogFetchError } from './errors.js';
+import { fetchBytes, fetchOk, joinUrl, readLimited } from './http.js';
 
 /** A Response whose body arrives in the given chunks. */
 function chunked(chunks: Uint8Array[], status = 200): Response {
@@ -26,26 +26,63 @@ describe('fetchOk', () => {
   const http = (f: (url: string, init?: RequestInit) => Promise<Response>) => ({ fetch: f, timeoutMs: 0 });
 
   it('names the cause of a failed fetch, as Node keeps it in `cause`', async () => {
-    const refused = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }) });
-    const err = await fetchOk(http(() => Promise.reject(refused)), 'http://x/checkpoint').catch((e: unknown) => e);
+    const refused = Object.assign(new TypeError('fetch failed'), {
+      cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }),
+    });
+    const err = await fetchOk(
+      http(() => Promise.reject(refused)),
+      'http://x/checkpoint',
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LogFetchError);
     expect((err as LogFetchError).status).toBe(0);
-    expect((err as Error).message).toBe('cannot reach http://x/checkpoint: fetch failed (connect ECONNREFUSED 127.0.0.1:9); check the URL and that the log is up');
-    const dns = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('getaddrinfo failed'), { code: 'ENOTFOUND' }) });
-    await expect(fetchOk(http(() => Promise.reject(dns)), 'http://x/')).rejects.toThrow('(ENOTFOUND: getaddrinfo failed)');
+    expect((err as Error).message).toBe(
+      'cannot reach http://x/checkpoint: fetch failed (connect ECONNREFUSED 127.0.0.1:9); check the URL and that the log is up',
+    );
+    const dns = Object.assign(new TypeError('fetch failed'), {
+      cause: Object.assign(new Error('getaddrinfo failed'), { code: 'ENOTFOUND' }),
+    });
+    await expect(
+      fetchOk(
+        http(() => Promise.reject(dns)),
+        'http://x/',
+      ),
+    ).rejects.toThrow('(ENOTFOUND: getaddrinfo failed)');
   });
 
   it('reports a non-2xx answer with its status and the start of its body on one line', async () => {
-    const err = await fetchOk(http(() => Promise.resolve(new Response('{"error":\n"no such\ttile"}', { status: 404 }))), 'http://x/tile/0/000').catch((e: unknown) => e);
+    const err = await fetchOk(
+      http(() => Promise.resolve(new Response('{"error":\n"no such\ttile"}', { status: 404 }))),
+      'http://x/tile/0/000',
+    ).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 404, message: 'GET http://x/tile/0/000 answered 404: {"error": "no such tile"}' });
   });
 
   it('passes a timeout signal unless the caller gave one', async () => {
     let seen: AbortSignal | undefined;
-    await fetchBytes({ fetch: (_u, init) => ((seen = init?.signal ?? undefined), Promise.resolve(new Response('ok'))), timeoutMs: 1000 }, 'http://x/', 10);
+    await fetchBytes(
+      {
+        fetch: (_u, init) => {
+          seen = init?.signal ?? undefined;
+          return Promise.resolve(new Response('ok'));
+        },
+        timeoutMs: 1000,
+      },
+      'http://x/',
+      10,
+    );
     expect(seen).toBeInstanceOf(AbortSignal);
     const own = new AbortController().signal;
-    await fetchOk({ fetch: (_u, init) => ((seen = init?.signal ?? undefined), Promise.resolve(new Response('ok'))), timeoutMs: 1000 }, 'http://x/', { signal: own });
+    await fetchOk(
+      {
+        fetch: (_u, init) => {
+          seen = init?.signal ?? undefined;
+          return Promise.resolve(new Response('ok'));
+        },
+        timeoutMs: 1000,
+      },
+      'http://x/',
+      { signal: own },
+    );
     expect(seen).toBe(own);
   });
 });

@@ -1,5 +1,5 @@
-import { LogFetchError } from './errors.js';
 import { errorMessage } from './checks.js';
+import { LogFetchError } from './errors.js';
 
 /** The subset of the WHATWG fetch the client needs; pass your own to add auth, retries or a test double. */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -64,7 +64,8 @@ export async function fetchOk(http: HttpOptions, url: string, init: RequestInit 
  * client buffer without bound): LogFetchError naming the limit. Reading stops at the limit.
  */
 export async function readLimited(res: Response, maxBytes: number, url: string): Promise<Uint8Array> {
-  const tooLarge = () => new LogFetchError(url, res.status, `${url} answered more than ${maxBytes} bytes, more than any valid answer; refusing it`);
+  const tooLarge = () =>
+    new LogFetchError(url, res.status, `${url} answered more than ${maxBytes} bytes, more than any valid answer; refusing it`);
   // Content-Length is not checked: with Content-Encoding it counts compressed bytes.
   if (res.body === null) return new Uint8Array(0);
   const reader = res.body.getReader();

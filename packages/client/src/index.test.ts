@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
 
 /** Every module reachable from a file through relative imports. */
 function reachable(entry: string, seen = new Set<string>()): Set<string> {

@@ -3,11 +3,12 @@
  * entries, audits) and a C2SP tlog-witness server app. Runs in Node and browsers; the Node-only
  * parts (files, trusted state) are in '@tlog/client/node'.
  */
+
+export * from './audit.js';
 export * from './errors.js';
 export type { FetchLike } from './http.js';
 export * from './log-client.js';
 export * from './receipt.js';
-export * from './audit.js';
 export * from './witness/add-checkpoint.js';
-export * from './witness/witness-state.js';
 export * from './witness/witness-app.js';
+export * from './witness/witness-state.js';

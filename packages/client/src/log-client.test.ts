@@ -1,10 +1,12 @@
+import { defaultHasher, formatCheckpoint, generateEd25519Key, parseSignerKey, signNote } from '@tlog/merkle';
 import { describe, expect, it } from 'vitest';
-import { formatCheckpoint, generateEd25519Key, parseSignerKey, signNote, defaultHasher } from '@tlog/merkle';
-import { LogClient } from './log-client.js';
 import { LogClientError, LogFetchError, LogMisbehaviourError } from './errors.js';
+import { LogClient } from './log-client.js';
 
 const key = generateEd25519Key('example.com/unit', new Uint8Array(32).fill(5));
-const note = signNote(formatCheckpoint({ origin: 'example.com/unit', size: 0, root: defaultHasher.emptyRoot(), extensions: [] }), [parseSignerKey(key.signerKey)]);
+const note = signNote(formatCheckpoint({ origin: 'example.com/unit', size: 0, root: defaultHasher.emptyRoot(), extensions: [] }), [
+  parseSignerKey(key.signerKey),
+]);
 
 /** A fetch double answering fixed bodies by path. */
 function fakeFetch(routes: Record<string, () => Response>) {
@@ -22,14 +24,22 @@ describe('LogClient', () => {
   });
 
   it('verifies the checkpoint and trims the key; origin defaults to the key name', async () => {
-    const c = new LogClient({ url: 'http://log.test/prefix/', vkey: ` ${key.verifierKey}\n`, fetch: fakeFetch({ '/prefix/checkpoint': () => new Response(note) }) });
+    const c = new LogClient({
+      url: 'http://log.test/prefix/',
+      vkey: ` ${key.verifierKey}\n`,
+      fetch: fakeFetch({ '/prefix/checkpoint': () => new Response(note) }),
+    });
     expect(c.origin).toBe('example.com/unit');
     expect((await c.latestCheckpoint()).checkpoint.size).toBe(0);
   });
 
   it('reports a tampered checkpoint as bad-signature with the note as evidence', async () => {
     const tampered = note.replace('\n0\n', '\n1\n');
-    const c = new LogClient({ url: 'http://log.test', vkey: key.verifierKey, fetch: fakeFetch({ '/checkpoint': () => new Response(tampered) }) });
+    const c = new LogClient({
+      url: 'http://log.test',
+      vkey: key.verifierKey,
+      fetch: fakeFetch({ '/checkpoint': () => new Response(tampered) }),
+    });
     const err = await c.latestCheckpoint().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LogMisbehaviourError);
     expect((err as LogMisbehaviourError).kind).toBe('bad-signature');
@@ -37,14 +47,22 @@ describe('LogClient', () => {
   });
 
   it('reports HTTP errors, unreachable logs and malformed JSON as LogFetchError', async () => {
-    const at = (await new LogClient({ url: 'http://log.test', vkey: key.verifierKey, fetch: fakeFetch({ '/checkpoint': () => new Response(note) }) }).latestCheckpoint());
+    const at = await new LogClient({
+      url: 'http://log.test',
+      vkey: key.verifierKey,
+      fetch: fakeFetch({ '/checkpoint': () => new Response(note) }),
+    }).latestCheckpoint();
     const down = new LogClient({ url: 'http://log.test', vkey: key.verifierKey, fetch: () => Promise.reject(new Error('ECONNREFUSED')) });
     const e1 = await down.latestCheckpoint().catch((e: unknown) => e);
     expect(e1).toBeInstanceOf(LogFetchError);
     expect((e1 as LogFetchError).status).toBe(0);
     const missing = new LogClient({ url: 'http://log.test', vkey: key.verifierKey, fetch: fakeFetch({}) });
     expect(((await missing.latestCheckpoint().catch((e: unknown) => e)) as LogFetchError).status).toBe(404);
-    const garbage = new LogClient({ url: 'http://log.test', vkey: key.verifierKey, fetch: () => Promise.resolve(new Response('{"from": "x"}')) });
+    const garbage = new LogClient({
+      url: 'http://log.test',
+      vkey: key.verifierKey,
+      fetch: () => Promise.resolve(new Response('{"from": "x"}')),
+    });
     const big = { ...at, checkpoint: { ...at.checkpoint, size: 5 } };
     await expect(garbage.consistencyProof({ ...big, checkpoint: { ...big.checkpoint, size: 2 } }, big)).rejects.toThrow(LogFetchError);
     await expect(garbage.submit(new Uint8Array(65536))).rejects.toThrow(RangeError);

@@ -1,35 +1,35 @@
-import { z } from 'zod';
+import type { Checkpoint, Hash, Hasher, NoteVerifier, TileId } from '@tlog/merkle';
 import {
+  decodeEntryBundle,
+  defaultHasher,
+  encodeEntryBundle,
+  formatEntriesPath,
+  formatTilePath,
   HASH_SIZE,
+  hashFromBase64,
   MAX_ENTRY_SIZE,
   MAX_NOTE_SIZE,
   MerkleError,
-  TILE_HEIGHT,
-  TILE_WIDTH,
-  TileHashReader,
-  decodeEntryBundle,
-  encodeEntryBundle,
-  defaultHasher,
-  formatEntriesPath,
-  formatTilePath,
-  hashFromBase64,
   openCheckpoint,
   parseTlogProof,
   parseVerifierKey,
   proveConsistency,
   proveInclusion,
+  TILE_HEIGHT,
+  TILE_WIDTH,
+  TileHashReader,
   toBase64,
   verifyConsistency,
   verifyInclusion,
   verifyTlogProof,
 } from '@tlog/merkle';
-import type { Checkpoint, Hash, Hasher, NoteVerifier, TileId } from '@tlog/merkle';
-import { LogClientError, LogFetchError, LogMisbehaviourError } from './errors.js';
+import { z } from 'zod';
+import { bytesEqual } from './bytes.js';
 import { checkIndex, errorMessage } from './checks.js';
 import type { MisbehaviourEvidence, MisbehaviourKind } from './errors.js';
-import { fetchBytes, fetchJson, fetchText, joinUrl } from './http.js';
+import { LogClientError, LogFetchError, LogMisbehaviourError } from './errors.js';
 import type { FetchLike, HttpOptions } from './http.js';
-import { bytesEqual } from './bytes.js';
+import { fetchBytes, fetchJson, fetchText, joinUrl } from './http.js';
 
 /** A checkpoint whose signature by the pinned log key (and origin) has been verified. */
 export interface VerifiedCheckpoint {
@@ -168,7 +168,8 @@ export class LogClient {
     this.hasher = options.hasher ?? defaultHasher;
     const f = options.fetch ?? globalThis.fetch;
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0) throw new RangeError(`timeoutMs must be a non-negative integer, got ${String(timeoutMs)}`);
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0)
+      throw new RangeError(`timeoutMs must be a non-negative integer, got ${String(timeoutMs)}`);
     // Bind: some runtimes refuse a fetch called with another `this`.
     this.http = { fetch: (input, init) => f(input, init), timeoutMs };
   }
@@ -180,7 +181,12 @@ export class LogClient {
       return { checkpoint, note: signedNote };
     } catch (e) {
       if (!(e instanceof MerkleError)) throw e;
-      throw this.misbehaviour('bad-signature', `the checkpoint does not verify with the pinned key ${this.verifier.name}: ${errorMessage(e)}`, { candidate: signedNote }, e);
+      throw this.misbehaviour(
+        'bad-signature',
+        `the checkpoint does not verify with the pinned key ${this.verifier.name}: ${errorMessage(e)}`,
+        { candidate: signedNote },
+        e,
+      );
     }
   }
 
@@ -205,12 +211,17 @@ export class LogClient {
     });
     const answer = parseAnswer(submitAnswer, body, url);
     const checkpoint = this.openCheckpoint(answer.checkpoint);
-    let verified;
+    let verified: ReturnType<typeof verifyTlogProof>;
     try {
       verified = verifyTlogProof(answer.receipt, entry, { log: this.verifier, origin: this.origin }, this.hasher);
     } catch (e) {
       if (!(e instanceof MerkleError)) throw e;
-      throw this.misbehaviour('bad-proof', `the receipt for the submitted entry does not verify: ${errorMessage(e)}`, { candidate: answer.checkpoint, details: { receipt: answer.receipt } }, e);
+      throw this.misbehaviour(
+        'bad-proof',
+        `the receipt for the submitted entry does not verify: ${errorMessage(e)}`,
+        { candidate: answer.checkpoint, details: { receipt: answer.receipt } },
+        e,
+      );
     }
     const fieldsAgree =
       verified.index === answer.index &&
@@ -218,7 +229,11 @@ export class LogClient {
       verified.checkpoint.size === checkpoint.checkpoint.size &&
       bytesEqual(verified.checkpoint.root, checkpoint.checkpoint.root);
     if (!fieldsAgree) {
-      throw this.misbehaviour('bad-proof', `the submission answer disagrees with its receipt (index ${answer.index} vs ${verified.index}, or another leaf hash or checkpoint)`, { candidate: answer.checkpoint, details: { receipt: answer.receipt } });
+      throw this.misbehaviour(
+        'bad-proof',
+        `the submission answer disagrees with its receipt (index ${answer.index} vs ${verified.index}, or another leaf hash or checkpoint)`,
+        { candidate: answer.checkpoint, details: { receipt: answer.receipt } },
+      );
     }
     return { index: verified.index, leafHash: verified.leafHash, checkpoint, receipt: answer.receipt };
   }
@@ -238,22 +253,36 @@ export class LogClient {
     });
     const answer = parseAnswer(batchAnswer, body, url);
     if (answer.count !== entries.length || answer.indexes.length !== entries.length || answer.receipts.length !== entries.length) {
-      throw new LogFetchError(url, 200, `${url} answered for ${answer.count} entries with ${answer.receipts.length} receipts, but ${entries.length} were sent`);
+      throw new LogFetchError(
+        url,
+        200,
+        `${url} answered for ${answer.count} entries with ${answer.receipts.length} receipts, but ${entries.length} were sent`,
+      );
     }
     const checkpoint = this.openCheckpoint(answer.checkpoint);
     return entries.map((entry, i) => {
       const receipt = answer.receipts[i]!;
-      let verified;
+      let verified: ReturnType<typeof verifyTlogProof>;
       try {
         verified = verifyTlogProof(receipt, entry, { log: this.verifier, origin: this.origin }, this.hasher);
       } catch (e) {
         if (!(e instanceof MerkleError)) throw e;
-        throw this.misbehaviour('bad-proof', `the receipt for batch entry ${i} does not verify: ${errorMessage(e)}`, { candidate: answer.checkpoint, details: { receipt } }, e);
+        throw this.misbehaviour(
+          'bad-proof',
+          `the receipt for batch entry ${i} does not verify: ${errorMessage(e)}`,
+          { candidate: answer.checkpoint, details: { receipt } },
+          e,
+        );
       }
       if (verified.index !== answer.indexes[i] || verified.checkpoint.size > checkpoint.checkpoint.size) {
-        throw this.misbehaviour('bad-proof', `the batch answer disagrees with the receipt of entry ${i} (index ${answer.indexes[i]} vs ${verified.index})`, { candidate: answer.checkpoint, details: { receipt } });
+        throw this.misbehaviour(
+          'bad-proof',
+          `the batch answer disagrees with the receipt of entry ${i} (index ${answer.indexes[i]} vs ${verified.index})`,
+          { candidate: answer.checkpoint, details: { receipt } },
+        );
       }
-      const own = verified.checkpoint.size === checkpoint.checkpoint.size && bytesEqual(verified.checkpoint.root, checkpoint.checkpoint.root);
+      const own =
+        verified.checkpoint.size === checkpoint.checkpoint.size && bytesEqual(verified.checkpoint.root, checkpoint.checkpoint.root);
       const receiptCheckpoint = own ? checkpoint : { checkpoint: verified.checkpoint, note: parseTlogProof(receipt).checkpoint };
       return { index: verified.index, leafHash: verified.leafHash, checkpoint: receiptCheckpoint, receipt };
     });
@@ -272,7 +301,13 @@ export class LogClient {
         if (answer.index !== index || answer.treeSize !== size) {
           throw new LogFetchError(url, 200, `${url} answered for index ${answer.index} in size ${answer.treeSize}, not the ones asked`);
         }
-        return this.checkInclusion(at, index, decodeHash(answer.leafHash, url), answer.proof.map((p) => decodeHash(p, url)), 'api');
+        return this.checkInclusion(
+          at,
+          index,
+          decodeHash(answer.leafHash, url),
+          answer.proof.map((p) => decodeHash(p, url)),
+          'api',
+        );
       },
       () =>
         this.tryTiles(at, async (reader) => {
@@ -284,7 +319,11 @@ export class LogClient {
   }
 
   /** Proof that these entry bytes are in `at`: {@link inclusionProofForLeafHash} of their RFC 6962 leaf hash. */
-  inclusionProofForEntry(entry: Uint8Array, at: VerifiedCheckpoint, options: ProofOptions & { index?: number } = {}): Promise<InclusionProof> {
+  inclusionProofForEntry(
+    entry: Uint8Array,
+    at: VerifiedCheckpoint,
+    options: ProofOptions & { index?: number } = {},
+  ): Promise<InclusionProof> {
     return this.inclusionProofForLeafHash(this.hasher.hashLeaf(entry), at, options);
   }
 
@@ -295,7 +334,11 @@ export class LogClient {
    * without that endpoint by asking for the proof of index 0. LogFetchError(404) when the tree
    * does not have the leaf.
    */
-  async inclusionProofForLeafHash(leafHash: Hash, at: VerifiedCheckpoint, options: ProofOptions & { index?: number } = {}): Promise<InclusionProof> {
+  async inclusionProofForLeafHash(
+    leafHash: Hash,
+    at: VerifiedCheckpoint,
+    options: ProofOptions & { index?: number } = {},
+  ): Promise<InclusionProof> {
     const size = at.checkpoint.size;
     if (size === 0) throw new LogFetchError(this.url, 404, `leaf hash ${toBase64(leafHash)} is not in the empty tree`);
     const fromTiles = async () => {
@@ -310,9 +353,19 @@ export class LogClient {
       const url = joinUrl(this.url, `v1/proof/inclusion?leafHash=${encodeURIComponent(toBase64(leafHash))}&treeSize=${size}`);
       const answer = parseAnswer(inclusionAnswer, await fetchJson(this.http, url), url);
       if (answer.treeSize !== size || answer.index >= size) {
-        throw new LogFetchError(url, 200, `${url} answered index ${answer.index} in size ${answer.treeSize}, which does not fit the asked size ${size}`);
+        throw new LogFetchError(
+          url,
+          200,
+          `${url} answered index ${answer.index} in size ${answer.treeSize}, which does not fit the asked size ${size}`,
+        );
       }
-      return this.checkInclusion(at, answer.index, leafHash, answer.proof.map((p) => decodeHash(p, url)), 'api');
+      return this.checkInclusion(
+        at,
+        answer.index,
+        leafHash,
+        answer.proof.map((p) => decodeHash(p, url)),
+        'api',
+      );
     };
     if ((options.source ?? 'auto') === 'auto' && this.proofApi === undefined) {
       try {
@@ -341,7 +394,11 @@ export class LogClient {
     if (a > b) throw new RangeError(`a consistency proof needs from.size <= to.size, got ${a} > ${b}`);
     if (a === b) {
       if (!bytesEqual(from.checkpoint.root, to.checkpoint.root)) {
-        throw this.misbehaviour('fork', `two signed checkpoints of size ${a} have different roots ${toBase64(from.checkpoint.root)} and ${toBase64(to.checkpoint.root)}`, { trusted: from.note, candidate: to.note });
+        throw this.misbehaviour(
+          'fork',
+          `two signed checkpoints of size ${a} have different roots ${toBase64(from.checkpoint.root)} and ${toBase64(to.checkpoint.root)}`,
+          { trusted: from.note, candidate: to.note },
+        );
       }
       return [];
     }
@@ -362,7 +419,12 @@ export class LogClient {
       verifyConsistency(a, b, proof, from.checkpoint.root, to.checkpoint.root, this.hasher);
     } catch (e) {
       if (!(e instanceof MerkleError)) throw e;
-      throw this.misbehaviour('bad-proof', `the checkpoint of size ${b} is not proven consistent with the trusted one of size ${a}: ${errorMessage(e)}`, { trusted: from.note, candidate: to.note, proof: proof.map(toBase64) }, e);
+      throw this.misbehaviour(
+        'bad-proof',
+        `the checkpoint of size ${b} is not proven consistent with the trusted one of size ${a}: ${errorMessage(e)}`,
+        { trusted: from.note, candidate: to.note, proof: proof.map(toBase64) },
+        e,
+      );
     }
     return proof;
   }
@@ -377,7 +439,11 @@ export class LogClient {
     const a = trusted.checkpoint.size;
     const b = candidate.checkpoint.size;
     if (b < a) {
-      throw this.misbehaviour('rollback', `the log rolled back: it now serves a signed checkpoint of size ${b}, smaller than the trusted size ${a}`, { trusted: trusted.note, candidate: candidate.note });
+      throw this.misbehaviour(
+        'rollback',
+        `the log rolled back: it now serves a signed checkpoint of size ${b}, smaller than the trusted size ${a}`,
+        { trusted: trusted.note, candidate: candidate.note },
+      );
     }
     return this.consistencyProof(trusted, candidate, options);
   }
@@ -418,7 +484,9 @@ export class LogClient {
     const ids = Array.from({ length: tile.width }, (_, i) => ({ level: TILE_HEIGHT * tile.level, index: first + i }));
     const hashes = await this.tryTiles(at, (r) => r.readNodes(ids), undefined, reader);
     const out = new Uint8Array(hashes.length * HASH_SIZE);
-    hashes.forEach((h, i) => out.set(h, i * HASH_SIZE));
+    hashes.forEach((h, i) => {
+      out.set(h, i * HASH_SIZE);
+    });
     return out;
   }
 
@@ -435,15 +503,22 @@ export class LogClient {
     if (!(start < size)) throw new RangeError(`entry bundle ${index} starts at ${start}, not below the tree size ${size}`);
     const width = Math.min(TILE_WIDTH, size - start);
     const ids = Array.from({ length: width }, (_, i) => ({ level: 0, index: start + i }));
-    const [bundle, hashes] = await Promise.all([this.fetchEntryBundle(index, width), this.tryTiles(at, (r) => r.readNodes(ids), undefined, reader)]);
+    const [bundle, hashes] = await Promise.all([
+      this.fetchEntryBundle(index, width),
+      this.tryTiles(at, (r) => r.readNodes(ids), undefined, reader),
+    ]);
     const path = formatEntriesPath({ index, width });
     return bundle.map((entry, i) => {
       const leafHash = this.hasher.hashLeaf(entry);
       if (!bytesEqual(leafHash, hashes[i]!)) {
-        throw this.misbehaviour('bad-entries', `entry ${start + i} in bundle ${path} hashes to ${toBase64(leafHash)}, but the authenticated tree has ${toBase64(hashes[i]!)}`, {
-          candidate: at.note,
-          details: { index: start + i, bundle: path, computed: toBase64(leafHash), expected: toBase64(hashes[i]!) },
-        });
+        throw this.misbehaviour(
+          'bad-entries',
+          `entry ${start + i} in bundle ${path} hashes to ${toBase64(leafHash)}, but the authenticated tree has ${toBase64(hashes[i]!)}`,
+          {
+            candidate: at.note,
+            details: { index: start + i, bundle: path, computed: toBase64(leafHash), expected: toBase64(hashes[i]!) },
+          },
+        );
       }
       return { index: start + i, entry, leafHash };
     });
@@ -455,11 +530,18 @@ export class LogClient {
    */
   async fetchHashTile(tile: TileId): Promise<Uint8Array> {
     checkTileId(tile);
-    const data = await this.fetchWithFullFallback(formatTilePath(tile), formatTilePath({ ...tile, width: TILE_WIDTH }), tile.width, MAX_TILE_BYTES);
+    const data = await this.fetchWithFullFallback(
+      formatTilePath(tile),
+      formatTilePath({ ...tile, width: TILE_WIDTH }),
+      tile.width,
+      MAX_TILE_BYTES,
+    );
     const want = tile.width * HASH_SIZE;
     const out = tile.width < TILE_WIDTH && data.length === MAX_TILE_BYTES ? data.subarray(0, want) : data;
     if (out.length !== want) {
-      throw this.misbehaviour('bad-proof', `hash tile ${formatTilePath(tile)} has ${out.length} bytes, expected ${want}`, { details: { tile: formatTilePath(tile) } });
+      throw this.misbehaviour('bad-proof', `hash tile ${formatTilePath(tile)} has ${out.length} bytes, expected ${want}`, {
+        details: { tile: formatTilePath(tile) },
+      });
     }
     return out;
   }
@@ -470,7 +552,8 @@ export class LogClient {
    */
   async fetchEntryBundle(index: number, width: number): Promise<Uint8Array[]> {
     checkIndex(index, 'bundle index');
-    if (!Number.isInteger(width) || width < 1 || width > TILE_WIDTH) throw new RangeError(`a bundle width is 1..${TILE_WIDTH}, got ${String(width)}`);
+    if (!Number.isInteger(width) || width < 1 || width > TILE_WIDTH)
+      throw new RangeError(`a bundle width is 1..${TILE_WIDTH}, got ${String(width)}`);
     const path = formatEntriesPath({ index, width });
     const data = await this.fetchWithFullFallback(path, formatEntriesPath({ index, width: TILE_WIDTH }), width, MAX_BUNDLE_BYTES);
     try {
@@ -510,8 +593,18 @@ export class LogClient {
   }
 
   /** Builds a LogMisbehaviourError for this log. */
-  misbehaviour(kind: MisbehaviourKind, message: string, evidence: Omit<MisbehaviourEvidence, 'origin' | 'url'>, cause?: unknown): LogMisbehaviourError {
-    return new LogMisbehaviourError(kind, `${this.origin}: ${message}`, { origin: this.origin, url: this.url, ...evidence }, cause === undefined ? undefined : { cause });
+  misbehaviour(
+    kind: MisbehaviourKind,
+    message: string,
+    evidence: Omit<MisbehaviourEvidence, 'origin' | 'url'>,
+    cause?: unknown,
+  ): LogMisbehaviourError {
+    return new LogMisbehaviourError(
+      kind,
+      `${this.origin}: ${message}`,
+      { origin: this.origin, url: this.url, ...evidence },
+      cause === undefined ? undefined : { cause },
+    );
   }
 
   private checkInclusion(at: VerifiedCheckpoint, index: number, leafHash: Hash, proof: Hash[], source: ProofSource): InclusionProof {
@@ -520,26 +613,41 @@ export class LogClient {
       verifyInclusion(index, size, leafHash, proof, at.checkpoint.root, this.hasher);
     } catch (e) {
       if (!(e instanceof MerkleError)) throw e;
-      throw this.misbehaviour('bad-proof', `the inclusion proof (from ${source}) for index ${index} in size ${size} does not verify: ${errorMessage(e)}`, {
-        candidate: at.note,
-        proof: proof.map(toBase64),
-        details: { index, treeSize: size, leafHash: toBase64(leafHash), source },
-      }, e);
+      throw this.misbehaviour(
+        'bad-proof',
+        `the inclusion proof (from ${source}) for index ${index} in size ${size} does not verify: ${errorMessage(e)}`,
+        {
+          candidate: at.note,
+          proof: proof.map(toBase64),
+          details: { index, treeSize: size, leafHash: toBase64(leafHash), source },
+        },
+        e,
+      );
     }
     return { index, treeSize: size, leafHash, proof };
   }
 
   /** Runs f over an authenticated tile reader; a tile that does not authenticate is 'bad-proof'. */
-  private async tryTiles<T>(at: VerifiedCheckpoint, f: (reader: TileHashReader) => Promise<T>, trustedNote?: string, reader?: TileHashReader): Promise<T> {
+  private async tryTiles<T>(
+    at: VerifiedCheckpoint,
+    f: (reader: TileHashReader) => Promise<T>,
+    trustedNote?: string,
+    reader?: TileHashReader,
+  ): Promise<T> {
     try {
       return await f(reader ?? this.tileReader(at));
     } catch (e) {
       if (e instanceof LogClientError || !(e instanceof MerkleError)) throw e;
-      throw this.misbehaviour('bad-proof', `a hash tile does not authenticate against the checkpoint of size ${at.checkpoint.size}: ${errorMessage(e)}`, {
-        ...(trustedNote === undefined ? {} : { trusted: trustedNote }),
-        candidate: at.note,
-        details: { source: 'tiles' },
-      }, e);
+      throw this.misbehaviour(
+        'bad-proof',
+        `a hash tile does not authenticate against the checkpoint of size ${at.checkpoint.size}: ${errorMessage(e)}`,
+        {
+          ...(trustedNote === undefined ? {} : { trusted: trustedNote }),
+          candidate: at.note,
+          details: { source: 'tiles' },
+        },
+        e,
+      );
     }
   }
 
@@ -548,7 +656,12 @@ export class LogClient {
     const reader = this.tileReader(at);
     for (let start = 0; start < size; start += TILE_WIDTH) {
       const width = Math.min(TILE_WIDTH, size - start);
-      const hashes = await this.tryTiles(at, (r) => r.readNodes(Array.from({ length: width }, (_, i) => ({ level: 0, index: start + i }))), undefined, reader);
+      const hashes = await this.tryTiles(
+        at,
+        (r) => r.readNodes(Array.from({ length: width }, (_, i) => ({ level: 0, index: start + i }))),
+        undefined,
+        reader,
+      );
       const i = hashes.findIndex((h) => bytesEqual(h, leafHash));
       if (i >= 0) return start + i;
     }
@@ -571,7 +684,8 @@ export class LogClient {
    */
   private async fromSource<T>(source: ProofSource | undefined, api: () => Promise<T>, tiles: () => Promise<T>): Promise<T> {
     const s = source ?? 'auto';
-    if (!PROOF_SOURCES.includes(s)) throw new RangeError(`proof source must be one of ${PROOF_SOURCES.join(', ')}, got ${JSON.stringify(s)}`);
+    if (!PROOF_SOURCES.includes(s))
+      throw new RangeError(`proof source must be one of ${PROOF_SOURCES.join(', ')}, got ${JSON.stringify(s)}`);
     if (s === 'tiles' || (s === 'auto' && this.proofApi === false)) return tiles();
     if (s === 'api') return api();
     try {
@@ -593,15 +707,21 @@ function endpointMissing(e: unknown): boolean {
 
 /** Checks a TileId: level 0..63, index a safe integer, width 1..256 (RangeError otherwise). */
 function checkTileId(tile: TileId): void {
-  if (!Number.isInteger(tile.level) || tile.level < 0 || tile.level > 63) throw new RangeError(`a tile level is 0..63, got ${String(tile.level)}`);
+  if (!Number.isInteger(tile.level) || tile.level < 0 || tile.level > 63)
+    throw new RangeError(`a tile level is 0..63, got ${String(tile.level)}`);
   checkIndex(tile.index, 'tile index');
-  if (!Number.isInteger(tile.width) || tile.width < 1 || tile.width > TILE_WIDTH) throw new RangeError(`a tile width is 1..${TILE_WIDTH}, got ${String(tile.width)}`);
+  if (!Number.isInteger(tile.width) || tile.width < 1 || tile.width > TILE_WIDTH)
+    throw new RangeError(`a tile width is 1..${TILE_WIDTH}, got ${String(tile.width)}`);
 }
 
 function parseAnswer<T>(schema: z.ZodType<T>, body: unknown, url: string): T {
   const r = schema.safeParse(body);
   if (!r.success) {
-    throw new LogFetchError(url, 200, `${url} answered JSON of an unexpected shape: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new LogFetchError(
+      url,
+      200,
+      `${url} answered JSON of an unexpected shape: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return r.data;
 }

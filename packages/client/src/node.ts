@@ -2,12 +2,13 @@
  * Node-only part of @tlog/client: the trusted-state store, atomic files, the witness's file
  * state, a node:crypto hasher and key-argument loading.
  */
-import { existsSync, readFileSync } from 'node:fs';
+
 import { hash as nodeHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { Hasher } from '@tlog/merkle';
 
-export * from './trusted-state.js';
 export * from './atomic-file.js';
+export * from './trusted-state.js';
 export * from './witness/file-witness-state.js';
 
 /** A Hasher on node:crypto's SHA-256 (faster than the pure-JS default). */
@@ -21,7 +22,10 @@ export function createNodeHasher(): Hasher {
  */
 export function readKeyArgument(value: string): string {
   if (existsSync(value)) {
-    const line = readFileSync(value, 'utf8').split('\n').map((l) => l.trim()).find((l) => l.length > 0);
+    const line = readFileSync(value, 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.length > 0);
     if (line === undefined) throw new Error(`the key file ${value} is empty`);
     return line;
   }

@@ -1,4 +1,3 @@
-import { describe, expect, it } from 'vitest';
 import {
   defaultHasher,
   formatCheckpoint,
@@ -10,8 +9,9 @@ import {
   rootFromLeafHashes,
   signNote,
 } from '@tlog/merkle';
-import { verifyReceipt } from './receipt.js';
+import { describe, expect, it } from 'vitest';
 import { VerificationError } from './errors.js';
+import { verifyReceipt } from './receipt.js';
 import { formatSignatureLine } from './witness/witness-app.js';
 
 const enc = new TextEncoder();

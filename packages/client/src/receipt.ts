@@ -1,7 +1,7 @@
-import { MerkleError, parseCheckpoint, parseNote, parseTlogProof, parseVerifierKey, verifyTlogProof } from '@tlog/merkle';
 import type { Checkpoint, Hash, Hasher, TlogProof } from '@tlog/merkle';
-import { VerificationError } from './errors.js';
+import { MerkleError, parseCheckpoint, parseNote, parseTlogProof, parseVerifierKey, verifyTlogProof } from '@tlog/merkle';
 import { errorMessage } from './checks.js';
+import { VerificationError } from './errors.js';
 
 /** Witness policy for {@link verifyReceipt}. */
 export interface ReceiptWitnessPolicy {
@@ -51,14 +51,18 @@ export function verifyReceipt(
   const witnesses = (policy.witnesses ?? []).map((k) => parseKey(k, 'witness'));
   const quorum = policy.quorum ?? witnesses.length;
   if (!Number.isSafeInteger(quorum) || quorum < 0 || quorum > witnesses.length) {
-    throw new VerificationError(`the witness quorum must be between 0 and the ${witnesses.length} witness keys given, got ${String(quorum)}`);
+    throw new VerificationError(
+      `the witness quorum must be between 0 and the ${witnesses.length} witness keys given, got ${String(quorum)}`,
+    );
   }
   // Only keys named for the receipt's origin can sign it (a key's name is the origin it signs for), unless an origin is pinned.
   const candidates = keys
     .map((k) => ({ key: k, verifier: parseKey(k, 'log') }))
     .filter((c) => policy.origin !== undefined || c.verifier.name === origin);
   if (candidates.length === 0) {
-    throw new VerificationError(`the receipt is for the log ${JSON.stringify(origin)}, but no trusted log key has that name; if the log's key is named otherwise, give the origin explicitly`);
+    throw new VerificationError(
+      `the receipt is for the log ${JSON.stringify(origin)}, but no trusted log key has that name; if the log's key is named otherwise, give the origin explicitly`,
+    );
   }
   let lastError: unknown;
   for (const { key, verifier } of candidates) {
@@ -77,6 +81,8 @@ function parseKey(k: string, what: string) {
   try {
     return parseVerifierKey(k.trim());
   } catch (e) {
-    throw new VerificationError(`the ${what} verifier key ${JSON.stringify(k.slice(0, 80))} is not valid: ${errorMessage(e)}`, { cause: e });
+    throw new VerificationError(`the ${what} verifier key ${JSON.stringify(k.slice(0, 80))} is not valid: ${errorMessage(e)}`, {
+      cause: e,
+    });
   }
 }

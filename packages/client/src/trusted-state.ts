@@ -1,12 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
-import { LogClientError, LogMisbehaviourError } from './errors.js';
-import { errorMessage } from './checks.js';
-import type { LogClient, ProofOptions, VerifiedCheckpoint } from './log-client.js';
 import type { Hash } from '@tlog/merkle';
 import { toBase64 } from '@tlog/merkle';
+import { writeFileAtomic } from './atomic-file.js';
+import { errorMessage } from './checks.js';
+import { LogClientError, LogMisbehaviourError } from './errors.js';
+import type { LogClient, ProofOptions, VerifiedCheckpoint } from './log-client.js';
 
 /** The state directory holds something this client cannot use (unreadable, or not signed by the pinned key). */
 export class StateError extends LogClientError {
@@ -65,7 +65,10 @@ export class TrustedStateStore {
     try {
       return client.openCheckpoint(text);
     } catch (e) {
-      throw new StateError(`the trusted checkpoint in ${path} does not verify with the key ${client.vkey} (${errorMessage(e)}); use a state directory made for this log`, { cause: e });
+      throw new StateError(
+        `the trusted checkpoint in ${path} does not verify with the key ${client.vkey} (${errorMessage(e)}); use a state directory made for this log`,
+        { cause: e },
+      );
     }
   }
 
@@ -140,7 +143,9 @@ export class TrustedStateStore {
       const ok = typeof parsed === 'object' && parsed !== null && (parsed as { origin?: unknown }).origin === client.origin;
       const next = ok ? (parsed as { next?: unknown }).next : undefined;
       if (typeof next !== 'number' || !Number.isSafeInteger(next) || next < 0) {
-        throw new StateError(`the entries cursor ${path} is corrupt or belongs to another log; delete it to stream entries from the trusted checkpoint on`);
+        throw new StateError(
+          `the entries cursor ${path} is corrupt or belongs to another log; delete it to stream entries from the trusted checkpoint on`,
+        );
       }
       return next;
     });
@@ -151,8 +156,11 @@ export class TrustedStateStore {
    * monitor that stops (or fails) part way resumes there instead of skipping or repeating entries.
    */
   saveEntriesCursor(client: LogClient, next: number): Promise<void> {
-    if (!Number.isSafeInteger(next) || next < 0) throw new RangeError(`the entries cursor must be a non-negative integer, got ${String(next)}`);
-    return this.serialized(() => writeFileAtomic(this.entriesCursorPath(client.origin), JSON.stringify({ origin: client.origin, next }) + '\n'));
+    if (!Number.isSafeInteger(next) || next < 0)
+      throw new RangeError(`the entries cursor must be a non-negative integer, got ${String(next)}`);
+    return this.serialized(() =>
+      writeFileAtomic(this.entriesCursorPath(client.origin), JSON.stringify({ origin: client.origin, next }) + '\n'),
+    );
   }
 
   private async saveEvidenceUnlocked(err: LogMisbehaviourError, verifierKey?: string, trusted?: string): Promise<string> {
@@ -205,6 +213,8 @@ export function formatEvidence(err: LogMisbehaviourError, detectedAt: Date, veri
 /** A file-name-safe, collision-resistant name for an origin: readable prefix plus a hash. */
 export function fileSlug(origin: string): string {
   const readable = origin.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60);
-  const h = toBase64(createHash('sha256').update(origin).digest()).replace(/[^A-Za-z0-9]/g, '').slice(0, 8);
+  const h = toBase64(createHash('sha256').update(origin).digest())
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 8);
   return `${readable}-${h}`;
 }

@@ -10,15 +10,15 @@
 import crypto from 'node:crypto';
 import {
   CompactTree,
-  Hasher,
   defaultHasher,
+  type Hash,
+  Hasher,
+  type NodeId,
   proveConsistencySync,
   proveInclusionSync,
+  type SyncNodeReader,
   treeRootSync,
   verifyInclusion,
-  type Hash,
-  type NodeId,
-  type SyncNodeReader,
 } from '../src/index.js';
 
 const N = 1_000_000;
@@ -91,7 +91,8 @@ console.log(`node ${process.version}, ${N.toLocaleString('en')} leaves of 200 by
 
 const p1 = phase1(nodeHasher, data);
 row('1. append 1M leaves + root (node:crypto)', p1.seconds, GO.append);
-if (!Buffer.from(treeRootSync(p1.store, N, nodeHasher)).equals(Buffer.from(p1.root))) throw new Error('stored nodes disagree with the compact tree root');
+if (!Buffer.from(treeRootSync(p1.store, N, nodeHasher)).equals(Buffer.from(p1.root)))
+  throw new Error('stored nodes disagree with the compact tree root');
 
 function phase2(): { seconds: number; verifyHashes: number } {
   let hashes = 0;
@@ -140,8 +141,11 @@ for (let i = 0; i < PROOFS; i++) proveConsistencySync(p1.store, ((i * 7919) % N)
 const consMade = made;
 
 const perHash = floorEstimate(nodeHasher);
-const floor = (hashCount: number): string => `${hashCount.toLocaleString('en')} hashes x ${(perHash * 1e6).toFixed(2)} µs = ${(hashCount * perHash).toFixed(2)} s`;
+const floor = (hashCount: number): string =>
+  `${hashCount.toLocaleString('en')} hashes x ${(perHash * 1e6).toFixed(2)} µs = ${(hashCount * perHash).toFixed(2)} s`;
 console.log(`\nfloors (one node:crypto SHA-256 of 65 bytes costs ${(perHash * 1e6).toFixed(2)} µs here):`);
 console.log(`  phase 1: ${floor(2 * N)} (1M leaf + 1M node hashes; leaf inputs are 201 bytes, a bit dearer)`);
-console.log(`  phase 2: ${floor(hashes + inclMade)} (${hashes.toLocaleString('en')} verifying, ${inclMade.toLocaleString('en')} making; avg proof ${(hashes / PROOFS).toFixed(1)} hashes)`);
+console.log(
+  `  phase 2: ${floor(hashes + inclMade)} (${hashes.toLocaleString('en')} verifying, ${inclMade.toLocaleString('en')} making; avg proof ${(hashes / PROOFS).toFixed(1)} hashes)`,
+);
 console.log(`  phase 3: ${floor(consMade)} (making only; none with the right edge kept)`);

@@ -1,7 +1,7 @@
 /**
  * C2SP tlog-tiles entry bundles: each entry as a big-endian uint16 length, then its bytes.
  */
-import { MerkleError, checkIndex } from './errors.js';
+import { checkIndex, MerkleError } from './errors.js';
 
 /** The largest entry a log accepts: what a uint16 length prefix can express. */
 export const MAX_ENTRY_SIZE = 65535;
@@ -42,10 +42,13 @@ export function decodeEntryBundle(data: Uint8Array, expectedCount?: number): Uin
     if (expectedCount !== undefined && out.length === expectedCount) {
       throw new MerkleError(`entry bundle has ${data.length - o} trailing bytes after its ${expectedCount} entries`);
     }
-    if (o + 2 > data.length) throw new MerkleError(`entry bundle is truncated: entry ${out.length} has a 1-byte length prefix at offset ${o}`);
+    if (o + 2 > data.length)
+      throw new MerkleError(`entry bundle is truncated: entry ${out.length} has a 1-byte length prefix at offset ${o}`);
     const n = (data[o]! << 8) | data[o + 1]!;
     if (o + 2 + n > data.length) {
-      throw new MerkleError(`entry bundle is truncated: entry ${out.length} at offset ${o} declares ${n} bytes but only ${data.length - o - 2} remain`);
+      throw new MerkleError(
+        `entry bundle is truncated: entry ${out.length} at offset ${o} declares ${n} bytes but only ${data.length - o - 2} remain`,
+      );
     }
     out.push(data.subarray(o + 2, o + 2 + n));
     o += 2 + n;

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { formatCheckpoint, openCheckpoint, parseCheckpoint } from './checkpoint.js';
 import { fromHex, toBase64, toHex } from './encoding.js';
 import { MerkleError, NoteError, SignatureError } from './errors.js';
 import { generateEd25519Key, parseSignerKey, parseVerifierKey } from './key.js';
 import { signNote } from './note.js';
-import { formatCheckpoint, openCheckpoint, parseCheckpoint } from './checkpoint.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const vectorsDir = path.resolve(repoRoot, '../shared/vectors');
@@ -25,11 +25,12 @@ const signer = parseSignerKey(keys.signerKey);
 const verifier = parseVerifierKey(keys.verifierKey);
 
 describe.skipIf(!haveVectors)(
-  haveVectors ? 'tlog-reference signed checkpoints (Go sumdb/note)' : 'tlog-reference signed checkpoints (skipped: ../shared/vectors not found)',
+  haveVectors
+    ? 'tlog-reference signed checkpoints (Go sumdb/note)'
+    : 'tlog-reference signed checkpoints (skipped: ../shared/vectors not found)',
   () => {
     const section = (): SignedNoteSection =>
-      (JSON.parse(readFileSync(path.join(vectorsDir, 'tlog-reference.json'), 'utf8')) as { signedNote: SignedNoteSection })
-        .signedNote;
+      (JSON.parse(readFileSync(path.join(vectorsDir, 'tlog-reference.json'), 'utf8')) as { signedNote: SignedNoteSection }).signedNote;
 
     it('every checkpoint opens with the verifier key, and re-signing reproduces it byte for byte', () => {
       const s = section();

@@ -1,5 +1,5 @@
 import { fromBase64, toBase64 } from './encoding.js';
-import { NoteError, checkIndex } from './errors.js';
+import { checkIndex, NoteError } from './errors.js';
 import type { Hash } from './hash.js';
 import { HASH_SIZE } from './hash.js';
 import type { NoteVerifier } from './key.js';
@@ -28,7 +28,9 @@ export function formatCheckpoint(c: Checkpoint): string {
   }
   checkIndex(c.size, 'checkpoint tree size');
   if (!(c.root instanceof Uint8Array) || c.root.length !== HASH_SIZE) {
-    throw new NoteError(`checkpoint root must be a ${HASH_SIZE}-byte hash, got ${c.root instanceof Uint8Array ? c.root.length + ' bytes' : typeof c.root}`);
+    throw new NoteError(
+      `checkpoint root must be a ${HASH_SIZE}-byte hash, got ${c.root instanceof Uint8Array ? c.root.length + ' bytes' : typeof c.root}`,
+    );
   }
   for (const e of c.extensions) {
     if (e === '' || e.includes('\n')) {

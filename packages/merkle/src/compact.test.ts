@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { CompactTree, type CompletedNode } from './compact.js';
 import { fromHex, toHex } from './encoding.js';
 import { MerkleError } from './errors.js';
-import { Hasher, defaultHasher, rootFromLeafHashes, type Hash } from './hash.js';
+import { defaultHasher, type Hash, Hasher, rootFromLeafHashes } from './hash.js';
 import type { NodeId } from './proof.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -26,33 +26,38 @@ interface Ref {
   rfc6962Example: { leaves: string[]; rootsBySize: string[] };
 }
 
-describe.skipIf(!haveVectors)(haveVectors ? 'CompactTree against tlog-reference.json' : 'CompactTree against tlog-reference.json (skipped: ../shared/vectors not found)', () => {
-  const ref = haveVectors ? (JSON.parse(readFileSync(path.join(vectorsDir, 'tlog-reference.json'), 'utf8')) as Ref) : undefined;
+describe.skipIf(!haveVectors)(
+  haveVectors
+    ? 'CompactTree against tlog-reference.json'
+    : 'CompactTree against tlog-reference.json (skipped: ../shared/vectors not found)',
+  () => {
+    const ref = haveVectors ? (JSON.parse(readFileSync(path.join(vectorsDir, 'tlog-reference.json'), 'utf8')) as Ref) : undefined;
 
-  test('leaf hashes, and the root of every size 0..1100 by CompactTree and rootFromLeafHashes', () => {
-    const leafHashes = ref!.leaves.map((l) => defaultHasher.hashLeaf(fromHex(l)));
-    expect(leafHashes.map(toHex)).toEqual(ref!.leafHashes);
-    const tree = new CompactTree();
-    expect(toHex(tree.root())).toBe(ref!.roots['0']);
-    for (let n = 1; n <= 1100; n++) {
-      tree.append(leafHashes[n - 1]!);
-      expect(toHex(tree.root()), `size ${n}`).toBe(ref!.roots[String(n)]);
-    }
-    for (const n of [0, 1, 2, 3, 255, 256, 257, 1023, 1024, 1025, 1099, 1100]) {
-      expect(toHex(rootFromLeafHashes(leafHashes.slice(0, n))), `size ${n}`).toBe(ref!.roots[String(n)]);
-    }
-  });
-
-  test('RFC 6962 example tree roots by size', () => {
-    const leaves = ref!.rfc6962Example.leaves.map((l) => defaultHasher.hashLeaf(fromHex(l)));
-    const tree = new CompactTree();
-    ref!.rfc6962Example.rootsBySize.forEach((want, n) => {
-      expect(toHex(rootFromLeafHashes(leaves.slice(0, n)))).toBe(want);
-      if (n > 0) tree.append(leaves[n - 1]!);
-      expect(toHex(tree.root())).toBe(want);
+    test('leaf hashes, and the root of every size 0..1100 by CompactTree and rootFromLeafHashes', () => {
+      const leafHashes = ref!.leaves.map((l) => defaultHasher.hashLeaf(fromHex(l)));
+      expect(leafHashes.map(toHex)).toEqual(ref!.leafHashes);
+      const tree = new CompactTree();
+      expect(toHex(tree.root())).toBe(ref!.roots['0']);
+      for (let n = 1; n <= 1100; n++) {
+        tree.append(leafHashes[n - 1]!);
+        expect(toHex(tree.root()), `size ${n}`).toBe(ref!.roots[String(n)]);
+      }
+      for (const n of [0, 1, 2, 3, 255, 256, 257, 1023, 1024, 1025, 1099, 1100]) {
+        expect(toHex(rootFromLeafHashes(leafHashes.slice(0, n))), `size ${n}`).toBe(ref!.roots[String(n)]);
+      }
     });
-  });
-});
+
+    test('RFC 6962 example tree roots by size', () => {
+      const leaves = ref!.rfc6962Example.leaves.map((l) => defaultHasher.hashLeaf(fromHex(l)));
+      const tree = new CompactTree();
+      ref!.rfc6962Example.rootsBySize.forEach((want, n) => {
+        expect(toHex(rootFromLeafHashes(leaves.slice(0, n)))).toBe(want);
+        if (n > 0) tree.append(leaves[n - 1]!);
+        expect(toHex(tree.root())).toBe(want);
+      });
+    });
+  },
+);
 
 describe('CompactTree', () => {
   const leaves = leafHashesFor(3000);
@@ -180,7 +185,10 @@ describe('CompactTree', () => {
     expect(() => new CompactTree(3, [leaves[0]!])).toThrow(/has 2 edge hashes/);
     expect(() => new CompactTree(1, [new Uint8Array(31)])).toThrow(MerkleError);
     expect(() => new CompactTree().append(new Uint8Array(33))).toThrow(MerkleError);
-    const big = new CompactTree(Number.MAX_SAFE_INTEGER, Array.from({ length: 53 }, () => leaves[0]!));
+    const big = new CompactTree(
+      Number.MAX_SAFE_INTEGER,
+      Array.from({ length: 53 }, () => leaves[0]!),
+    );
     expect(() => big.append(leaves[0]!)).toThrow(/cannot grow/);
   });
 });

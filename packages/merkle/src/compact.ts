@@ -4,11 +4,10 @@
  * equal-sized subtrees like a binary counter carries, so each append costs O(log n) hashes and
  * reports every node it completed, which is exactly what a log must store.
  */
-import { MerkleError, checkIndex } from './errors.js';
-import { HASH_SIZE, defaultHasher, type Hash, type Hasher } from './hash.js';
-import type { NodeReader } from './proof.js';
+import { checkIndex, MerkleError } from './errors.js';
+import { defaultHasher, HASH_SIZE, type Hash, type Hasher } from './hash.js';
+import type { NodeId, NodeReader } from './proof.js';
 import { POW2, popcount, pushRange } from './treemath.js';
-import type { NodeId } from './proof.js';
 
 /** A node completed by an append: the hash of the perfect subtree (level, index). */
 export interface CompletedNode {
@@ -101,7 +100,9 @@ export class CompactTree {
    */
   push(leafHash: Hash, sink?: NodeSink): void {
     if (!(leafHash instanceof Uint8Array) || leafHash.length !== HASH_SIZE) {
-      throw new MerkleError(`leaf hash must be ${HASH_SIZE} bytes, got ${leafHash instanceof Uint8Array ? leafHash.length : typeof leafHash}`);
+      throw new MerkleError(
+        `leaf hash must be ${HASH_SIZE} bytes, got ${leafHash instanceof Uint8Array ? leafHash.length : typeof leafHash}`,
+      );
     }
     const size = this._size;
     if (size >= Number.MAX_SAFE_INTEGER) throw new MerkleError(`tree size ${size} cannot grow: sizes are limited to 2^53-1`);

@@ -1,14 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { formatCheckpoint, openCheckpoint } from './checkpoint.js';
+import { generateCosignatureKey, parseCosignerKey, verifyCosignature } from './cosignature.js';
 import { fromBase64, toBase64 } from './encoding.js';
 import { MerkleError, NoteError, SignatureError } from './errors.js';
 import { cosignatureMessage, generateEd25519Key, parseSignerKey, parseVerifierKey } from './key.js';
 import { formatNote, openNote, parseNote, signNote } from './note.js';
-import { generateCosignatureKey, parseCosignerKey, verifyCosignature } from './cosignature.js';
-import { formatCheckpoint, openCheckpoint } from './checkpoint.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const vectorsDir = path.resolve(repoRoot, '../shared/vectors');
@@ -78,9 +78,7 @@ describe.skipIf(!haveVectors)(
 
 describe('cosignatureMessage', () => {
   it('is the header, the time line, then the checkpoint text', () => {
-    expect(new TextDecoder().decode(cosignatureMessage(CHECKPOINT, 1679315147))).toBe(
-      `cosignature/v1\ntime 1679315147\n${CHECKPOINT}`,
-    );
+    expect(new TextDecoder().decode(cosignatureMessage(CHECKPOINT, 1679315147))).toBe(`cosignature/v1\ntime 1679315147\n${CHECKPOINT}`);
   });
   it('requires a safe non-negative timestamp and text ending in a newline', () => {
     expect(() => cosignatureMessage(CHECKPOINT, -1)).toThrow(MerkleError);
@@ -123,9 +121,7 @@ describe('cosigner keys', () => {
     expect(() => verifyCosignature(CHECKPOINT, cosig, other.verifierKey)).toThrow(/not by the expected cosigner/);
     const ed = generateEd25519Key('witness.example/w1', new Uint8Array(32).fill(5));
     expect(() => verifyCosignature(CHECKPOINT, cosig, ed.verifierKey)).toThrow(/0x04/);
-    expect(() => verifyCosignature(CHECKPOINT, { ...cosig, signature: cosig.signature.subarray(0, 71) }, witness)).toThrow(
-      SignatureError,
-    );
+    expect(() => verifyCosignature(CHECKPOINT, { ...cosig, signature: cosig.signature.subarray(0, 71) }, witness)).toThrow(SignatureError);
     // A timestamp beyond 2^53-1 is refused (tlog keeps numbers safe).
     const huge = Uint8Array.from(cosig.signature);
     huge[0] = 0x7f;
@@ -136,7 +132,10 @@ describe('cosigner keys', () => {
     const ed = generateEd25519Key('w', new Uint8Array(32).fill(5));
     expect(() => parseCosignerKey(ed.signerKey)).toThrow(/0x04/);
     expect(() => parseSignerKey(witnessKeys.signerKey)).toThrow(/parseCosignerKey/);
-    const corrupt = witnessKeys.signerKey.replace(/\+([0-9a-f]{8})\+/, (_m, id: string) => `+${id === '00000000' ? '00000001' : '00000000'}+`);
+    const corrupt = witnessKeys.signerKey.replace(
+      /\+([0-9a-f]{8})\+/,
+      (_m, id: string) => `+${id === '00000000' ? '00000001' : '00000000'}+`,
+    );
     expect(() => parseCosignerKey(corrupt)).toThrow(NoteError);
     expect(() => parseCosignerKey(witnessKeys.verifierKey)).toThrow(/PRIVATE\+KEY/);
   });

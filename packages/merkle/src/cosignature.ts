@@ -1,13 +1,13 @@
-import { NoteError, SignatureError, checkIndex } from './errors.js';
+import { checkIndex, NoteError, SignatureError } from './errors.js';
 import type { NoteSigner, NoteVerifier } from './key.js';
 import {
   ALG_COSIGNATURE_V1,
+  cosignatureTimestamp,
   decodeCosignerKey,
   ed25519Seed,
-  parseCosignatureVerifierKey,
-  cosignatureTimestamp,
   encodeKeyPair,
   formatKeyId,
+  parseCosignatureVerifierKey,
   signCosignatureV1,
 } from './key.js';
 import type { NoteSignature } from './note.js';
@@ -80,9 +80,7 @@ export function verifyCosignature(
   }
   const id = `${verifier.name}+${formatKeyId(verifier.keyId)}`;
   if (signature.name !== verifier.name || signature.keyId !== verifier.keyId) {
-    throw new SignatureError(
-      `cosignature is by ${signature.name}+${formatKeyId(signature.keyId)}, not by the expected cosigner ${id}`,
-    );
+    throw new SignatureError(`cosignature is by ${signature.name}+${formatKeyId(signature.keyId)}, not by the expected cosigner ${id}`);
   }
   const text = checkNoteText(checkpointText);
   if (!verifier.verify(text, signature.signature)) {
@@ -94,4 +92,3 @@ export function verifyCosignature(
   }
   return { timestamp };
 }
-

@@ -77,7 +77,8 @@ export function fromHex(s: string): Uint8Array {
 /** Decodes a base64 hash: exactly 32 bytes, or MerkleError saying how many it got. */
 export function hashFromBase64(s: string): Hash {
   const b = fromBase64(s);
-  if (b.length !== HASH_SIZE) throw new MerkleError(`a hash must be ${HASH_SIZE} bytes, got ${b.length} (from base64 ${JSON.stringify(s.slice(0, 60))})`);
+  if (b.length !== HASH_SIZE)
+    throw new MerkleError(`a hash must be ${HASH_SIZE} bytes, got ${b.length} (from base64 ${JSON.stringify(s.slice(0, 60))})`);
   return b;
 }
 

@@ -1,5 +1,5 @@
-import type { Hash } from './hash.js';
 import { toBase64 } from './encoding.js';
+import type { Hash } from './hash.js';
 
 /** Base class of every error this package throws: a bad argument or malformed data. */
 export class MerkleError extends Error {

@@ -3,17 +3,18 @@
  * cosignatures and tlog-proof receipts. Pure TypeScript; runs unchanged in Node and browsers.
  * The full contract is docs/merkle-api.md.
  */
-export * from './hash.js';
-export * from './errors.js';
-export * from './encoding.js';
-export { keyId, generateEd25519Key, parseSignerKey, verifierKeyOf, parseVerifierKey, cosignatureMessage, isValidKeyName } from './key.js';
-export type { NoteSigner, NoteVerifier, Ed25519SignerFactory } from './key.js';
-export * from './note.js';
-export * from './checkpoint.js';
-export * from './cosignature.js';
-export * from './proof.js';
-export * from './compact.js';
-export * from './tile.js';
+
 export * from './bundle.js';
+export * from './checkpoint.js';
+export * from './compact.js';
+export * from './cosignature.js';
+export * from './encoding.js';
+export * from './errors.js';
+export * from './hash.js';
+export type { Ed25519SignerFactory, NoteSigner, NoteVerifier } from './key.js';
+export { cosignatureMessage, generateEd25519Key, isValidKeyName, keyId, parseSignerKey, parseVerifierKey, verifierKeyOf } from './key.js';
+export * from './note.js';
+export * from './proof.js';
+export * from './tile.js';
 export * from './tilereader.js';
 export * from './tlogproof.js';

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { describe, expect, it } from 'vitest';
 import { fromBase64, toBase64, toHex } from './encoding.js';
 import { MerkleError, NoteError } from './errors.js';
 import { generateEd25519Key, isValidKeyName, keyId, parseSignerKey, parseVerifierKey } from './key.js';
@@ -26,7 +26,11 @@ describe('keyId', () => {
     const key = fromBase64('ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW');
     expect(keyId('PeterNeumann', key)).toBe(0xc74f20a3);
     const h = sha256(new Uint8Array([...new TextEncoder().encode('x'), 0x0a, 1, 2, 3]));
-    expect(keyId('x', new Uint8Array([1, 2, 3])).toString(16).padStart(8, '0')).toBe(toHex(h.subarray(0, 4)));
+    expect(
+      keyId('x', new Uint8Array([1, 2, 3]))
+        .toString(16)
+        .padStart(8, '0'),
+    ).toBe(toHex(h.subarray(0, 4)));
   });
 });
 
@@ -34,12 +38,9 @@ describe('isValidKeyName', () => {
   it.each([['example.com/log'], ['PeterNeumann'], ['ünïcödé/ok']])('accepts %s', (n) => {
     expect(isValidKeyName(n)).toBe(true);
   });
-  it.each([[''], ['a+b'], ['a b'], ['a\tb'], ['a\u00a0b'], ['a\u2003b'], ['a\u3000b'], ['a\u0085b'], ['lone\ud800']])(
-    'rejects %j',
-    (n) => {
-      expect(isValidKeyName(n)).toBe(false);
-    },
-  );
+  it.each([[''], ['a+b'], ['a b'], ['a\tb'], ['a\u00a0b'], ['a\u2003b'], ['a\u3000b'], ['a\u0085b'], ['lone\ud800']])('rejects %j', (n) => {
+    expect(isValidKeyName(n)).toBe(false);
+  });
 });
 
 describe('Go-format keys', () => {
@@ -120,7 +121,10 @@ describe('parseSignerKey rejects malformed keys', () => {
     ['other name', GO_SKEY.replace('PeterNeumann', 'Peter')],
     ['bad base64', GO_SKEY.slice(0, -1) + '*'],
     ['short seed', withKeyData(GO_SKEY, fromBase64('AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz').subarray(0, 32))],
-    ['wrong type byte', withKeyData(GO_SKEY, new Uint8Array([2, ...fromBase64('AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz').subarray(1)]))],
+    [
+      'wrong type byte',
+      withKeyData(GO_SKEY, new Uint8Array([2, ...fromBase64('AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz').subarray(1)])),
+    ],
   ])('%s', (_d, key) => {
     expect(() => parseSignerKey(key)).toThrow(NoteError);
   });

@@ -1,7 +1,7 @@
 import * as ed from '@noble/ed25519';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { fromBase64, toBase64 } from './encoding.js';
-import { MerkleError, NoteError, checkIndex } from './errors.js';
+import { checkIndex, MerkleError, NoteError } from './errors.js';
 
 // The synchronous noble API needs a SHA-512; set it once, here, for every module that signs or verifies.
 ed.hashes.sha512 = sha512;
@@ -167,7 +167,9 @@ function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Ui
 export function ed25519Seed(seed: Uint8Array | undefined): Uint8Array {
   if (seed === undefined) return ed.utils.randomSecretKey();
   if (!(seed instanceof Uint8Array) || seed.length !== ED25519_KEY_SIZE) {
-    throw new MerkleError(`an Ed25519 seed must be ${ED25519_KEY_SIZE} bytes, got ${seed instanceof Uint8Array ? seed.length : typeof seed}`);
+    throw new MerkleError(
+      `an Ed25519 seed must be ${ED25519_KEY_SIZE} bytes, got ${seed instanceof Uint8Array ? seed.length : typeof seed}`,
+    );
   }
   return Uint8Array.from(seed);
 }
@@ -323,9 +325,7 @@ export function parseVerifierKey(verifierKey: string): NoteVerifier {
     );
   }
   if (parts.material.length !== ED25519_KEY_SIZE) {
-    throw new NoteError(
-      `verifier key for ${parts.name}: an Ed25519 public key is ${ED25519_KEY_SIZE} bytes, got ${parts.material.length}`,
-    );
+    throw new NoteError(`verifier key for ${parts.name}: an Ed25519 public key is ${ED25519_KEY_SIZE} bytes, got ${parts.material.length}`);
   }
   const pub = Uint8Array.from(parts.material);
   const verify =

@@ -6,8 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { decodeEntryBundle, encodeEntryBundle } from './bundle.js';
-import { CompactTree } from './compact.js';
 import { formatCheckpoint, openCheckpoint, parseCheckpoint } from './checkpoint.js';
+import { CompactTree } from './compact.js';
 import { generateCosignatureKey, parseCosignerKey, verifyCosignature } from './cosignature.js';
 import { fromBase64, fromHex, hashFromBase64, toBase64 } from './encoding.js';
 import { MerkleError, ProofError } from './errors.js';
@@ -64,7 +64,30 @@ const witnessKeys = generateCosignatureKey('witness.example/w', new Uint8Array(3
 const cosig = parseCosignerKey(witnessKeys.signerKey).cosign(text, 1700000000);
 
 /** A random edit: delete, insert or replace a few characters, favouring the ones the formats use. */
-const interesting = fc.constantFrom('\n', '\n\n', ' ', '+', '=', '/', '\u2014', '\u2014 ', '\u0000', '\r', '\t', '\ud800', '\udc00', 'é', '0', '9', 'x', '.p', 'A', '-', '_', '\ufeff');
+const interesting = fc.constantFrom(
+  '\n',
+  '\n\n',
+  ' ',
+  '+',
+  '=',
+  '/',
+  '\u2014',
+  '\u2014 ',
+  '\u0000',
+  '\r',
+  '\t',
+  '\ud800',
+  '\udc00',
+  'é',
+  '0',
+  '9',
+  'x',
+  '.p',
+  'A',
+  '-',
+  '_',
+  '\ufeff',
+);
 function edited(sample: string): fc.Arbitrary<string> {
   return fc
     .tuple(fc.nat(sample.length), fc.nat(8), fc.oneof(interesting, fc.string({ maxLength: 3 }), fc.constant('')))

@@ -1,13 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { NoteError, SignatureError } from './errors.js';
+import { describe, expect, it } from 'vitest';
 import { fromBase64, toBase64 } from './encoding.js';
-import { generateEd25519Key, parseSignerKey, parseVerifierKey } from './key.js';
+import { NoteError, SignatureError } from './errors.js';
 import type { NoteSigner, NoteVerifier } from './key.js';
-import { MAX_NOTE_SIGNATURES, MAX_NOTE_SIZE, formatNote, openNote, parseNote, signNote } from './note.js';
+import { generateEd25519Key, parseSignerKey, parseVerifierKey } from './key.js';
+import { formatNote, MAX_NOTE_SIGNATURES, MAX_NOTE_SIZE, openNote, parseNote, signNote } from './note.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const vectorsDir = path.resolve(repoRoot, '../shared/vectors');
@@ -219,7 +219,10 @@ describe('parseNote rejects malformed notes', () => {
     bad.set(bytes.subarray(3), 4);
     expect(() => parseNote(bad)).toThrow(/UTF-8/);
     // An overlong encoding of '/' and a UTF-16 surrogate encoded in UTF-8 are invalid too.
-    for (const seq of [[0xc0, 0xaf], [0xed, 0xa0, 0x80]]) {
+    for (const seq of [
+      [0xc0, 0xaf],
+      [0xed, 0xa0, 0x80],
+    ]) {
       const b = new Uint8Array([...new TextEncoder().encode('x'), ...seq, ...bytes.subarray(1)]);
       expect(() => parseNote(b)).toThrow(/UTF-8/);
     }
@@ -276,7 +279,10 @@ describe('parseNote rejects malformed notes', () => {
     ['a space after the signature', (g: string) => g.replace(/\n$/, ' \n')],
     ['two spaces before the signature', (g: string) => g.replace(/(alice) /, '$1  ')],
     ['a tab instead of the space', (g: string) => g.replace(/(alice) /, '$1\t')],
-    ['URL-safe base64', (g: string) => g.replace(/ ([^ ]+)\n$/, (_m, b: string) => ` ${b.replace(/\+/g, '-').replace(/\//g, '_').replace(/^./, '-')}\n`)],
+    [
+      'URL-safe base64',
+      (g: string) => g.replace(/ ([^ ]+)\n$/, (_m, b: string) => ` ${b.replace(/\+/g, '-').replace(/\//g, '_').replace(/^./, '-')}\n`),
+    ],
     ['a blank line after the signatures', (g: string) => `${g}\n`],
     ['an en dash', (g: string) => g.replace('\u2014', '\u2013')],
     ['two em dashes', (g: string) => g.replace('\u2014', '\u2014\u2014')],
@@ -290,11 +296,18 @@ describe('parseNote rejects malformed notes', () => {
     const good = signNote(TEXT, [aliceS]);
     const line = good.slice(TEXT.length + 1);
     const others = Array.from({ length: 100 }, (_, i) =>
-      formatNote({ text: TEXT, signatures: [{ name: `example.com/w${i}`, keyId: i, signature: new Uint8Array(64).fill(i) }] }).slice(TEXT.length + 1),
+      formatNote({ text: TEXT, signatures: [{ name: `example.com/w${i}`, keyId: i, signature: new Uint8Array(64).fill(i) }] }).slice(
+        TEXT.length + 1,
+      ),
     );
     expect(() => openNote(`${TEXT}\n${line}${others.join('')}`, [aliceV])).toThrow(/more than 100 signature lines/);
     expect(openNote(`${TEXT}\n${line}${others.slice(1).join('')}`, [aliceV]).unverified).toHaveLength(99);
-    expect(() => formatNote({ text: TEXT, signatures: parseNote(`${TEXT}\n${line}`).signatures.concat(Array(100).fill(parseNote(`${TEXT}\n${line}`).signatures[0])) })).toThrow(NoteError);
+    expect(() =>
+      formatNote({
+        text: TEXT,
+        signatures: parseNote(`${TEXT}\n${line}`).signatures.concat(Array(100).fill(parseNote(`${TEXT}\n${line}`).signatures[0])),
+      }),
+    ).toThrow(NoteError);
   });
 
   it('accepts a note of exactly the size limit and rejects one byte more', () => {
@@ -323,9 +336,7 @@ describe('parseNote rejects malformed notes', () => {
 
 describe('properties', () => {
   // Printable text lines (any Unicode but controls), joined with newlines, ending in a newline.
-  const line = fc
-    .string({ unit: 'grapheme', maxLength: 40 })
-    .map((s) => s.replace(/[\u0000-\u001f]/g, ''));
+  const line = fc.string({ unit: 'grapheme', maxLength: 40 }).map((s) => s.replace(/[\u0000-\u001f]/g, ''));
   const noteText = fc.array(line, { minLength: 1, maxLength: 6 }).map((ls) => ls.join('\n') + '\n');
 
   it('sign then open round-trips any text', () => {

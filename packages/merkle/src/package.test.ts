@@ -4,7 +4,7 @@
  * for browsers, it has no `any`, and everything index.ts exports carries a doc comment.
  * (test/merkle-browser.test.ts additionally bundles it and runs it without Node globals.)
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -51,7 +51,11 @@ function ownExports(sf: ts.SourceFile): Map<string, ts.Node> {
     if (ts.isVariableStatement(st)) {
       for (const d of st.declarationList.declarations) if (ts.isIdentifier(d.name)) out.set(d.name.text, d);
     } else if (
-      (ts.isFunctionDeclaration(st) || ts.isClassDeclaration(st) || ts.isInterfaceDeclaration(st) || ts.isTypeAliasDeclaration(st) || ts.isEnumDeclaration(st)) &&
+      (ts.isFunctionDeclaration(st) ||
+        ts.isClassDeclaration(st) ||
+        ts.isInterfaceDeclaration(st) ||
+        ts.isTypeAliasDeclaration(st) ||
+        ts.isEnumDeclaration(st)) &&
       st.name
     ) {
       out.set(st.name.text, st);
@@ -88,10 +92,10 @@ function publicApi(): Map<string, [string, ts.Node]> {
 describe('package rules', () => {
   test('depends on @noble/hashes and @noble/ed25519 only, with index.ts as the one entry point', () => {
     const pkg = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as Record<string, unknown>;
-    expect(Object.keys(pkg['dependencies'] as object).sort()).toEqual(['@noble/ed25519', '@noble/hashes']);
-    expect(pkg['peerDependencies']).toBeUndefined();
-    expect(pkg['optionalDependencies']).toBeUndefined();
-    expect(Object.keys(pkg['exports'] as object)).toEqual(['.']);
+    expect(Object.keys(pkg.dependencies as object).sort()).toEqual(['@noble/ed25519', '@noble/hashes']);
+    expect(pkg.peerDependencies).toBeUndefined();
+    expect(pkg.optionalDependencies).toBeUndefined();
+    expect(Object.keys(pkg.exports as object)).toEqual(['.']);
     expect(sourceFiles).toContain('index.ts');
   });
 
@@ -111,7 +115,8 @@ describe('package rules', () => {
     const bad: string[] = [];
     for (const [file, sf] of parsed) {
       walk(sf, (n) => {
-        if (ts.isIdentifier(n) && nodeGlobals.has(n.text)) bad.push(`${file}:${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1}: ${n.text}`);
+        if (ts.isIdentifier(n) && nodeGlobals.has(n.text))
+          bad.push(`${file}:${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1}: ${n.text}`);
       });
     }
     expect(bad).toEqual([]);
@@ -131,7 +136,22 @@ describe('package rules', () => {
     const api = publicApi();
     expect(api.size).toBeGreaterThan(60);
     // A sample of each module, so a broken resolution cannot pass vacuously.
-    for (const name of ['verifyInclusion', 'CompactTree', 'parseTilePath', 'encodeEntryBundle', 'openNote', 'parseVerifierKey', 'NoteVerifier', 'formatCheckpoint', 'verifyCosignature', 'verifyTlogProof', 'TileHashReader', 'RootMismatchError', 'Hasher', 'fromBase64']) {
+    for (const name of [
+      'verifyInclusion',
+      'CompactTree',
+      'parseTilePath',
+      'encodeEntryBundle',
+      'openNote',
+      'parseVerifierKey',
+      'NoteVerifier',
+      'formatCheckpoint',
+      'verifyCosignature',
+      'verifyTlogProof',
+      'TileHashReader',
+      'RootMismatchError',
+      'Hasher',
+      'fromBase64',
+    ]) {
       expect(api.has(name), name).toBe(true);
     }
     const missing = [...api].filter(([, [, node]]) => !hasDoc(node)).map(([name, [file]]) => `${name} (${file})`);

@@ -1,25 +1,25 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { fromBase64, fromHex, toHex } from './encoding.js';
 import { MerkleError, ProofError, RootMismatchError } from './errors.js';
-import { defaultHasher, rootFromLeafHashes, type Hash } from './hash.js';
+import { defaultHasher, type Hash, rootFromLeafHashes } from './hash.js';
 import {
+  type NodeId,
   proveConsistency,
   proveConsistencySync,
   proveInclusion,
   proveInclusionSync,
   rootFromInclusionProof,
+  type SyncNodeReader,
   treeRoot,
   treeRootSync,
   verifyConsistency,
   verifyInclusion,
   verifySubtreeConsistency,
   verifySubtreeInclusion,
-  type NodeId,
-  type SyncNodeReader,
 } from './proof.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -150,49 +150,52 @@ interface RefVectors {
   consistency: { from: number; to: number; fromRoot: string; toRoot: string; proof: string[] }[];
 }
 
-describe.skipIf(!haveVectors)(haveVectors ? 'tlog-reference.json proofs' : 'tlog-reference.json proofs (skipped: ../shared/vectors not found)', () => {
-  const ref = haveVectors ? (JSON.parse(readFileSync(path.join(vectorsDir, 'tlog-reference.json'), 'utf8')) as RefVectors) : undefined;
-  const leaves = ref ? ref.leafHashes.map(fromHex) : [];
-  const tree = new MemoryTree(leaves);
+describe.skipIf(!haveVectors)(
+  haveVectors ? 'tlog-reference.json proofs' : 'tlog-reference.json proofs (skipped: ../shared/vectors not found)',
+  () => {
+    const ref = haveVectors ? (JSON.parse(readFileSync(path.join(vectorsDir, 'tlog-reference.json'), 'utf8')) as RefVectors) : undefined;
+    const leaves = ref ? ref.leafHashes.map(fromHex) : [];
+    const tree = new MemoryTree(leaves);
 
-  test('treeRoot of every size 0..1100 equals the reference root', async () => {
-    for (let n = 0; n <= 1100; n++) {
-      expect(toHex(treeRootSync(tree, n)), `size ${n}`).toBe(ref!.roots[String(n)]);
-    }
-    expect(toHex(await treeRoot(tree, 1100))).toBe(ref!.roots['1100']);
-  });
+    test('treeRoot of every size 0..1100 equals the reference root', async () => {
+      for (let n = 0; n <= 1100; n++) {
+        expect(toHex(treeRootSync(tree, n)), `size ${n}`).toBe(ref!.roots[String(n)]);
+      }
+      expect(toHex(await treeRoot(tree, 1100))).toBe(ref!.roots['1100']);
+    });
 
-  test('every reference inclusion proof is reproduced byte for byte and verifies', async () => {
-    expect(ref!.inclusion.length).toBeGreaterThan(50);
-    for (const v of ref!.inclusion) {
-      const proof = proveInclusionSync(tree, v.index, v.treeSize);
-      expect(proof.map(toHex), `index ${v.index} size ${v.treeSize}`).toEqual(v.proof);
-      expect((await proveInclusion(tree, v.index, v.treeSize)).map(toHex)).toEqual(v.proof);
-      verifyInclusion(v.index, v.treeSize, fromHex(v.leafHash), v.proof.map(fromHex), fromHex(v.root));
-      expect(toHex(rootFromInclusionProof(v.index, v.treeSize, fromHex(v.leafHash), v.proof.map(fromHex)))).toBe(v.root);
-    }
-  });
+    test('every reference inclusion proof is reproduced byte for byte and verifies', async () => {
+      expect(ref!.inclusion.length).toBeGreaterThan(50);
+      for (const v of ref!.inclusion) {
+        const proof = proveInclusionSync(tree, v.index, v.treeSize);
+        expect(proof.map(toHex), `index ${v.index} size ${v.treeSize}`).toEqual(v.proof);
+        expect((await proveInclusion(tree, v.index, v.treeSize)).map(toHex)).toEqual(v.proof);
+        verifyInclusion(v.index, v.treeSize, fromHex(v.leafHash), v.proof.map(fromHex), fromHex(v.root));
+        expect(toHex(rootFromInclusionProof(v.index, v.treeSize, fromHex(v.leafHash), v.proof.map(fromHex)))).toBe(v.root);
+      }
+    });
 
-  test('every reference consistency proof is reproduced byte for byte and verifies', async () => {
-    expect(ref!.consistency.length).toBeGreaterThan(50);
-    for (const v of ref!.consistency) {
-      const proof = proveConsistencySync(tree, v.from, v.to);
-      expect(proof.map(toHex), `${v.from} -> ${v.to}`).toEqual(v.proof);
-      expect((await proveConsistency(tree, v.from, v.to)).map(toHex)).toEqual(v.proof);
-      verifyConsistency(v.from, v.to, v.proof.map(fromHex), fromHex(v.fromRoot), fromHex(v.toRoot));
-      // The same proof as a subtree consistency proof of [0, from).
-      verifySubtreeConsistency(0, v.from, v.to, v.proof.map(fromHex), fromHex(v.fromRoot), fromHex(v.toRoot));
-    }
-  });
+    test('every reference consistency proof is reproduced byte for byte and verifies', async () => {
+      expect(ref!.consistency.length).toBeGreaterThan(50);
+      for (const v of ref!.consistency) {
+        const proof = proveConsistencySync(tree, v.from, v.to);
+        expect(proof.map(toHex), `${v.from} -> ${v.to}`).toEqual(v.proof);
+        expect((await proveConsistency(tree, v.from, v.to)).map(toHex)).toEqual(v.proof);
+        verifyConsistency(v.from, v.to, v.proof.map(fromHex), fromHex(v.fromRoot), fromHex(v.toRoot));
+        // The same proof as a subtree consistency proof of [0, from).
+        verifySubtreeConsistency(0, v.from, v.to, v.proof.map(fromHex), fromHex(v.fromRoot), fromHex(v.toRoot));
+      }
+    });
 
-  test('a proof is made with exactly one readNodes call', () => {
-    const before = tree.reads;
-    proveInclusionSync(tree, 1000, 1100);
-    proveConsistencySync(tree, 999, 1100);
-    treeRootSync(tree, 1099);
-    expect(tree.reads - before).toBe(3);
-  });
-});
+    test('a proof is made with exactly one readNodes call', () => {
+      const before = tree.reads;
+      proveInclusionSync(tree, 1000, 1100);
+      proveConsistencySync(tree, 999, 1100);
+      treeRootSync(tree, 1099);
+      expect(tree.reads - before).toBe(3);
+    });
+  },
+);
 
 // ---------------------------------------------------------------------------------------------
 // transparency-dev/merkle probes
@@ -228,42 +231,54 @@ const probeRunners: Record<string, (p: Probe, proof: Uint8Array[]) => void> = {
 // ../shared/vectors), so that a folder silently not read fails the suite.
 const probeCounts: Record<string, number> = { inclusion: 98, consistency: 98, subtreeinclusion: 204, subtreeconsistency: 118 };
 
-describe.skipIf(!haveTd)(haveTd ? 'transparency-dev/merkle probes' : 'transparency-dev/merkle probes (skipped: ../shared/vectors not found)', () => {
-  test('every probe folder is one of the four kinds run below', () => {
-    expect(readdirSync(tdDir).sort()).toEqual(Object.keys(probeRunners).sort());
-    expect(jsonFiles(tdDir).length).toBe(Object.values(probeCounts).reduce((a, b) => a + b, 0));
-    // The negative folders are read too, not only the numbered ones.
-    for (const [kind, sub] of [['inclusion', 'additional'], ['inclusion', 'single-entry'], ['consistency', 'additional'], ['subtreeinclusion', 'additional'], ['subtreeinclusion', 'errors'], ['subtreeinclusion', 'single-entry'], ['subtreeconsistency', 'additional']] as const) {
-      expect(jsonFiles(path.join(tdDir, kind, sub)).length, `${kind}/${sub}`).toBeGreaterThan(0);
-    }
-  });
-
-  for (const kind of Object.keys(probeRunners)) {
-    const files = haveTd ? jsonFiles(path.join(tdDir, kind)) : [];
-    test(`${kind}: ${files.length} probes`, () => {
-      expect(files.length).toBe(probeCounts[kind]);
-      const failures: string[] = [];
-      let accepted = 0;
-      for (const f of files) {
-        const p = JSON.parse(readFileSync(f, 'utf8')) as Probe;
-        const proof = (p.proof ?? []).map((h) => fromBase64(h));
-        let err: unknown;
-        try {
-          probeRunners[kind]!(p, proof);
-        } catch (e) {
-          err = e;
-        }
-        // A verifier's caller branches on ProofError: every rejection, whatever the reason, is one.
-        if (err !== undefined && !(err instanceof ProofError)) failures.push(`${path.relative(tdDir, f)}: threw ${String(err)}, not a ProofError`);
-        else if (p.wantErr && err === undefined) failures.push(`${path.relative(tdDir, f)}: accepted but wantErr`);
-        else if (!p.wantErr && err !== undefined) failures.push(`${path.relative(tdDir, f)}: rejected: ${(err as Error).message}`);
-        if (!p.wantErr) accepted++;
+describe.skipIf(!haveTd)(
+  haveTd ? 'transparency-dev/merkle probes' : 'transparency-dev/merkle probes (skipped: ../shared/vectors not found)',
+  () => {
+    test('every probe folder is one of the four kinds run below', () => {
+      expect(readdirSync(tdDir).sort()).toEqual(Object.keys(probeRunners).sort());
+      expect(jsonFiles(tdDir).length).toBe(Object.values(probeCounts).reduce((a, b) => a + b, 0));
+      // The negative folders are read too, not only the numbered ones.
+      for (const [kind, sub] of [
+        ['inclusion', 'additional'],
+        ['inclusion', 'single-entry'],
+        ['consistency', 'additional'],
+        ['subtreeinclusion', 'additional'],
+        ['subtreeinclusion', 'errors'],
+        ['subtreeinclusion', 'single-entry'],
+        ['subtreeconsistency', 'additional'],
+      ] as const) {
+        expect(jsonFiles(path.join(tdDir, kind, sub)).length, `${kind}/${sub}`).toBeGreaterThan(0);
       }
-      expect(failures).toEqual([]);
-      expect(accepted).toBeGreaterThan(0);
     });
-  }
-});
+
+    for (const kind of Object.keys(probeRunners)) {
+      const files = haveTd ? jsonFiles(path.join(tdDir, kind)) : [];
+      test(`${kind}: ${files.length} probes`, () => {
+        expect(files.length).toBe(probeCounts[kind]);
+        const failures: string[] = [];
+        let accepted = 0;
+        for (const f of files) {
+          const p = JSON.parse(readFileSync(f, 'utf8')) as Probe;
+          const proof = (p.proof ?? []).map((h) => fromBase64(h));
+          let err: unknown;
+          try {
+            probeRunners[kind]!(p, proof);
+          } catch (e) {
+            err = e;
+          }
+          // A verifier's caller branches on ProofError: every rejection, whatever the reason, is one.
+          if (err !== undefined && !(err instanceof ProofError))
+            failures.push(`${path.relative(tdDir, f)}: threw ${String(err)}, not a ProofError`);
+          else if (p.wantErr && err === undefined) failures.push(`${path.relative(tdDir, f)}: accepted but wantErr`);
+          else if (!p.wantErr && err !== undefined) failures.push(`${path.relative(tdDir, f)}: rejected: ${(err as Error).message}`);
+          if (!p.wantErr) accepted++;
+        }
+        expect(failures).toEqual([]);
+        expect(accepted).toBeGreaterThan(0);
+      });
+    }
+  },
+);
 
 // ---------------------------------------------------------------------------------------------
 // Properties
@@ -286,7 +301,9 @@ describe('proof properties (fast-check)', () => {
   test('inclusion proofs equal RFC 6962 PATH, verify, and fail under any single bit flip or wrong index/size', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 5000 }).chain((size) => fc.tuple(fc.constant(size), fc.integer({ min: 0, max: size - 1 }), fc.nat(), fc.nat(255))),
+        fc
+          .integer({ min: 1, max: 5000 })
+          .chain((size) => fc.tuple(fc.constant(size), fc.integer({ min: 0, max: size - 1 }), fc.nat(), fc.nat(255))),
         ([size, index, pick, bit]) => {
           const proof = proveInclusionSync(tree, index, size);
           const root = rootOf(size);
@@ -304,7 +321,12 @@ describe('proof properties (fast-check)', () => {
           // A wrong index or size is refused unless the verifier would do exactly the same steps.
           const otherIndex = (index + 1 + (pick % size)) % size;
           const otherSize = size + 1 + (pick % 100);
-          for (const [i, s] of [[otherIndex, size], [index, otherSize], [index, size * 2], [index, Math.max(index + 1, size - 1 - (pick % 50))]] as const) {
+          for (const [i, s] of [
+            [otherIndex, size],
+            [index, otherSize],
+            [index, size * 2],
+            [index, Math.max(index + 1, size - 1 - (pick % 50))],
+          ] as const) {
             if (i === index && s === size) continue;
             if (inclusionShape(i, s) === inclusionShape(index, size)) verifyInclusion(i, s, leaf, proof, root);
             else expect(() => verifyInclusion(i, s, leaf, proof, root), `index ${i} size ${s}`).toThrow(ProofError);
@@ -334,7 +356,9 @@ describe('proof properties (fast-check)', () => {
   test('consistency proofs equal RFC 6962 SUBPROOF, verify, and fail under any single bit flip or wrong size', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 5000 }).chain((size2) => fc.tuple(fc.integer({ min: 1, max: size2 }), fc.constant(size2), fc.nat(), fc.nat(255))),
+        fc
+          .integer({ min: 1, max: 5000 })
+          .chain((size2) => fc.tuple(fc.integer({ min: 1, max: size2 }), fc.constant(size2), fc.nat(), fc.nat(255))),
         ([size1, size2, pick, bit]) => {
           const proof = proveConsistencySync(tree, size1, size2);
           const root1 = rootOf(size1);
@@ -349,8 +373,15 @@ describe('proof properties (fast-check)', () => {
             bad[j] = flipBit(proof[j]!, bit);
             expect(() => verifyConsistency(size1, size2, bad, root1, root2)).toThrow(RootMismatchError);
             // A wrong size is refused unless the verifier would do exactly the same steps.
-            for (const [a, b] of [[size1, size2 + 1 + (pick % 50)], [size1 - 1, size2], [size1 + 1, size2], [size1, size2 * 2], [size1 ^ 2, size2]] as const) {
-              if (consistencyShape(a, b) === consistencyShape(size1, size2) && consistencyShape(a, b) !== 'invalid') verifyConsistency(a, b, proof, root1, root2);
+            for (const [a, b] of [
+              [size1, size2 + 1 + (pick % 50)],
+              [size1 - 1, size2],
+              [size1 + 1, size2],
+              [size1, size2 * 2],
+              [size1 ^ 2, size2],
+            ] as const) {
+              if (consistencyShape(a, b) === consistencyShape(size1, size2) && consistencyShape(a, b) !== 'invalid')
+                verifyConsistency(a, b, proof, root1, root2);
               else expect(() => verifyConsistency(a, b, proof, root1, root2), `${a} -> ${b}`).toThrow(ProofError);
             }
             expect(() => verifyConsistency(size1, size2, proof.slice(1), root1, root2)).toThrow(ProofError);
@@ -363,10 +394,20 @@ describe('proof properties (fast-check)', () => {
 
   test('async provers give the same proofs through an async reader', async () => {
     const asyncReader = { readNodes: async (ids: readonly NodeId[]) => tree.readNodes(ids) };
-    for (const [i, s] of [[0, 1], [17, 4999], [4095, 4096], [2500, 2501]] as const) {
+    for (const [i, s] of [
+      [0, 1],
+      [17, 4999],
+      [4095, 4096],
+      [2500, 2501],
+    ] as const) {
       expect((await proveInclusion(asyncReader, i, s)).map(toHex)).toEqual(proveInclusionSync(tree, i, s).map(toHex));
     }
-    for (const [a, b] of [[1, 2], [7, 4999], [4096, 5000], [3, 3]] as const) {
+    for (const [a, b] of [
+      [1, 2],
+      [7, 4999],
+      [4096, 5000],
+      [3, 3],
+    ] as const) {
       expect((await proveConsistency(asyncReader, a, b)).map(toHex)).toEqual(proveConsistencySync(tree, a, b).map(toHex));
     }
   });
@@ -406,7 +447,10 @@ describe('subtree consistency against the SUBTREE_PROOF oracle (fast-check)', ()
           let c = 1;
           while (c < end - start) c *= 2;
           if (start % c !== 0) {
-            expect(() => verifySubtreeConsistency(start, end, size, [], rootFromLeafHashes(d.slice(start, end)), root), `[${start}, ${end}) of ${size}`).toThrow(ProofError);
+            expect(
+              () => verifySubtreeConsistency(start, end, size, [], rootFromLeafHashes(d.slice(start, end)), root),
+              `[${start}, ${end}) of ${size}`,
+            ).toThrow(ProofError);
             continue;
           }
           const sub = rootFromLeafHashes(d.slice(start, end));
@@ -415,7 +459,9 @@ describe('subtree consistency against the SUBTREE_PROOF oracle (fast-check)', ()
           for (let j = 0; j < proof.length; j++) {
             const bad = proof.slice();
             bad[j] = flipBit(proof[j]!, (j * 37 + start) % 256);
-            expect(() => verifySubtreeConsistency(start, end, size, bad, sub, root), `[${start}, ${end}) of ${size}, proof[${j}]`).toThrow(ProofError);
+            expect(() => verifySubtreeConsistency(start, end, size, bad, sub, root), `[${start}, ${end}) of ${size}, proof[${j}]`).toThrow(
+              ProofError,
+            );
           }
           checked++;
         }

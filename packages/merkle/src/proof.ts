@@ -10,19 +10,9 @@
  * golang.org/x/mod/sumdb/tlog does.
  */
 import { bytesEqual } from './encoding.js';
-import { MerkleError, ProofError, RootMismatchError, checkIndex } from './errors.js';
-import { HASH_SIZE, defaultHasher, type Hash, type Hasher } from './hash.js';
-import {
-  POW2,
-  bitCeil,
-  bitLengthXor,
-  isPow2,
-  largestPow2Below,
-  popcount,
-  pushRange,
-  shiftRight,
-  trailingZeros,
-} from './treemath.js';
+import { checkIndex, MerkleError, ProofError, RootMismatchError } from './errors.js';
+import { defaultHasher, HASH_SIZE, type Hash, type Hasher } from './hash.js';
+import { bitCeil, bitLengthXor, isPow2, largestPow2Below, POW2, popcount, pushRange, shiftRight, trailingZeros } from './treemath.js';
 
 /** A perfect subtree: leaves [index << level, (index + 1) << level). Level 0 = leaf hashes. */
 export interface NodeId {
@@ -84,7 +74,9 @@ function planFromScratch(n: number, reader: { rangeHash?(start: number, end: num
       const h = reader.rangeHash(lo, hi);
       if (h !== undefined) {
         if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) {
-          throw new MerkleError(`NodeReader.rangeHash(${lo}, ${hi}) returned a ${h?.length ?? 'missing'}-byte value; hashes must be ${HASH_SIZE} bytes`);
+          throw new MerkleError(
+            `NodeReader.rangeHash(${lo}, ${hi}) returned a ${h?.length ?? 'missing'}-byte value; hashes must be ${HASH_SIZE} bytes`,
+          );
         }
         (given ??= new Array<Hash | undefined>(n))[j] = h;
         counts[j] = 0;
@@ -153,7 +145,9 @@ function checkReadResult(ids: readonly NodeId[], hashes: readonly Hash[]): void 
     const h = hashes[i]!;
     if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) {
       const id = ids[i]!;
-      throw new MerkleError(`NodeReader returned a ${h?.length ?? 'missing'}-byte value for node (level ${id.level}, index ${id.index}); hashes must be ${HASH_SIZE} bytes`);
+      throw new MerkleError(
+        `NodeReader returned a ${h?.length ?? 'missing'}-byte value for node (level ${id.level}, index ${id.index}); hashes must be ${HASH_SIZE} bytes`,
+      );
     }
   }
 }
@@ -188,9 +182,14 @@ function checkInclusionArgs(index: number, size: number): void {
 function checkConsistencyArgs(size1: number, size2: number): void {
   checkIndex(size1, 'size1');
   checkIndex(size2, 'size2');
-  if (size1 > size2) throw new MerkleError(`size1 ${size1} is larger than size2 ${size2}: a consistency proof goes from an older (smaller) tree to a newer one`);
+  if (size1 > size2)
+    throw new MerkleError(
+      `size1 ${size1} is larger than size2 ${size2}: a consistency proof goes from an older (smaller) tree to a newer one`,
+    );
   if (size1 === 0) {
-    throw new MerkleError('a consistency proof from the empty tree (size1 = 0) is meaningless: every tree extends it; verify the newer checkpoint directly');
+    throw new MerkleError(
+      'a consistency proof from the empty tree (size1 = 0) is meaningless: every tree extends it; verify the newer checkpoint directly',
+    );
   }
 }
 
@@ -296,7 +295,13 @@ function inclusionProofLength(index: number, size: number): number {
  * Requires 0 <= index < size, a 32-byte leaf hash and a proof of exactly the right length;
  * throws ProofError otherwise.
  */
-export function rootFromInclusionProof(index: number, size: number, leafHash: Hash, proof: readonly Hash[], hasher: Hasher = defaultHasher): Hash {
+export function rootFromInclusionProof(
+  index: number,
+  size: number,
+  leafHash: Hash,
+  proof: readonly Hash[],
+  hasher: Hasher = defaultHasher,
+): Hash {
   proofNumber(index, 'index');
   proofNumber(size, 'tree size');
   if (index >= size) throw new ProofError(`index ${index} is not in a tree of size ${size}: need 0 <= index < size`);
@@ -334,7 +339,14 @@ export function rootFromInclusionProof(index: number, size: number, leafHash: Ha
  * (RFC 9162 §2.1.3.2). Requires 0 <= index < size. Throws ProofError if the proof is malformed,
  * RootMismatchError if it leads to another root; returns nothing on success.
  */
-export function verifyInclusion(index: number, size: number, leafHash: Hash, proof: readonly Hash[], root: Hash, hasher: Hasher = defaultHasher): void {
+export function verifyInclusion(
+  index: number,
+  size: number,
+  leafHash: Hash,
+  proof: readonly Hash[],
+  root: Hash,
+  hasher: Hasher = defaultHasher,
+): void {
   proofHash(root, 'root');
   const computed = rootFromInclusionProof(index, size, leafHash, proof, hasher);
   if (!bytesEqual(computed, root)) throw new RootMismatchError(root, computed, `inclusion proof for index ${index} in tree size ${size}`);
@@ -352,19 +364,29 @@ function consistencyProofLength(size1: number, size2: number): number {
  * the proof must be empty and the roots equal. Throws ProofError if malformed,
  * RootMismatchError if a computed root differs; returns nothing on success.
  */
-export function verifyConsistency(size1: number, size2: number, proof: readonly Hash[], root1: Hash, root2: Hash, hasher: Hasher = defaultHasher): void {
+export function verifyConsistency(
+  size1: number,
+  size2: number,
+  proof: readonly Hash[],
+  root1: Hash,
+  root2: Hash,
+  hasher: Hasher = defaultHasher,
+): void {
   proofNumber(size1, 'size1');
   proofNumber(size2, 'size2');
   if (size2 < size1) throw new ProofError(`size2 ${size2} is smaller than size1 ${size1}: a log never shrinks`);
   if (size1 === 0) {
-    throw new ProofError('a consistency proof from the empty tree (size1 = 0) is meaningless: every tree extends it; verify the newer checkpoint directly');
+    throw new ProofError(
+      'a consistency proof from the empty tree (size1 = 0) is meaningless: every tree extends it; verify the newer checkpoint directly',
+    );
   }
   if (!Array.isArray(proof)) throw new ProofError('proof must be an array of hashes');
   if (size1 === size2) {
     // As transparency-dev/merkle (and its test corpus): equal trees only compare their roots.
     proofBytes(root1, 'root1');
     proofBytes(root2, 'root2');
-    if (proof.length !== 0) throw new ProofError(`sizes are equal (${size1}) so the consistency proof must be empty, got ${proof.length} hashes`);
+    if (proof.length !== 0)
+      throw new ProofError(`sizes are equal (${size1}) so the consistency proof must be empty, got ${proof.length} hashes`);
     if (!bytesEqual(root1, root2)) throw new RootMismatchError(root1, root2, `trees of equal size ${size1}`);
     return;
   }
@@ -418,7 +440,9 @@ export function verifyConsistency(size1: number, size2: number, proof: readonly 
 function checkSubtree(start: number, end: number): void {
   if (start >= end) throw new ProofError(`subtree [${start}, ${end}) is empty or reversed: need start < end`);
   if (start !== 0 && start % bitCeil(end - start) !== 0) {
-    throw new ProofError(`subtree [${start}, ${end}) is not valid: start must be a multiple of ${bitCeil(end - start)}, the smallest power of two >= end - start`);
+    throw new ProofError(
+      `subtree [${start}, ${end}) is not valid: start must be a multiple of ${bitCeil(end - start)}, the smallest power of two >= end - start`,
+    );
   }
 }
 
@@ -429,7 +453,15 @@ function checkSubtree(start: number, end: number): void {
  * The proof is the inclusion proof of leaf index - start in a tree of end - start leaves.
  * Throws ProofError / RootMismatchError.
  */
-export function verifySubtreeInclusion(index: number, start: number, end: number, leafHash: Hash, proof: readonly Hash[], root: Hash, hasher: Hasher = defaultHasher): void {
+export function verifySubtreeInclusion(
+  index: number,
+  start: number,
+  end: number,
+  leafHash: Hash,
+  proof: readonly Hash[],
+  root: Hash,
+  hasher: Hasher = defaultHasher,
+): void {
   proofNumber(index, 'index');
   proofNumber(start, 'subtree start');
   proofNumber(end, 'subtree end');
@@ -437,7 +469,8 @@ export function verifySubtreeInclusion(index: number, start: number, end: number
   if (index < start || index >= end) throw new ProofError(`index ${index} is outside subtree [${start}, ${end})`);
   proofHash(root, 'subtree root');
   const computed = rootFromInclusionProof(index - start, end - start, leafHash, proof, hasher);
-  if (!bytesEqual(computed, root)) throw new RootMismatchError(root, computed, `inclusion proof for index ${index} in subtree [${start}, ${end})`);
+  if (!bytesEqual(computed, root))
+    throw new RootMismatchError(root, computed, `inclusion proof for index ${index} in subtree [${start}, ${end})`);
 }
 
 // The three chain helpers of transparency-dev/merkle, over proof[from, to) without slicing.
@@ -488,14 +521,16 @@ export function verifySubtreeConsistency(
   proofBytes(subtreeRoot, 'subtree root');
   proofBytes(root, 'root');
   if (start === end) {
-    if (proof.length !== 0) throw new ProofError(`subtree [${start}, ${end}) is empty so its proof must be empty, got ${proof.length} hashes`);
+    if (proof.length !== 0)
+      throw new ProofError(`subtree [${start}, ${end}) is empty so its proof must be empty, got ${proof.length} hashes`);
     const empty = hasher.emptyRoot();
     if (!bytesEqual(subtreeRoot, empty)) throw new RootMismatchError(empty, subtreeRoot, `empty subtree [${start}, ${end})`);
     return;
   }
   checkSubtree(start, end);
   if (start === 0 && end === size) {
-    if (proof.length !== 0) throw new ProofError(`subtree [0, ${end}) is the whole tree so the proof must be empty, got ${proof.length} hashes`);
+    if (proof.length !== 0)
+      throw new ProofError(`subtree [0, ${end}) is the whole tree so the proof must be empty, got ${proof.length} hashes`);
     if (!bytesEqual(subtreeRoot, root)) throw new RootMismatchError(root, subtreeRoot, `subtree [0, ${end}) of tree size ${size}`);
     return;
   }

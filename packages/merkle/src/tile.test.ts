@@ -5,10 +5,8 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { fromHex, toHex } from './encoding.js';
 import { MerkleError } from './errors.js';
-import { defaultHasher, rootFromLeafHashes, type Hash } from './hash.js';
+import { defaultHasher, type Hash, rootFromLeafHashes } from './hash.js';
 import {
-  TILE_HEIGHT,
-  TILE_WIDTH,
   changedTiles,
   entriesTilesForSize,
   formatEntriesPath,
@@ -16,10 +14,13 @@ import {
   formatTilePath,
   hashTileRoot,
   nodeFromTile,
+  type ParsedTilePath,
   parseTilePath,
+  TILE_HEIGHT,
+  TILE_WIDTH,
+  type TileId,
   tileForNode,
   tilesForSize,
-  type TileId,
 } from './tile.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -43,50 +44,59 @@ interface Ref {
   entryBundles: { path: string; hex: string }[];
 }
 
-describe.skipIf(!haveVectors)(haveVectors ? 'tiles of tlog-reference.json' : 'tiles of tlog-reference.json (skipped: ../shared/vectors not found)', () => {
-  const ref = haveVectors ? (JSON.parse(readFileSync(path.join(vectorsDir, 'tlog-reference.json'), 'utf8')) as Ref) : undefined;
-  const leaves = ref ? ref.leafHashes.map(fromHex) : [];
+describe.skipIf(!haveVectors)(
+  haveVectors ? 'tiles of tlog-reference.json' : 'tiles of tlog-reference.json (skipped: ../shared/vectors not found)',
+  () => {
+    const ref = haveVectors ? (JSON.parse(readFileSync(path.join(vectorsDir, 'tlog-reference.json'), 'utf8')) as Ref) : undefined;
+    const leaves = ref ? ref.leafHashes.map(fromHex) : [];
 
-  test('tilesForSize(1100) names exactly the reference tiles, and each tile equals the reference bytes', () => {
-    const tiles = tilesForSize(1100);
-    expect(tiles.map(formatTilePath)).toEqual(ref!.tiles.map((t) => t.path));
-    for (const t of ref!.tiles) {
-      const parsed = parseTilePath(t.path);
-      expect(parsed.kind).toBe('hash');
-      if (parsed.kind !== 'hash') continue;
-      expect(formatTilePath(parsed.tile)).toBe(t.path);
-      expect(toHex(computeTile(leaves, parsed.tile)), t.path).toBe(t.hex);
-    }
-  });
+    test('tilesForSize(1100) names exactly the reference tiles, and each tile equals the reference bytes', () => {
+      const tiles = tilesForSize(1100);
+      expect(tiles.map(formatTilePath)).toEqual(ref!.tiles.map((t) => t.path));
+      for (const t of ref!.tiles) {
+        const parsed = parseTilePath(t.path);
+        expect(parsed.kind).toBe('hash');
+        if (parsed.kind !== 'hash') continue;
+        expect(formatTilePath(parsed.tile)).toBe(t.path);
+        expect(toHex(computeTile(leaves, parsed.tile)), t.path).toBe(t.hex);
+      }
+    });
 
-  test('level-1 hashes are the roots of the full level-0 tiles; nodeFromTile matches the MTH', () => {
-    const byPath = new Map(ref!.tiles.map((t) => [t.path, fromHex(t.hex)]));
-    const l1 = byPath.get('tile/1/000.p/4')!;
-    for (let i = 0; i < 4; i++) {
-      const t0 = byPath.get(`tile/0/00${i}`)!;
-      expect(toHex(hashTileRoot(t0))).toBe(toHex(l1.subarray(i * 32, (i + 1) * 32)));
-      expect(toHex(nodeFromTile({ level: 0, index: i, width: 256 }, t0, 8, i))).toBe(toHex(hashTileRoot(t0)));
-    }
-    const partial = byPath.get('tile/0/004.p/76')!;
-    const tile = { level: 0, index: 4, width: 76 };
-    for (const [level, index] of [[0, 1024], [0, 1099], [2, 256], [3, 130], [6, 16]] as const) {
-      const want = rootFromLeafHashes(leaves.slice(index * 2 ** level, (index + 1) * 2 ** level));
-      expect(toHex(nodeFromTile(tile, partial, level, index))).toBe(toHex(want));
-      expect(tileForNode(level, index, 1100)).toEqual(tile);
-    }
-    expect(() => nodeFromTile(tile, partial, 7, 8)).toThrow(/not inside tile/); // leaves 1024..1151 > 1100
-    expect(toHex(hashTileRoot(partial))).toBe(toHex(rootFromLeafHashes(leaves.slice(1024, 1100))));
-  });
+    test('level-1 hashes are the roots of the full level-0 tiles; nodeFromTile matches the MTH', () => {
+      const byPath = new Map(ref!.tiles.map((t) => [t.path, fromHex(t.hex)]));
+      const l1 = byPath.get('tile/1/000.p/4')!;
+      for (let i = 0; i < 4; i++) {
+        const t0 = byPath.get(`tile/0/00${i}`)!;
+        expect(toHex(hashTileRoot(t0))).toBe(toHex(l1.subarray(i * 32, (i + 1) * 32)));
+        expect(toHex(nodeFromTile({ level: 0, index: i, width: 256 }, t0, 8, i))).toBe(toHex(hashTileRoot(t0)));
+      }
+      const partial = byPath.get('tile/0/004.p/76')!;
+      const tile = { level: 0, index: 4, width: 76 };
+      for (const [level, index] of [
+        [0, 1024],
+        [0, 1099],
+        [2, 256],
+        [3, 130],
+        [6, 16],
+      ] as const) {
+        const want = rootFromLeafHashes(leaves.slice(index * 2 ** level, (index + 1) * 2 ** level));
+        expect(toHex(nodeFromTile(tile, partial, level, index))).toBe(toHex(want));
+        expect(tileForNode(level, index, 1100)).toEqual(tile);
+      }
+      expect(() => nodeFromTile(tile, partial, 7, 8)).toThrow(/not inside tile/); // leaves 1024..1151 > 1100
+      expect(toHex(hashTileRoot(partial))).toBe(toHex(rootFromLeafHashes(leaves.slice(1024, 1100))));
+    });
 
-  test('entry bundle paths parse and format', () => {
-    expect(entriesTilesForSize(1100).map(formatEntriesPath)).toEqual(ref!.entryBundles.map((b) => b.path));
-    for (const b of ref!.entryBundles) {
-      const p = parseTilePath(b.path);
-      expect(p.kind).toBe('entries');
-      if (p.kind === 'entries') expect(formatEntriesPath(p.tile)).toBe(b.path);
-    }
-  });
-});
+    test('entry bundle paths parse and format', () => {
+      expect(entriesTilesForSize(1100).map(formatEntriesPath)).toEqual(ref!.entryBundles.map((b) => b.path));
+      for (const b of ref!.entryBundles) {
+        const p = parseTilePath(b.path);
+        expect(p.kind).toBe('entries');
+        if (p.kind === 'entries') expect(formatEntriesPath(p.tile)).toBe(b.path);
+      }
+    });
+  },
+);
 
 describe('tile paths', () => {
   test('formatTileIndex groups digits in threes', () => {
@@ -223,7 +233,27 @@ describe('tile paths', () => {
 
   test('any string either fails with MerkleError or parses to a tile whose path is that string (property)', () => {
     // Strings over the path alphabet, so that near-misses of valid paths are common.
-    const piece = fc.constantFrom('tile', 'entries', 'x', '0', '1', '00', '000', '001', '255', '256', '63', '64', 'x000', 'x001', '.p', '/', '.', 'p', ' ');
+    const piece = fc.constantFrom(
+      'tile',
+      'entries',
+      'x',
+      '0',
+      '1',
+      '00',
+      '000',
+      '001',
+      '255',
+      '256',
+      '63',
+      '64',
+      'x000',
+      'x001',
+      '.p',
+      '/',
+      '.',
+      'p',
+      ' ',
+    );
     const pathLike = fc.oneof(
       fc.array(piece, { maxLength: 12 }).map((a) => a.join('')),
       fc.array(piece, { maxLength: 6 }).map((a) => `tile/${a.join('/')}`),
@@ -231,7 +261,7 @@ describe('tile paths', () => {
     );
     fc.assert(
       fc.property(pathLike, (p) => {
-        let parsed;
+        let parsed: ParsedTilePath;
         try {
           parsed = parseTilePath(p);
         } catch (e) {
@@ -274,12 +304,22 @@ describe('tile sets', () => {
     expect(l0.length).toBe(274);
     expect(l0.filter((t) => t.width === 256).length).toBe(273);
     expect(l0[273]).toEqual({ level: 0, index: 273, width: 112 });
-    expect(tiles.filter((t) => t.level === 1)).toEqual([{ level: 1, index: 0, width: 256 }, { level: 1, index: 1, width: 17 }]);
+    expect(tiles.filter((t) => t.level === 1)).toEqual([
+      { level: 1, index: 0, width: 256 },
+      { level: 1, index: 1, width: 17 },
+    ]);
     expect(tiles.filter((t) => t.level === 2)).toEqual([{ level: 2, index: 0, width: 1 }]);
-    expect(tilesForSize(256)).toEqual([{ level: 0, index: 0, width: 256 }, { level: 1, index: 0, width: 1 }]);
+    expect(tilesForSize(256)).toEqual([
+      { level: 0, index: 0, width: 256 },
+      { level: 1, index: 0, width: 1 },
+    ]);
     expect(tilesForSize(0)).toEqual([]);
     expect(entriesTilesForSize(0)).toEqual([]);
-    expect(entriesTilesForSize(513)).toEqual([{ index: 0, width: 256 }, { index: 1, width: 256 }, { index: 2, width: 1 }]);
+    expect(entriesTilesForSize(513)).toEqual([
+      { index: 0, width: 256 },
+      { index: 1, width: 256 },
+      { index: 2, width: 1 },
+    ]);
   });
 
   test('changedTiles is exactly the tiles of newSize that are new or wider than in oldSize', () => {

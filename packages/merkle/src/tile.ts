@@ -4,8 +4,8 @@
  * The levels in between are recomputed from those hashes, so any node whose leaves lie in one
  * tile can be computed from it.
  */
-import { MerkleError, checkIndex } from './errors.js';
-import { HASH_SIZE, defaultHasher, rootFromLeafHashes, type Hash, type Hasher } from './hash.js';
+import { checkIndex, MerkleError } from './errors.js';
+import { defaultHasher, HASH_SIZE, type Hash, type Hasher, rootFromLeafHashes } from './hash.js';
 import { POW2, shiftRight } from './treemath.js';
 
 /** Tree levels per tile level. */
@@ -118,7 +118,11 @@ export function parseTilePath(path: string): ParsedTilePath {
     const g = groups[i]!;
     const last = i === groups.length - 1;
     if (last ? !LAST_RE.test(g) : !GROUP_RE.test(g)) {
-      throw bad(last ? `the last index element must be exactly 3 digits, got ${JSON.stringify(g)}` : `index element ${JSON.stringify(g)} must be "x" and 3 digits`);
+      throw bad(
+        last
+          ? `the last index element must be exactly 3 digits, got ${JSON.stringify(g)}`
+          : `index element ${JSON.stringify(g)} must be "x" and 3 digits`,
+      );
     }
     if (i === 0 && !last && g === 'x000') throw bad('the index has a leading all-zero group (not canonical)');
     index = index * 1000 + Number(last ? g : g.slice(1));
@@ -218,7 +222,9 @@ export function nodeFromTile(tile: TileId, data: Uint8Array, level: number, inde
   const base = tile.level * TILE_HEIGHT;
   const rel = level - base;
   if (rel < 0 || rel > TILE_HEIGHT) {
-    throw new MerkleError(`node (level ${level}, index ${index}) is not computable from tile ${formatTilePath(tile)}: its level must be in [${base}, ${base + TILE_HEIGHT}]`);
+    throw new MerkleError(
+      `node (level ${level}, index ${index}) is not computable from tile ${formatTilePath(tile)}: its level must be in [${base}, ${base + TILE_HEIGHT}]`,
+    );
   }
   const span = POW2[rel]!;
   const first = index * span - tile.index * TILE_WIDTH;

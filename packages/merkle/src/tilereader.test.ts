@@ -3,8 +3,17 @@ import { describe, expect, test } from 'vitest';
 import { toHex } from './encoding.js';
 import { MerkleError, ProofError, RootMismatchError } from './errors.js';
 import { defaultHasher, type Hash } from './hash.js';
-import { proveConsistency, proveConsistencySync, proveInclusion, proveInclusionSync, treeRoot, treeRootSync, type NodeId, type SyncNodeReader } from './proof.js';
-import { TILE_WIDTH, formatTilePath, type TileId } from './tile.js';
+import {
+  type NodeId,
+  proveConsistency,
+  proveConsistencySync,
+  proveInclusion,
+  proveInclusionSync,
+  type SyncNodeReader,
+  treeRoot,
+  treeRootSync,
+} from './proof.js';
+import { formatTilePath, TILE_WIDTH, type TileId } from './tile.js';
 import { TileHashReader } from './tilereader.js';
 
 /** Every complete node of a tree, per level, as flat byte arrays. */
@@ -58,7 +67,9 @@ describe('TileHashReader', () => {
   test('proofs through verified tiles equal proofs from the direct reader (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.integer({ min: 1, max: 70000 }).chain((size) => fc.tuple(fc.constant(size), fc.integer({ min: 0, max: size - 1 }), fc.integer({ min: 1, max: size }))),
+        fc
+          .integer({ min: 1, max: 70000 })
+          .chain((size) => fc.tuple(fc.constant(size), fc.integer({ min: 0, max: size - 1 }), fc.integer({ min: 1, max: size }))),
         async ([size, index, size1]) => {
           const root = treeRootSync(tree, size);
           const reader = new TileHashReader(size, root, server(size).fetchTile);

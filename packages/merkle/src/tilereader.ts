@@ -6,10 +6,10 @@
  * tile is only ever used after it has been tied to the root.
  */
 import { bytesEqual } from './encoding.js';
-import { MerkleError, ProofError, RootMismatchError, checkIndex } from './errors.js';
-import { HASH_SIZE, defaultHasher, type Hash, type Hasher } from './hash.js';
+import { checkIndex, MerkleError, ProofError, RootMismatchError } from './errors.js';
+import { defaultHasher, HASH_SIZE, type Hash, type Hasher } from './hash.js';
 import type { NodeId, NodeReader } from './proof.js';
-import { TILE_WIDTH, formatTilePath, hashTileRoot, nodeFromTile, tileForNode, type TileId } from './tile.js';
+import { formatTilePath, hashTileRoot, nodeFromTile, TILE_WIDTH, type TileId, tileForNode } from './tile.js';
 import { pushRange } from './treemath.js';
 
 /** NodeReader over tiles fetched from an untrusted source, authenticated against a verified (size, root), like Go's tlog.TileHashReader. */
@@ -76,7 +76,11 @@ export class TileHashReader implements NodeReader {
         const want = nodeFromTile(parent, parentData, (tile.level + 1) * 8, tile.index, this.hasher);
         const got = hashTileRoot(bytes, this.hasher);
         if (!bytesEqual(got, want)) {
-          throw new RootMismatchError(want, got, `tile ${formatTilePath(tile)} (checked against ${formatTilePath(parent)} for tree size ${this.size})`);
+          throw new RootMismatchError(
+            want,
+            got,
+            `tile ${formatTilePath(tile)} (checked against ${formatTilePath(parent)} for tree size ${this.size})`,
+          );
         }
         this.verified.set(formatTilePath(tile), bytes);
       }
@@ -86,7 +90,9 @@ export class TileHashReader implements NodeReader {
 
   private checkLength(tile: TileId, data: Uint8Array): Uint8Array {
     if (!(data instanceof Uint8Array) || data.length !== tile.width * HASH_SIZE) {
-      throw new ProofError(`tile ${formatTilePath(tile)} must be ${tile.width * HASH_SIZE} bytes, got ${data instanceof Uint8Array ? data.length : typeof data}`);
+      throw new ProofError(
+        `tile ${formatTilePath(tile)} must be ${tile.width * HASH_SIZE} bytes, got ${data instanceof Uint8Array ? data.length : typeof data}`,
+      );
     }
     return data;
   }
@@ -113,7 +119,9 @@ export class TileHashReader implements NodeReader {
     const list = [...tiles.entries()];
     const data = await Promise.all(list.map(([, t]) => this.fetchTile(t)));
     const got = new Map<string, Uint8Array>();
-    list.forEach(([path, t], i) => got.set(path, this.checkLength(t, data[i]!)));
+    list.forEach(([path, t], i) => {
+      got.set(path, this.checkLength(t, data[i]!));
+    });
     const hashes = ids.map((id, i) => nodeFromTile(idTiles[i]!, got.get(formatTilePath(idTiles[i]!))!, id.level, id.index, this.hasher));
     let h = hashes[hashes.length - 1]!;
     for (let i = hashes.length - 2; i >= 0; i--) h = this.hasher.hashChildren(hashes[i]!, h);

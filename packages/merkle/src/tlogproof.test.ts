@@ -1,16 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { fromHex, toBase64, toHex } from './encoding.js';
-import { MerkleError, NoteError, ProofError, SignatureError } from './errors.js';
-import { defaultHasher } from './hash.js';
-import type { Hash } from './hash.js';
-import { generateEd25519Key, parseSignerKey, parseVerifierKey } from './key.js';
-import { formatNote, parseNote, signNote } from './note.js';
 import { formatCheckpoint } from './checkpoint.js';
 import { generateCosignatureKey, parseCosignerKey } from './cosignature.js';
-import { TLOG_PROOF_HEADER, formatTlogProof, parseTlogProof, verifyTlogProof } from './tlogproof.js';
+import { fromHex, toBase64, toHex } from './encoding.js';
+import { MerkleError, NoteError, ProofError, SignatureError } from './errors.js';
+import type { Hash } from './hash.js';
+import { defaultHasher } from './hash.js';
+import { generateEd25519Key, parseSignerKey, parseVerifierKey } from './key.js';
+import { formatNote, parseNote, signNote } from './note.js';
+import { formatTlogProof, parseTlogProof, TLOG_PROOF_HEADER, verifyTlogProof } from './tlogproof.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const vectorsDir = path.resolve(repoRoot, '../shared/vectors');
@@ -161,7 +161,9 @@ describe('verifyTlogProof', () => {
 });
 
 describe.skipIf(!haveVectors)(
-  haveVectors ? 'verifyTlogProof on the tlog-reference tree' : 'verifyTlogProof on the tlog-reference tree (skipped: ../shared/vectors not found)',
+  haveVectors
+    ? 'verifyTlogProof on the tlog-reference tree'
+    : 'verifyTlogProof on the tlog-reference tree (skipped: ../shared/vectors not found)',
   () => {
     it('receipts built from the Go inclusion proofs and signed checkpoints verify', () => {
       const ref = JSON.parse(readFileSync(path.join(vectorsDir, 'tlog-reference.json'), 'utf8')) as {

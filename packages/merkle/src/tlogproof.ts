@@ -1,12 +1,12 @@
+import type { Checkpoint } from './checkpoint.js';
+import { parseCheckpoint } from './checkpoint.js';
 import { fromBase64, toBase64 } from './encoding.js';
-import { NoteError, SignatureError, checkIndex } from './errors.js';
+import { checkIndex, NoteError, SignatureError } from './errors.js';
 import type { Hash, Hasher } from './hash.js';
-import { HASH_SIZE, defaultHasher } from './hash.js';
+import { defaultHasher, HASH_SIZE } from './hash.js';
 import type { NoteVerifier } from './key.js';
 import { formatKeyId } from './key.js';
 import { openNote, parseNote } from './note.js';
-import type { Checkpoint } from './checkpoint.js';
-import { parseCheckpoint } from './checkpoint.js';
 import { verifyInclusion } from './proof.js';
 
 /** A c2sp.org/tlog-proof@v1 receipt: an entry's index, its inclusion proof, and the signed checkpoint. */
@@ -94,7 +94,9 @@ export function parseTlogProof(text: string | Uint8Array): TlogProof {
   };
   const header = nextLine('header line');
   if (header !== TLOG_PROOF_HEADER) {
-    throw new NoteError(`not a tlog-proof: the first line is ${JSON.stringify(header.slice(0, 80))}, expected ${JSON.stringify(TLOG_PROOF_HEADER)}`);
+    throw new NoteError(
+      `not a tlog-proof: the first line is ${JSON.stringify(header.slice(0, 80))}, expected ${JSON.stringify(TLOG_PROOF_HEADER)}`,
+    );
   }
   let line = nextLine('index line');
   let extra: Uint8Array | undefined;

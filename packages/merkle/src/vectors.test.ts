@@ -5,7 +5,7 @@
  * Ed25519 verifier, the tiles against the entry bundles, and reading the reference tree through
  * its own tiles. Per-module tests cover the rest (see the inventory comments below).
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ed from '@noble/ed25519';
@@ -16,10 +16,10 @@ import { openCheckpoint } from './checkpoint.js';
 import { verifyCosignature } from './cosignature.js';
 import { fromBase64, fromHex, toHex } from './encoding.js';
 import { ProofError } from './errors.js';
-import { defaultHasher, rootFromLeafHashes, type Hash } from './hash.js';
+import { defaultHasher, type Hash, rootFromLeafHashes } from './hash.js';
 import { cosignatureMessage, keyId, parseVerifierKey, verifierKeyOf } from './key.js';
 import { openNote, parseNote } from './note.js';
-import { proveConsistency, proveConsistencySync, proveInclusion, treeRoot, verifyConsistency, type NodeId } from './proof.js';
+import { type NodeId, proveConsistency, proveConsistencySync, proveInclusion, treeRoot, verifyConsistency } from './proof.js';
 import { formatTilePath, nodeFromTile, parseTilePath, type TileId } from './tile.js';
 import { TileHashReader } from './tilereader.js';
 
@@ -47,7 +47,14 @@ interface SignedNoteFile {
     { source: string; verifierKeys: string[]; signerKey: string; text: string; signatureLines: string[]; note: string },
     { source: string; verifierKeys: string[]; note: string },
   ];
-  cosignatureV1: { source: string; verifierKey: string; checkpointBody: string; signatureLine: string; timestamp: number; signedMessage?: string }[];
+  cosignatureV1: {
+    source: string;
+    verifierKey: string;
+    checkpointBody: string;
+    signatureLine: string;
+    timestamp: number;
+    signedMessage?: string;
+  }[];
   witnessAddCheckpoint: {
     source: string;
     logPublicKeyHex: string;
@@ -84,7 +91,18 @@ describe.skipIf(!haveVectors)(skipped('vector inventory'), () => {
     // tile.test.ts and below; signedNote: checkpoint.test.ts, tlogproof.test.ts and below;
     // rfc6962Example: compact.test.ts and below.
     expect(Object.keys(ref!).sort()).toEqual(
-      ['about', 'consistency', 'entryBundles', 'inclusion', 'leafHashes', 'leaves', 'rfc6962Example', 'roots', 'signedNote', 'tiles'].sort(),
+      [
+        'about',
+        'consistency',
+        'entryBundles',
+        'inclusion',
+        'leafHashes',
+        'leaves',
+        'rfc6962Example',
+        'roots',
+        'signedNote',
+        'tiles',
+      ].sort(),
     );
     expect(Object.keys(ref!.signedNote).sort()).toEqual(['checkpoints', 'origin', 'signerKey', 'verifierKey']);
     expect(Object.keys(ref!.rfc6962Example).sort()).toEqual(['leaves', 'rootsBySize']);
@@ -123,7 +141,9 @@ describe.skipIf(!haveVectors)(skipped('tlog-reference.json: hashing, tiles and b
     expect(toHex(sha256(Uint8Array.of(1, ...r2, ...lh[2]!)))).toBe(ref!.roots['3']);
     // The RFC 6962 example tree: every root by size, from its own leaves.
     const ex = ref!.rfc6962Example.leaves.map((l) => defaultHasher.hashLeaf(fromHex(l)));
-    expect(ref!.rfc6962Example.rootsBySize.map((_, n) => toHex(rootFromLeafHashes(ex.slice(0, n))))).toEqual(ref!.rfc6962Example.rootsBySize);
+    expect(ref!.rfc6962Example.rootsBySize.map((_, n) => toHex(rootFromLeafHashes(ex.slice(0, n))))).toEqual(
+      ref!.rfc6962Example.rootsBySize,
+    );
   });
 
   test('each entry bundle hashes to the level-0 tile of the same index, hash by hash (tlog-tiles)', () => {
@@ -182,7 +202,7 @@ describe.skipIf(!haveVectors)(skipped('tlog-reference.json: hashing, tiles and b
       const reader = new TileHashReader(1100, root, async (t) => {
         const p = formatTilePath(t);
         const data = fromHex(ref!.tiles.find((x) => x.path === p)!.hex);
-        return p === target.path ? flipBit(data, 8 * 32 * (data.length / 64 | 0) + 3) : data;
+        return p === target.path ? flipBit(data, 8 * 32 * ((data.length / 64) | 0) + 3) : data;
       });
       await expect(reader.readNodes(ref!.leafHashes.map((_, index) => ({ level: 0, index }))), target.path).rejects.toThrow(ProofError);
     }
@@ -246,7 +266,10 @@ describe.skipIf(!haveVectors)(skipped('witness add-checkpoint example (litewitne
     verifyConsistency(c1.size, c3.size, proof, c1.root, c3.root);
     // The proof is what this package makes for a 3-leaf tree whose leaf hashes are root1, proof[0], proof[1].
     const leaves: Hash[] = [c1.root, proof[0]!, proof[1]!];
-    const reader = { readNodes: (ids: readonly NodeId[]) => ids.map(({ level, index }) => rootFromLeafHashes(leaves.slice(index * 2 ** level, (index + 1) * 2 ** level))) };
+    const reader = {
+      readNodes: (ids: readonly NodeId[]) =>
+        ids.map(({ level, index }) => rootFromLeafHashes(leaves.slice(index * 2 ** level, (index + 1) * 2 ** level))),
+    };
     expect(proveConsistencySync(reader, 1, 3).map(toHex)).toEqual(proof.map(toHex));
     expect(toHex(rootFromLeafHashes(leaves))).toBe(toHex(c3.root));
   });
@@ -268,7 +291,14 @@ describe.skipIf(!haveVectors)(skipped('witness add-checkpoint example (litewitne
     expect(() => verifyConsistency(1, 3, [...proof, r3], r1, r3)).toThrow(ProofError);
     // (1 -> 4 is not in the list: RFC 9162's verifier takes the same steps for it as for 1 -> 3,
     // so the sizes alone cannot tell them apart; the signed roots do.)
-    for (const [a, b] of [[2, 3], [1, 5], [1, 2], [3, 3], [0, 3], [3, 1]] as const) {
+    for (const [a, b] of [
+      [2, 3],
+      [1, 5],
+      [1, 2],
+      [3, 3],
+      [0, 3],
+      [3, 1],
+    ] as const) {
       expect(() => verifyConsistency(a, b, proof, r1, r3), `${a} -> ${b}`).toThrow(ProofError);
     }
     // And the checkpoints, with their signatures swapped, do not open.

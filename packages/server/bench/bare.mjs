@@ -1,6 +1,7 @@
 // A bare Hono server for comparison: POST reads the body and answers JSON; GET answers JSON.
-import { Hono } from 'hono';
+
 import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
 
 const app = new Hono();
 let n = 0;

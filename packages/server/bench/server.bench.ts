@@ -9,7 +9,7 @@
  * batch (POST /v1/entries/batch), proof (GET /v1/proof/inclusion on a 1M-entry log vs bare
  * Hono GET), rss (RSS while ingesting 5M entries; restart time to the first served request).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -71,7 +71,14 @@ async function start(args: string[], script = MAIN, nodeArgs: string[] = []): Pr
     child.once('exit', (c) => fail(new Error(`child exited ${c}`)));
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return { url, child, stop: async () => (child.kill('SIGTERM'), await exited) };
+  return {
+    url,
+    child,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 /**
@@ -82,7 +89,22 @@ const HEAP_MB = Number(process.env.BENCH_HEAP_MB ?? '192');
 const START_FLAGS = HEAP_MB > 0 ? [`--max-old-space-size=${HEAP_MB}`] : [];
 
 async function logServer(dir: string, extra: string[] = [], nodeArgs: string[] = START_FLAGS): Promise<Child> {
-  return start(['--port', '0', '--data-dir', dir, '--log-level', 'warn', '--pool-max-entries', '1000000', ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean), ...extra], MAIN, nodeArgs);
+  return start(
+    [
+      '--port',
+      '0',
+      '--data-dir',
+      dir,
+      '--log-level',
+      'warn',
+      '--pool-max-entries',
+      '1000000',
+      ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean),
+      ...extra,
+    ],
+    MAIN,
+    nodeArgs,
+  );
 }
 
 let counter = 0;
@@ -149,7 +171,11 @@ async function phaseSingle(): Promise<void> {
     requests: [{ method: 'POST', path: '/v1/entries', headers: octet, setupRequest: (r) => ({ ...r, body: uniqueEntry() }) }],
   });
   await bare.stop();
-  rows.push(['single POST /v1/entries (64 conns, durable acks)', `${fmt(log.requests.average)} entries/s`, `p50 ${log.latency.p50} ms, p99 ${log.latency.p99} ms, non2xx ${log.non2xx}`]);
+  rows.push([
+    'single POST /v1/entries (64 conns, durable acks)',
+    `${fmt(log.requests.average)} entries/s`,
+    `p50 ${log.latency.p50} ms, p99 ${log.latency.p99} ms, non2xx ${log.non2xx}`,
+  ]);
   rows.push(['bare Hono POST (64 conns)', `${fmt(b.requests.average)} req/s`, `p50 ${b.latency.p50} ms, p99 ${b.latency.p99} ms`]);
   rows.push(['  ratio log / bare', (log.requests.average / b.requests.average).toFixed(2), 'target >= 0.5, p99 < 100 ms']);
 }
@@ -166,7 +192,11 @@ async function phaseBatch(): Promise<void> {
   });
   await s.stop();
   await rm(dir, { recursive: true, force: true });
-  rows.push([`batch POST /v1/entries/batch (${per} x 200 B, 4 conns)`, `${fmt(r.requests.average * per)} entries/s`, `p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, non2xx ${r.non2xx}; target >= 150,000`]);
+  rows.push([
+    `batch POST /v1/entries/batch (${per} x 200 B, 4 conns)`,
+    `${fmt(r.requests.average * per)} entries/s`,
+    `p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, non2xx ${r.non2xx}; target >= 150,000`,
+  ]);
 }
 
 async function phaseProof(): Promise<void> {
@@ -191,7 +221,11 @@ async function phaseProof(): Promise<void> {
   await proofs(bare.url, 3);
   const b = await proofs(bare.url, DURATION);
   await bare.stop();
-  rows.push([`GET /v1/proof/inclusion, random index, ${fmt(size)} log`, `${fmt(r.requests.average)} req/s`, `p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, non2xx ${r.non2xx}`]);
+  rows.push([
+    `GET /v1/proof/inclusion, random index, ${fmt(size)} log`,
+    `${fmt(r.requests.average)} req/s`,
+    `p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, non2xx ${r.non2xx}`,
+  ]);
   rows.push(['bare Hono GET', `${fmt(b.requests.average)} req/s`, `p50 ${b.latency.p50} ms, p99 ${b.latency.p99} ms`]);
   rows.push(['  ratio log / bare', (r.requests.average / b.requests.average).toFixed(2), 'target >= 0.5']);
 }
@@ -202,13 +236,20 @@ async function phaseRss(): Promise<void> {
   const s = await logServer(dir);
   let peak = 0;
   const timer = setInterval(() => {
-    void rssOf(s.child.pid!).then((r) => (peak = Math.max(peak, r)), () => {});
+    void rssOf(s.child.pid!).then(
+      (r) => (peak = Math.max(peak, r)),
+      () => {},
+    );
   }, 200);
   const f = await fill(s.url, total);
   clearInterval(timer);
   peak = Math.max(peak, await rssOf(s.child.pid!));
   await s.stop();
-  rows.push([`ingest ${fmt(total)} entries (batch${HEAP_MB > 0 ? `, heap cap ${HEAP_MB} MB` : ''})`, `${fmt(total / f.seconds)} entries/s`, `peak RSS ${(peak / 1048576).toFixed(0)} MB; target < 300 MB`]);
+  rows.push([
+    `ingest ${fmt(total)} entries (batch${HEAP_MB > 0 ? `, heap cap ${HEAP_MB} MB` : ''})`,
+    `${fmt(total / f.seconds)} entries/s`,
+    `peak RSS ${(peak / 1048576).toFixed(0)} MB; target < 300 MB`,
+  ]);
   const t0 = performance.now();
   const again = await logServer(dir);
   const res = await fetch(`${again.url}/checkpoint`);
@@ -216,7 +257,11 @@ async function phaseRss(): Promise<void> {
   const restart = performance.now() - t0;
   await again.stop();
   await rm(dir, { recursive: true, force: true });
-  rows.push([`restart with ${fmt(total)} entries to first served request`, `${restart.toFixed(0)} ms`, 'target < 2000 ms (includes node startup)']);
+  rows.push([
+    `restart with ${fmt(total)} entries to first served request`,
+    `${restart.toFixed(0)} ms`,
+    'target < 2000 ms (includes node startup)',
+  ]);
 }
 
 if (PHASES.has('single')) await phaseSingle();

@@ -1,10 +1,10 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
 import { encodeEntryBundle, parseVerifierKey, verifyTlogProof } from '@tlog/merkle';
-import { createLogServer, type LogServer } from './index.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from './config.js';
+import { createLogServer, type LogServer } from './index.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -56,7 +56,9 @@ describe('HTTP app', () => {
     }
     const asJson = await json(await post(s, '/v1/entries', '{"actor":"alice","action":"login"}', { 'content-type': 'application/json' }));
     expect(asJson.index).toBe(1);
-    verifyTlogProof(asJson.receipt as string, new TextEncoder().encode('{"actor":"alice","action":"login"}'), { log: parseVerifierKey(s.verifierKey) });
+    verifyTlogProof(asJson.receipt as string, new TextEncoder().encode('{"actor":"alice","action":"login"}'), {
+      log: parseVerifierKey(s.verifierKey),
+    });
     const again = await json(await s.app.request('/v1/entries', { method: 'POST', body: new TextEncoder().encode('hello') }));
     expect(again.index).toBe(0);
     const empty = await json(await post(s, '/v1/entries', new Uint8Array(0)));
@@ -69,7 +71,9 @@ describe('HTTP app', () => {
     expect(big.status).toBe(413);
     expect((await json(big)).error).toMatch(/65535/);
     expect((await post(s, '/v1/entries', 'x', { 'content-type': 'multipart/form-data; boundary=x' })).status).toBe(415);
-    expect((await post(s, '/v1/entries', 'x', { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' })).status).toBe(415);
+    expect((await post(s, '/v1/entries', 'x', { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' })).status).toBe(
+      415,
+    );
     expect((await post(s, '/v1/entries/batch', 'x', { 'content-type': 'Multipart/mixed; boundary=x' })).status).toBe(415);
     expect((await post(s, '/v1/entries?x=1', 'x')).status).toBe(400);
     // Batch: truncated bundle, empty body, too many entries, too large.
@@ -89,7 +93,9 @@ describe('HTTP app', () => {
     const r = await json(await post(s, '/v1/entries/batch?receipts=1', encodeEntryBundle(entries)));
     expect(r).toMatchObject({ count: 4, indexes: [0, 1, 0, 2], treeSize: 3 });
     const receipts = r.receipts as string[];
-    receipts.forEach((rc, i) => verifyTlogProof(rc, entries[i]!, { log: parseVerifierKey(s.verifierKey) }));
+    receipts.forEach((rc, i) => {
+      verifyTlogProof(rc, entries[i]!, { log: parseVerifierKey(s.verifierKey) });
+    });
     const plain = await json(await post(s, '/v1/entries/batch', encodeEntryBundle([Uint8Array.of(9)])));
     expect(plain.indexes).toEqual([3]);
     expect(plain.receipts).toBeUndefined();

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { Log } from './log.js';
 import { entryRoutes } from './routes/entries.js';
-import { errorResponse, type ErrorReporter } from './routes/errors.js';
+import { type ErrorReporter, errorResponse } from './routes/errors.js';
 import { logInfoRoutes } from './routes/log-info.js';
 import { proofRoutes } from './routes/proofs.js';
 import { tileRoutes } from './routes/tiles.js';

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { generateCosignatureKey } from '@tlog/merkle';
+import { describe, expect, it } from 'vitest';
 import { CONFIG_OPTIONS, ConfigError, ConfigSchema, DEFAULT_ORIGIN, parseConfig } from './config.js';
 
 describe('parseConfig', () => {
@@ -12,9 +12,20 @@ describe('parseConfig', () => {
 
   it('maps every flag and its environment variable onto the same field', () => {
     const samples: Record<string, string> = {
-      port: '1234', host: '0.0.0.0', dataDir: '/tmp/x', origin: 'example.com/log', keyFile: '/k',
-      batchMaxEntries: '10', batchIntervalMs: '7', poolMaxEntries: '100', poolMaxBytes: '100000',
-      maxBatchBytes: '100000', tileCacheTiles: '64', entryCacheBytes: '0', witnessTimeoutMs: '9', logLevel: 'warn',
+      port: '1234',
+      host: '0.0.0.0',
+      dataDir: '/tmp/x',
+      origin: 'example.com/log',
+      keyFile: '/k',
+      batchMaxEntries: '10',
+      batchIntervalMs: '7',
+      poolMaxEntries: '100',
+      poolMaxBytes: '100000',
+      maxBatchBytes: '100000',
+      tileCacheTiles: '64',
+      entryCacheBytes: '0',
+      witnessTimeoutMs: '9',
+      logLevel: 'warn',
     };
     for (const o of CONFIG_OPTIONS) {
       const v = samples[o.key];
@@ -45,7 +56,10 @@ describe('parseConfig', () => {
   it('parses repeatable witnesses from flags and from one variable', () => {
     const a = generateCosignatureKey('w1.example').verifierKey;
     const b = generateCosignatureKey('w2.example').verifierKey;
-    const fromFlags = parseConfig(['--witness', `http://a.example/=${a}`, '--witness', `https://b.example/w=${b}`, '--witness-quorum', '1'], {});
+    const fromFlags = parseConfig(
+      ['--witness', `http://a.example/=${a}`, '--witness', `https://b.example/w=${b}`, '--witness-quorum', '1'],
+      {},
+    );
     expect(fromFlags.witness).toEqual([
       { url: 'http://a.example', verifierKey: a },
       { url: 'https://b.example/w', verifierKey: b },

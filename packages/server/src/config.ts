@@ -1,6 +1,6 @@
+import { isValidKeyName, parseVerifierKey } from '@tlog/merkle';
 import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
-import { isValidKeyName, parseVerifierKey } from '@tlog/merkle';
 
 /** The origin used when neither --origin nor an existing key names one. */
 export const DEFAULT_ORIGIN = 'tlog.localhost/log';
@@ -42,10 +42,7 @@ export const ConfigSchema = z
     port: int(0, 65535).default(8080),
     host: z.string().min(1).default('127.0.0.1'),
     dataDir: z.string().min(1).default('./data'),
-    origin: z
-      .string()
-      .refine(isValidKeyName, 'must be a key name: non-empty, no spaces, no "+"')
-      .optional(),
+    origin: z.string().refine(isValidKeyName, 'must be a key name: non-empty, no spaces, no "+"').optional(),
     keyFile: z.string().min(1).optional(),
     batchMaxEntries: int(1, 1 << 20).default(4096),
     batchIntervalMs: int(0, 60_000).default(0),
@@ -81,18 +78,73 @@ export const CONFIG_OPTIONS: readonly { key: Key; flag: string; env: string; des
   { key: 'port', flag: '--port <port>', env: 'PORT', description: 'TCP port (0 picks a free one) [8080]' },
   { key: 'host', flag: '--host <host>', env: 'HOST', description: 'interface to listen on; 0.0.0.0 for all [127.0.0.1]' },
   { key: 'dataDir', flag: '--data-dir <dir>', env: 'DATA_DIR', description: 'LevelDB and signing key directory [./data]' },
-  { key: 'origin', flag: '--origin <origin>', env: 'LOG_ORIGIN', description: `checkpoint origin and key name [the key's name, else ${DEFAULT_ORIGIN}]` },
-  { key: 'keyFile', flag: '--key <file>', env: 'LOG_KEY_FILE', description: 'signer key file (PRIVATE+KEY+...) [<data-dir>/log.key, generated]' },
+  {
+    key: 'origin',
+    flag: '--origin <origin>',
+    env: 'LOG_ORIGIN',
+    description: `checkpoint origin and key name [the key's name, else ${DEFAULT_ORIGIN}]`,
+  },
+  {
+    key: 'keyFile',
+    flag: '--key <file>',
+    env: 'LOG_KEY_FILE',
+    description: 'signer key file (PRIVATE+KEY+...) [<data-dir>/log.key, generated]',
+  },
   { key: 'batchMaxEntries', flag: '--batch-max-entries <n>', env: 'BATCH_MAX_ENTRIES', description: 'most new entries per commit [4096]' },
-  { key: 'batchIntervalMs', flag: '--batch-interval-ms <ms>', env: 'BATCH_INTERVAL_MS', description: 'least time between commit starts; 0 commits as soon as the last commit ends (group commit) [0]' },
-  { key: 'poolMaxEntries', flag: '--pool-max-entries <n>', env: 'POOL_MAX_ENTRIES', description: 'most entries waiting; beyond it 503 [200000]' },
-  { key: 'poolMaxBytes', flag: '--pool-max-bytes <n>', env: 'POOL_MAX_BYTES', description: 'most entry bytes waiting; beyond it 503 [64 MiB]' },
-  { key: 'maxBatchBytes', flag: '--max-batch-bytes <n>', env: 'MAX_BATCH_BYTES', description: 'largest POST /v1/entries/batch body [16 MiB]' },
-  { key: 'tileCacheTiles', flag: '--tile-cache-tiles <n>', env: 'TILE_CACHE_TILES', description: 'full hash tiles kept in memory, 16 KiB each [4096]' },
-  { key: 'entryCacheBytes', flag: '--entry-cache-bytes <n>', env: 'ENTRY_CACHE_BYTES', description: 'full entry bundles kept in memory [32 MiB]' },
-  { key: 'witness', flag: '--witness <url=vkey>', env: 'WITNESSES', description: 'witness to ask for cosignatures (repeatable; env: space or comma separated)' },
-  { key: 'witnessQuorum', flag: '--witness-quorum <n>', env: 'WITNESS_QUORUM', description: 'cosignatures needed to call a checkpoint witnessed [all witnesses]' },
-  { key: 'witnessTimeoutMs', flag: '--witness-timeout-ms <ms>', env: 'WITNESS_TIMEOUT_MS', description: 'how long a commit waits for witnesses [5000]' },
+  {
+    key: 'batchIntervalMs',
+    flag: '--batch-interval-ms <ms>',
+    env: 'BATCH_INTERVAL_MS',
+    description: 'least time between commit starts; 0 commits as soon as the last commit ends (group commit) [0]',
+  },
+  {
+    key: 'poolMaxEntries',
+    flag: '--pool-max-entries <n>',
+    env: 'POOL_MAX_ENTRIES',
+    description: 'most entries waiting; beyond it 503 [200000]',
+  },
+  {
+    key: 'poolMaxBytes',
+    flag: '--pool-max-bytes <n>',
+    env: 'POOL_MAX_BYTES',
+    description: 'most entry bytes waiting; beyond it 503 [64 MiB]',
+  },
+  {
+    key: 'maxBatchBytes',
+    flag: '--max-batch-bytes <n>',
+    env: 'MAX_BATCH_BYTES',
+    description: 'largest POST /v1/entries/batch body [16 MiB]',
+  },
+  {
+    key: 'tileCacheTiles',
+    flag: '--tile-cache-tiles <n>',
+    env: 'TILE_CACHE_TILES',
+    description: 'full hash tiles kept in memory, 16 KiB each [4096]',
+  },
+  {
+    key: 'entryCacheBytes',
+    flag: '--entry-cache-bytes <n>',
+    env: 'ENTRY_CACHE_BYTES',
+    description: 'full entry bundles kept in memory [32 MiB]',
+  },
+  {
+    key: 'witness',
+    flag: '--witness <url=vkey>',
+    env: 'WITNESSES',
+    description: 'witness to ask for cosignatures (repeatable; env: space or comma separated)',
+  },
+  {
+    key: 'witnessQuorum',
+    flag: '--witness-quorum <n>',
+    env: 'WITNESS_QUORUM',
+    description: 'cosignatures needed to call a checkpoint witnessed [all witnesses]',
+  },
+  {
+    key: 'witnessTimeoutMs',
+    flag: '--witness-timeout-ms <ms>',
+    env: 'WITNESS_TIMEOUT_MS',
+    description: 'how long a commit waits for witnesses [5000]',
+  },
   { key: 'logLevel', flag: '--log-level <level>', env: 'LOG_LEVEL', description: 'pino level for the stderr log [info]' },
 ];
 
@@ -113,7 +165,11 @@ export class HelpShown extends Error {}
  * Config. Flags win over the environment; empty variables count as unset. Throws ConfigError
  * naming the offending flag and variable, or HelpShown after printing --help.
  */
-export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, write: (s: string) => void = (s) => process.stdout.write(s)): Config {
+export function parseConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  write: (s: string) => void = (s) => process.stdout.write(s),
+): Config {
   const program = new Command('tlog-server')
     .description('tlog log server: LevelDB storage, signed checkpoints, C2SP tlog-tiles and a JSON API')
     .exitOverride()

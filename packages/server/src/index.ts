@@ -3,28 +3,37 @@
  * the Hono app and the log without listening (for tests through app.request()).
  */
 import crypto from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { serve } from '@hono/node-server';
-import type { Hono } from 'hono';
-import { pino, type Logger } from 'pino';
 import { Hasher } from '@tlog/merkle';
+import type { Hono } from 'hono';
+import { type Logger, pino } from 'pino';
 import { createApp } from './app.js';
-import { ConfigSchema, DEFAULT_ORIGIN, type Config, type ConfigInput } from './config.js';
+import { type Config, type ConfigInput, ConfigSchema, DEFAULT_ORIGIN } from './config.js';
 import { Log } from './log.js';
 import { loadLogKey } from './signing/keys.js';
 import { LevelLogStore } from './storage/level-store.js';
 import { WitnessPublisher } from './witness/publisher.js';
 
-export { ConfigSchema, ConfigError, parseConfig, CONFIG_OPTIONS, DEFAULT_ORIGIN, type Config, type ConfigInput } from './config.js';
-export { createApp, type AppOptions } from './app.js';
-export { Log, NotFoundError, LogStateError, type LogOptions, type Appended } from './log.js';
-export { Sequencer, PoolFullError, SequencerClosedError, type SequencerOptions, type Commit, type BatchExtension, type AddedEntry, type Sequenced } from './sequencer.js';
+export { type AppOptions, createApp } from './app.js';
+export { CONFIG_OPTIONS, type Config, ConfigError, type ConfigInput, ConfigSchema, DEFAULT_ORIGIN, parseConfig } from './config.js';
+export { type Appended, Log, type LogOptions, LogStateError, NotFoundError } from './log.js';
 export type { Published, Publisher } from './publisher.js';
-export { StorageError, type LogStore, type CommitBatch, type TreeState } from './storage/store.js';
+export {
+  type AddedEntry,
+  type BatchExtension,
+  type Commit,
+  PoolFullError,
+  type Sequenced,
+  Sequencer,
+  SequencerClosedError,
+  type SequencerOptions,
+} from './sequencer.js';
+export { KeyError, type LogKey, loadLogKey } from './signing/keys.js';
 export { LevelLogStore } from './storage/level-store.js';
-export { loadLogKey, KeyError, type LogKey } from './signing/keys.js';
+export { type CommitBatch, type LogStore, StorageError, type TreeState } from './storage/store.js';
 
 /** The SHA-256 of node:crypto behind the RFC 6962 hasher (about 2.5x the pure-JS one). */
 export function nodeHasher(): Hasher {
@@ -48,7 +57,11 @@ export interface LogServer {
  * Opens the data directory (LevelDB + signing key, created on first start) and builds the
  * log and its Hono app. `input` is validated with the config schema (ZodError when invalid).
  */
-export async function createLogServer(input: ConfigInput, logger?: Logger, hooks: { readonly fetch?: typeof fetch } = {}): Promise<LogServer> {
+export async function createLogServer(
+  input: ConfigInput,
+  logger?: Logger,
+  hooks: { readonly fetch?: typeof fetch } = {},
+): Promise<LogServer> {
   const config = ConfigSchema.parse(input);
   const log0 = logger ?? pino({ level: config.logLevel }, pino.destination(2));
   const dataDir = resolve(config.dataDir);

@@ -2,11 +2,10 @@ import crypto from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
 import {
-  Hasher,
   decodeEntryBundle,
   generateEd25519Key,
+  Hasher,
   openCheckpoint,
   parseSignerKey,
   parseVerifierKey,
@@ -15,7 +14,8 @@ import {
   verifyInclusion,
   verifyTlogProof,
 } from '@tlog/merkle';
-import { Log, NotFoundError, LogStateError } from './log.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Log, LogStateError, NotFoundError } from './log.js';
 import { LevelLogStore } from './storage/level-store.js';
 
 const hasher = new Hasher((d) => crypto.hash('sha256', d, 'buffer'));
@@ -41,7 +41,14 @@ async function openLog(dir: string, origin = ORIGIN) {
       tileCacheTiles: 16,
       entryCacheBytes: 1 << 16,
     });
-    return { log, store, close: async () => (await log.close(), await store.close()) };
+    return {
+      log,
+      store,
+      close: async () => {
+        await log.close();
+        await store.close();
+      },
+    };
   } catch (err) {
     await store.close();
     throw err;

@@ -1,17 +1,17 @@
 import {
   CompactTree,
-  TILE_WIDTH,
   formatCheckpoint,
   formatTlogProof,
+  type Hash,
+  type Hasher,
+  type NoteSigner,
   parseCheckpoint,
   parseNote,
   proveConsistency,
   proveInclusion,
   signNote,
+  TILE_WIDTH,
   toBase64,
-  type Hash,
-  type Hasher,
-  type NoteSigner,
 } from '@tlog/merkle';
 import { ImmediatePublisher, type Published, type Publisher } from './publisher.js';
 import { Sequencer, type SequencerOptions } from './sequencer.js';
@@ -125,7 +125,9 @@ export class Log {
     const tree = new CompactTree(state.size, state.edge, opts.hasher);
     const root = tree.root();
     if (cp.size !== state.size || toBase64(cp.root) !== toBase64(root)) {
-      throw new LogStateError(`the stored tree state (size ${state.size}) does not match its checkpoint (size ${cp.size}); the store is corrupt`);
+      throw new LogStateError(
+        `the stored tree state (size ${state.size}) does not match its checkpoint (size ${cp.size}); the store is corrupt`,
+      );
     }
     const tiles = new TileCache(store, opts.hasher, opts.tileCacheTiles);
     await tiles.load(state.size);
@@ -145,10 +147,20 @@ export class Log {
       (c) => log.publisher.committed(c),
       filter,
     );
-    const log: Log = new Log(opts.origin, opts.verifierKey, opts.hasher, store, tiles, entryReader, sequencer, filter, new ImmediatePublisher(initial));
+    const log: Log = new Log(
+      opts.origin,
+      opts.verifierKey,
+      opts.hasher,
+      store,
+      tiles,
+      entryReader,
+      sequencer,
+      filter,
+      new ImmediatePublisher(initial),
+    );
     if (opts.publisher !== undefined) {
       const witnessed = await store.readWitnessed();
-      if (witnessed !== undefined && witnessed.startsWith(formatCheckpoint({ origin: opts.origin, size: state.size, root, extensions: [] }))) {
+      if (witnessed?.startsWith(formatCheckpoint({ origin: opts.origin, size: state.size, root, extensions: [] }))) {
         initial = { ...initial, checkpoint: witnessed };
       }
       log.publisher = opts.publisher(initial, log);
@@ -245,7 +257,8 @@ export class Log {
   /** Hash tile bytes, or NotFoundError when the published tree does not have that tile that wide. */
   async tile(level: number, index: number, width: number): Promise<Uint8Array> {
     const nodes = Math.floor(this.published.size / 2 ** (8 * level));
-    if (index * TILE_WIDTH + width > nodes) throw new NotFoundError(`the tree of size ${this.published.size} has no tile ${level}/${index} of width ${width}`);
+    if (index * TILE_WIDTH + width > nodes)
+      throw new NotFoundError(`the tree of size ${this.published.size} has no tile ${level}/${index} of width ${width}`);
     const data = await this.tiles.tileData(level, index, width);
     if (data === undefined) throw new NotFoundError(`tile ${level}/${index} width ${width} is not stored`);
     return data;

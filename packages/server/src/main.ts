@@ -6,14 +6,14 @@
  *   tlog: listening on http://<host>:<port>
  * (tests parse these); everything else goes to the stderr log. Exit 1 on a bad configuration.
  */
-import { ConfigError, HelpShown, parseConfig } from './config.js';
-import { KeyError } from './signing/keys.js';
+import { type Config, ConfigError, HelpShown, parseConfig } from './config.js';
+import { type RunningServer, startServer } from './index.js';
 import { LogStateError } from './log.js';
+import { KeyError } from './signing/keys.js';
 import { StorageError } from './storage/store.js';
-import { startServer } from './index.js';
 
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = parseConfig(process.argv.slice(2), process.env);
   } catch (err) {
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  let server;
+  let server: RunningServer;
   try {
     server = await startServer(config);
   } catch (err) {

@@ -2,9 +2,9 @@ import crypto from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CompactTree, generateEd25519Key, Hasher, parseSignerKey } from '@tlog/merkle';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CompactTree, Hasher, generateEd25519Key, parseSignerKey } from '@tlog/merkle';
-import { PoolFullError, Sequencer, SequencerClosedError, type Commit, type Sequenced, type SequencerOptions } from './sequencer.js';
+import { type Commit, PoolFullError, type Sequenced, Sequencer, SequencerClosedError, type SequencerOptions } from './sequencer.js';
 import { LevelLogStore } from './storage/level-store.js';
 import { TileCache } from './tree/tile-cache.js';
 
@@ -21,7 +21,10 @@ afterEach(async () => {
 async function setup(opts: Partial<SequencerOptions>) {
   const dir = await mkdtemp(join(tmpdir(), 'tlog-seq-'));
   const store = await LevelLogStore.open(dir);
-  cleanup.push(() => rm(dir, { recursive: true, force: true }), () => store.close());
+  cleanup.push(
+    () => rm(dir, { recursive: true, force: true }),
+    () => store.close(),
+  );
   const commits: Commit[] = [];
   const tiles = new TileCache(store, hasher, 64);
   const seq = new Sequencer(
@@ -66,7 +69,11 @@ describe('Sequencer', () => {
 
   it('deduplicates identical entries in the pool, in one submission and in the store', async () => {
     const { seq, commits, store } = await setup({ batchIntervalMs: 0 });
-    const [a, b, c] = await Promise.all([ids(seq.submit([enc('x')])), ids(seq.submit([enc('x'), enc('y'), enc('x')])), ids(seq.submit([enc('y')]))]);
+    const [a, b, c] = await Promise.all([
+      ids(seq.submit([enc('x')])),
+      ids(seq.submit([enc('x'), enc('y'), enc('x')])),
+      ids(seq.submit([enc('y')])),
+    ]);
     expect(a).toEqual([0]);
     expect(b).toEqual([0, 1, 0]);
     expect(c).toEqual([1]);

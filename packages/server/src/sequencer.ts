@@ -1,15 +1,15 @@
 import {
   CompactTree,
-  MAX_ENTRY_SIZE,
-  TILE_WIDTH,
   encodeEntryBundle,
   formatCheckpoint,
-  signNote,
   type Hash,
   type Hasher,
+  MAX_ENTRY_SIZE,
   type NoteSigner,
+  signNote,
+  TILE_WIDTH,
 } from '@tlog/merkle';
-import { StorageError, type CommitBatch, type LogStore } from './storage/store.js';
+import { type CommitBatch, type LogStore, StorageError } from './storage/store.js';
 import { LeafFilter } from './tree/leaf-filter.js';
 import type { TileCache } from './tree/tile-cache.js';
 
@@ -209,7 +209,10 @@ export class Sequencer {
       sub.own++;
       sub.bytes += entry.length;
     }
-    if (sub.own > 0 && (this.poolEntries + sub.own > this.options.poolMaxEntries || this.poolBytes + sub.bytes > this.options.poolMaxBytes)) {
+    if (
+      sub.own > 0 &&
+      (this.poolEntries + sub.own > this.options.poolMaxEntries || this.poolBytes + sub.bytes > this.options.poolMaxBytes)
+    ) {
       this.forget(sub);
       throw new PoolFullError(`the log's pool is full (${this.poolEntries} entries, ${this.poolBytes} bytes waiting); retry shortly`, 1);
     }
@@ -311,7 +314,12 @@ export class Sequencer {
           this.poolBytes -= s.bytes;
         }
         await this.commitBatch(batch);
-        if (this.options.batchIntervalMs > 0 && this.waiting.length > 0 && this.poolEntries < this.options.batchMaxEntries && !this.closed) {
+        if (
+          this.options.batchIntervalMs > 0 &&
+          this.waiting.length > 0 &&
+          this.poolEntries < this.options.batchMaxEntries &&
+          !this.closed
+        ) {
           // Leave the rest to the timer, so commits start at most every batchIntervalMs.
           break;
         }
@@ -357,7 +365,7 @@ export class Sequencer {
     for (const s of subs) this.drop(s, failure);
     const keep: Submission[] = [];
     for (const s of this.waiting) {
-      if (s.refs.some((r) => r !== undefined && r.sub.failed)) {
+      if (s.refs.some((r) => r?.sub.failed)) {
         this.poolEntries -= s.own;
         this.poolBytes -= s.bytes;
         this.drop(s, failure);

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import type { Command } from 'commander';
 import { toBase64 } from '@tlog/merkle';
-import { verifyReceipt } from '../receipt.js';
+import type { Command } from 'commander';
 import { errorMessage } from '../checks.js';
-import { writeFileAtomic, createNodeHasher } from '../node.js';
-import { clientFor, collect, intOption, readVerifierKeyArgument, withLogOptions } from './common.js';
+import { createNodeHasher, writeFileAtomic } from '../node.js';
+import { verifyReceipt } from '../receipt.js';
 import type { LogOptions } from './common.js';
+import { clientFor, collect, intOption, readVerifierKeyArgument, withLogOptions } from './common.js';
 
 /** Registers `checkpoint`, `submit` and `verify`. */
 export function registerBasicCommands(program: Command): void {
@@ -13,11 +13,16 @@ export function registerBasicCommands(program: Command): void {
     .option('--json', 'print {origin, size, root} as JSON instead of the signed note')
     .action(async (opts: LogOptions & { json?: boolean }) => {
       const { checkpoint, note } = await clientFor(opts).latestCheckpoint();
-      if (opts.json) process.stdout.write(JSON.stringify({ origin: checkpoint.origin, size: checkpoint.size, root: toBase64(checkpoint.root), note }) + '\n');
+      if (opts.json)
+        process.stdout.write(
+          JSON.stringify({ origin: checkpoint.origin, size: checkpoint.size, root: toBase64(checkpoint.root), note }) + '\n',
+        );
       else process.stdout.write(note.endsWith('\n') ? note : note + '\n');
     });
 
-  withLogOptions(program.command('submit <file>').description('submit a file as one entry, verify the receipt and write it to <file>.tlog-proof'))
+  withLogOptions(
+    program.command('submit <file>').description('submit a file as one entry, verify the receipt and write it to <file>.tlog-proof'),
+  )
     .option('--out <path>', 'where to write the receipt (default: <file>.tlog-proof)')
     .option('--json', 'print the result as JSON')
     .action(async (file: string, opts: LogOptions & { out?: string; json?: boolean }) => {
@@ -26,9 +31,13 @@ export function registerBasicCommands(program: Command): void {
       const out = opts.out ?? `${file}.tlog-proof`;
       await writeFileAtomic(out, r.receipt);
       if (opts.json) {
-        process.stdout.write(JSON.stringify({ index: r.index, leafHash: toBase64(r.leafHash), treeSize: r.checkpoint.checkpoint.size, receipt: out }) + '\n');
+        process.stdout.write(
+          JSON.stringify({ index: r.index, leafHash: toBase64(r.leafHash), treeSize: r.checkpoint.checkpoint.size, receipt: out }) + '\n',
+        );
       } else {
-        process.stdout.write(`entry ${r.index} (leaf hash ${toBase64(r.leafHash)}) is in ${r.checkpoint.checkpoint.origin} at size ${r.checkpoint.checkpoint.size}; receipt written to ${out}\n`);
+        process.stdout.write(
+          `entry ${r.index} (leaf hash ${toBase64(r.leafHash)}) is in ${r.checkpoint.checkpoint.origin} at size ${r.checkpoint.checkpoint.size}; receipt written to ${out}\n`,
+        );
       }
     });
 
@@ -42,28 +51,48 @@ export function registerBasicCommands(program: Command): void {
     .option('--witness <key>', 'a witness verifier key or file (repeatable)', collect, [])
     .option('--quorum <n>', 'how many of the witnesses must have cosigned (default: all given)', intOption('--quorum'))
     .option('--json', 'print the result as JSON')
-    .action(async (file: string, opts: { receipt?: string; vkey: string[]; origin?: string; witness: string[]; quorum?: number; json?: boolean }) => {
-      const receiptPath = opts.receipt ?? `${file}.tlog-proof`;
-      const read = async (path: string, what: string) => {
-        try {
-          return new Uint8Array(await readFile(path));
-        } catch (e) {
-          throw new Error(`cannot read the ${what} ${path}: ${errorMessage(e)}`);
+    .action(
+      async (
+        file: string,
+        opts: { receipt?: string; vkey: string[]; origin?: string; witness: string[]; quorum?: number; json?: boolean },
+      ) => {
+        const receiptPath = opts.receipt ?? `${file}.tlog-proof`;
+        const read = async (path: string, what: string) => {
+          try {
+            return new Uint8Array(await readFile(path));
+          } catch (e) {
+            throw new Error(`cannot read the ${what} ${path}: ${errorMessage(e)}`);
+          }
+        };
+        const entry = await read(file, 'file');
+        const receipt = await read(receiptPath, 'receipt');
+        const r = verifyReceipt(
+          receipt,
+          entry,
+          opts.vkey.map((k) => readVerifierKeyArgument(k, '--vkey')),
+          {
+            witnesses: opts.witness.map((k) => readVerifierKeyArgument(k, '--witness')),
+            ...(opts.quorum === undefined ? {} : { quorum: opts.quorum }),
+            ...(opts.origin === undefined ? {} : { origin: opts.origin }),
+            hasher: createNodeHasher(),
+          },
+        );
+        if (opts.json) {
+          process.stdout.write(
+            JSON.stringify({
+              ok: true,
+              index: r.index,
+              leafHash: toBase64(r.leafHash),
+              origin: r.checkpoint.origin,
+              treeSize: r.checkpoint.size,
+              root: toBase64(r.checkpoint.root),
+            }) + '\n',
+          );
+        } else {
+          process.stdout.write(
+            `OK: ${file} is entry ${r.index} of ${r.checkpoint.origin} at size ${r.checkpoint.size} (root ${toBase64(r.checkpoint.root)})\n`,
+          );
         }
-      };
-      const entry = await read(file, 'file');
-      const receipt = await read(receiptPath, 'receipt');
-      const r = verifyReceipt(receipt, entry, opts.vkey.map((k) => readVerifierKeyArgument(k, '--vkey')), {
-        witnesses: opts.witness.map((k) => readVerifierKeyArgument(k, '--witness')),
-        ...(opts.quorum === undefined ? {} : { quorum: opts.quorum }),
-        ...(opts.origin === undefined ? {} : { origin: opts.origin }),
-        hasher: createNodeHasher(),
-      });
-      if (opts.json) {
-        process.stdout.write(JSON.stringify({ ok: true, index: r.index, leafHash: toBase64(r.leafHash), origin: r.checkpoint.origin, treeSize: r.checkpoint.size, root: toBase64(r.checkpoint.root) }) + '\n');
-      } else {
-        process.stdout.write(`OK: ${file} is entry ${r.index} of ${r.checkpoint.origin} at size ${r.checkpoint.size} (root ${toBase64(r.checkpoint.root)})\n`);
-      }
-    });
+      },
+    );
 }
-

@@ -1,11 +1,11 @@
-import { InvalidArgumentError } from 'commander';
-import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { parseVerifierKey } from '@tlog/merkle';
-import { LogClient, PROOF_SOURCES } from '../log-client.js';
-import type { ProofSource } from '../log-client.js';
-import { LogFetchError, LogMisbehaviourError, VerificationError } from '../errors.js';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { errorMessage } from '../checks.js';
+import { LogFetchError, LogMisbehaviourError, VerificationError } from '../errors.js';
+import type { ProofSource } from '../log-client.js';
+import { LogClient, PROOF_SOURCES } from '../log-client.js';
 import { createNodeHasher, readKeyArgument } from '../node.js';
 
 /** Exit status: everything verified. */
@@ -43,7 +43,9 @@ export function readVerifierKeyArgument(value: string, flag: string): string {
     key = readKeyArgument(value);
     parseVerifierKey(key);
   } catch (e) {
-    const what = isFile ? `the file ${value} does not hold a valid verifier key` : `${JSON.stringify(value)} is neither a file nor a valid verifier key (name+keyid+base64)`;
+    const what = isFile
+      ? `the file ${value} does not hold a valid verifier key`
+      : `${JSON.stringify(value)} is neither a file nor a valid verifier key (name+keyid+base64)`;
     throw new Error(`${flag}: ${what}: ${errorMessage(e)}`);
   }
   return key;
@@ -69,7 +71,8 @@ export function collect(value: string, previous: string[]): string[] {
 export function intOption(name: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+    if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n))
+      throw new InvalidArgumentError(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
     return n;
   };
 }

@@ -1,14 +1,14 @@
-import type { Command } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
 import { toBase64 } from '@tlog/merkle';
-import { StateError, TrustedStateStore } from '../trusted-state.js';
-import type { AdvanceResult } from '../trusted-state.js';
-import { LogFetchError, LogMisbehaviourError } from '../errors.js';
-import { errorMessage } from '../checks.js';
+import { Presets, SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
 import { auditLog } from '../audit.js';
+import { errorMessage } from '../checks.js';
+import { LogFetchError, LogMisbehaviourError } from '../errors.js';
 import type { LogClient, ProofSource } from '../log-client.js';
-import { clientFor, describeFailure, proofSourceOption, secondsOption, withLogOptions } from './common.js';
+import type { AdvanceResult } from '../trusted-state.js';
+import { StateError, TrustedStateStore } from '../trusted-state.js';
 import type { LogOptions } from './common.js';
+import { clientFor, describeFailure, proofSourceOption, secondsOption, withLogOptions } from './common.js';
 
 interface MonitorOptions extends LogOptions {
   state: string;
@@ -34,12 +34,18 @@ async function streamEntries(client: LogClient, store: TrustedStateStore, r: Adv
   const saved = await store.loadEntriesCursor(client);
   const from = saved ?? r.previous?.checkpoint.size ?? 0;
   if (from > size) {
-    throw new StateError(`the entries cursor ${store.entriesCursorPath(client.origin)} is at ${from}, beyond the trusted size ${size}; the state directory was altered`);
+    throw new StateError(
+      `the entries cursor ${store.entriesCursorPath(client.origin)} is at ${from}, beyond the trusted size ${size}; the state directory was altered`,
+    );
   }
   let next = from;
   try {
     for await (const e of client.entries(from, size, r.current)) {
-      emit(json, { type: 'entry', index: e.index, leafHash: toBase64(e.leafHash), entry: toBase64(e.entry) }, `entry ${e.index} ${toBase64(e.leafHash)} ${e.entry.length} bytes`);
+      emit(
+        json,
+        { type: 'entry', index: e.index, leafHash: toBase64(e.leafHash), entry: toBase64(e.entry) },
+        `entry ${e.index} ${toBase64(e.leafHash)} ${e.entry.length} bytes`,
+      );
       next = e.index + 1;
     }
   } finally {
@@ -49,13 +55,22 @@ async function streamEntries(client: LogClient, store: TrustedStateStore, r: Adv
 
 /** Registers `monitor` and `audit`. */
 export function registerMonitorCommands(program: Command): void {
-  withLogOptions(program.command('monitor').description('follow the log: verify each new checkpoint and its consistency with the trusted one kept in --state'))
+  withLogOptions(
+    program
+      .command('monitor')
+      .description('follow the log: verify each new checkpoint and its consistency with the trusted one kept in --state'),
+  )
     .requiredOption('--state <dir>', 'directory holding the trusted checkpoint and evidence')
     .option('--once', 'do one round and exit')
     .option('--interval <seconds>', 'seconds between rounds', secondsOption('--interval'), 60)
     .option('--json', 'print NDJSON events')
     .option('--entries', 'stream the new entries (each checked against the authenticated tree), resuming where the last run stopped')
-    .option('--proofs <source>', 'consistency proofs from the JSON "api", computed from "tiles", or "auto" (the API if the log has it)', proofSourceOption, 'auto')
+    .option(
+      '--proofs <source>',
+      'consistency proofs from the JSON "api", computed from "tiles", or "auto" (the API if the log has it)',
+      proofSourceOption,
+      'auto',
+    )
     .action(async (opts: MonitorOptions) => {
       const client = clientFor(opts);
       const store = new TrustedStateStore(opts.state);
@@ -66,8 +81,13 @@ export function registerMonitorCommands(program: Command): void {
         const previousSize = r.previous?.checkpoint.size ?? null;
         // One line per newly trusted checkpoint; a single round (and the first) always says where it stands.
         if (r.changed || first || opts.once) {
-          const what = r.previous === undefined ? 'first seen, now trusted' : r.changed ? `grew from ${previousSize}, consistent` : 'unchanged';
-          emit(opts.json, { type: 'checkpoint', origin: cp.origin, size: cp.size, root: toBase64(cp.root), previousSize, changed: r.changed }, `checkpoint ${cp.origin} size ${cp.size} root ${toBase64(cp.root)} (${what})`);
+          const what =
+            r.previous === undefined ? 'first seen, now trusted' : r.changed ? `grew from ${previousSize}, consistent` : 'unchanged';
+          emit(
+            opts.json,
+            { type: 'checkpoint', origin: cp.origin, size: cp.size, root: toBase64(cp.root), previousSize, changed: r.changed },
+            `checkpoint ${cp.origin} size ${cp.size} root ${toBase64(cp.root)} (${what})`,
+          );
         }
         first = false;
         if (!opts.entries) return;
@@ -85,7 +105,10 @@ export function registerMonitorCommands(program: Command): void {
         } catch (e) {
           const f = describeFailure(e);
           if (opts.json) {
-            const ev = e instanceof LogMisbehaviourError ? { type: 'misbehaviour', kind: e.kind, evidence: e.evidencePath ?? null } : { type: 'error' };
+            const ev =
+              e instanceof LogMisbehaviourError
+                ? { type: 'misbehaviour', kind: e.kind, evidence: e.evidencePath ?? null }
+                : { type: 'error' };
             process.stdout.write(JSON.stringify({ ...ev, message: errorMessage(e) }) + '\n');
           }
           // Misbehaviour and local problems end monitoring; a network error ends only this round.
@@ -97,7 +120,9 @@ export function registerMonitorCommands(program: Command): void {
       }
     });
 
-  withLogOptions(program.command('audit').description('fetch every entry and tile, recompute the tree and check it against the trusted checkpoint'))
+  withLogOptions(
+    program.command('audit').description('fetch every entry and tile, recompute the tree and check it against the trusted checkpoint'),
+  )
     .requiredOption('--state <dir>', 'directory holding the trusted checkpoint and evidence')
     .option('--json', 'print the result as JSON')
     .option('--proofs <source>', 'consistency proofs from the JSON "api", computed from "tiles", or "auto"', proofSourceOption, 'auto')
@@ -107,12 +132,18 @@ export function registerMonitorCommands(program: Command): void {
       const { current } = await store.advance(client, { source: opts.proofs });
       // The bar is for people watching a terminal; piped output stays clean.
       const tty = process.stderr.isTTY === true;
-      const bar = tty ? new SingleBar({ format: 'audit [{bar}] {percentage}% {value}/{total} entries', stream: process.stderr }, Presets.shades_classic) : undefined;
+      const bar = tty
+        ? new SingleBar({ format: 'audit [{bar}] {percentage}% {value}/{total} entries', stream: process.stderr }, Presets.shades_classic)
+        : undefined;
       bar?.start(current.checkpoint.size, 0);
       try {
         const r = await auditLog(client, current, { onProgress: (p) => bar?.update(p.entries) });
         bar?.stop();
-        emit(opts.json, { type: 'audit', ok: true, origin: client.origin, size: r.size, root: toBase64(r.root), bundles: r.bundles, tiles: r.tiles }, `audit OK: ${r.size} entries of ${client.origin} hash to root ${toBase64(r.root)} (${r.bundles} entry bundles, ${r.tiles} tiles checked)`);
+        emit(
+          opts.json,
+          { type: 'audit', ok: true, origin: client.origin, size: r.size, root: toBase64(r.root), bundles: r.bundles, tiles: r.tiles },
+          `audit OK: ${r.size} entries of ${client.origin} hash to root ${toBase64(r.root)} (${r.bundles} entry bundles, ${r.tiles} tiles checked)`,
+        );
       } catch (e) {
         bar?.stop();
         if (e instanceof LogMisbehaviourError) await store.saveEvidence(e, client.vkey, current.note);

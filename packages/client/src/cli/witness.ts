@@ -1,15 +1,15 @@
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Command } from 'commander';
 import { serve } from '@hono/node-server';
+import type { Cosigner, NoteVerifier } from '@tlog/merkle';
 import { generateCosignatureKey, parseCosignerKey, parseVerifierKey } from '@tlog/merkle';
-import type { NoteVerifier } from '@tlog/merkle';
-import { createWitnessApp } from '../witness/witness-app.js';
-import { FileWitnessState } from '../witness/file-witness-state.js';
-import { readKeyArgument } from '../node.js';
-import { collect, intOption } from './common.js';
+import type { Command } from 'commander';
 import { errorMessage } from '../checks.js';
+import { readKeyArgument } from '../node.js';
+import { FileWitnessState } from '../witness/file-witness-state.js';
+import { createWitnessApp } from '../witness/witness-app.js';
+import { collect, intOption } from './common.js';
 
 /** Parses --log values: "<origin>=<vkey or file>" or just a vkey (origin = its name). */
 export function parseLogArguments(values: readonly string[]): Map<string, NoteVerifier[]> {
@@ -27,7 +27,9 @@ export function parseLogArguments(values: readonly string[]): Map<string, NoteVe
       try {
         verifier = parseVerifierKey(readKeyArgument(v.slice(eq + 1)));
       } catch (e) {
-        throw new Error(`--log ${JSON.stringify(v)}: ${JSON.stringify(v.slice(eq + 1))} is neither a file holding a verifier key nor a valid verifier key: ${errorMessage(e)}`);
+        throw new Error(
+          `--log ${JSON.stringify(v)}: ${JSON.stringify(v.slice(eq + 1))} is neither a file holding a verifier key nor a valid verifier key: ${errorMessage(e)}`,
+        );
       }
     }
     logs.set(origin, [...(logs.get(origin) ?? []), verifier]);
@@ -54,7 +56,7 @@ export function registerWitnessCommands(program: Command): void {
       } catch (e) {
         throw new Error(`cannot read the witness key ${opts.key}: ${errorMessage(e)}; create one with \`tlog witness keygen\``);
       }
-      let cosigner;
+      let cosigner: Cosigner;
       try {
         cosigner = parseCosignerKey(keyText);
       } catch (e) {
@@ -65,7 +67,9 @@ export function registerWitnessCommands(program: Command): void {
       const app = createWitnessApp({ cosigner, logs, state: new FileWitnessState(opts.state) });
       await new Promise<void>((resolve) => {
         const server = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, (info) => {
-          process.stdout.write(`witness ${cosigner.name} listening on http://${opts.host}:${info.port} for ${[...logs.keys()].join(', ')}\n`);
+          process.stdout.write(
+            `witness ${cosigner.name} listening on http://${opts.host}:${info.port} for ${[...logs.keys()].join(', ')}\n`,
+          );
         });
         const stop = () => server.close(() => resolve());
         process.once('SIGINT', stop);

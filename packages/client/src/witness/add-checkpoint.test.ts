@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MalformedRequestError, formatAddCheckpoint, parseAddCheckpoint } from './add-checkpoint.js';
+import { formatAddCheckpoint, MalformedRequestError, parseAddCheckpoint } from './add-checkpoint.js';
 
 const cp = 'example.com/log\n3\nRcCI1Nk56ZcSmIEfIn0SleqtV7uvrlXNccFx595Iwl0=\n\n\u2014 example.com/log AAAA\n';
 const h = 'KgEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';

@@ -1,5 +1,5 @@
-import { hashFromBase64, toBase64 } from '@tlog/merkle';
 import type { Hash } from '@tlog/merkle';
+import { hashFromBase64, toBase64 } from '@tlog/merkle';
 
 /** At most this many consistency proof lines (tlog-witness: "MUST NOT send more than 63"). */
 export const MAX_PROOF_LINES = 63;
@@ -29,11 +29,15 @@ export function parseAddCheckpoint(body: string): AddCheckpointRequest {
   const header = body.slice(0, split).split('\n');
   const checkpoint = body.slice(split + 2);
   const m = /^old (0|[1-9][0-9]*)$/.exec(header[0] ?? '');
-  if (m === null) throw new MalformedRequestError(`the first line must be "old <size>" in decimal without leading zeros, got ${JSON.stringify((header[0] ?? '').slice(0, 40))}`);
+  if (m === null)
+    throw new MalformedRequestError(
+      `the first line must be "old <size>" in decimal without leading zeros, got ${JSON.stringify((header[0] ?? '').slice(0, 40))}`,
+    );
   const oldSize = Number(m[1]);
   if (!Number.isSafeInteger(oldSize)) throw new MalformedRequestError(`old size ${m[1]} is beyond 2^53-1`);
   const lines = header.slice(1);
-  if (lines.length > MAX_PROOF_LINES) throw new MalformedRequestError(`at most ${MAX_PROOF_LINES} consistency proof lines are allowed, got ${lines.length}`);
+  if (lines.length > MAX_PROOF_LINES)
+    throw new MalformedRequestError(`at most ${MAX_PROOF_LINES} consistency proof lines are allowed, got ${lines.length}`);
   const proof = lines.map((line, i) => {
     try {
       return hashFromBase64(line);

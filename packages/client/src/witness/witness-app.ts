@@ -1,19 +1,10 @@
+import type { Checkpoint, Cosigner, NoteSignature, NoteVerifier } from '@tlog/merkle';
+import { fromBase64, MerkleError, openNote, parseCheckpoint, parseNote, SignatureError, toBase64, verifyConsistency } from '@tlog/merkle';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import {
-  MerkleError,
-  SignatureError,
-  openNote,
-  parseCheckpoint,
-  fromBase64,
-  parseNote,
-  toBase64,
-  verifyConsistency,
-} from '@tlog/merkle';
-import type { Cosigner, NoteSignature, NoteVerifier } from '@tlog/merkle';
-import { MalformedRequestError, parseAddCheckpoint } from './add-checkpoint.js';
-import type { WitnessStateStore } from './witness-state.js';
 import { errorMessage } from '../checks.js';
+import { type AddCheckpointRequest, MalformedRequestError, parseAddCheckpoint } from './add-checkpoint.js';
+import type { WitnessStateStore } from './witness-state.js';
 
 /** Largest accepted request body: a checkpoint with many signatures and 63 proof lines fits easily. */
 export const MAX_WITNESS_BODY = 64 * 1024;
@@ -55,7 +46,10 @@ export function createWitnessApp(options: WitnessOptions): Hono {
     return run;
   };
 
-  const limit = bodyLimit({ maxSize: MAX_WITNESS_BODY, onError: (c) => c.text(`request body larger than ${MAX_WITNESS_BODY} bytes\n`, 413) });
+  const limit = bodyLimit({
+    maxSize: MAX_WITNESS_BODY,
+    onError: (c) => c.text(`request body larger than ${MAX_WITNESS_BODY} bytes\n`, 413),
+  });
   app.post('/add-checkpoint', limit, async (c) => {
     const raw = new Uint8Array(await c.req.arrayBuffer());
     if (raw.length > MAX_WITNESS_BODY) return c.text(`request body larger than ${MAX_WITNESS_BODY} bytes\n`, 413);
@@ -65,8 +59,8 @@ export function createWitnessApp(options: WitnessOptions): Hono {
     } catch {
       return c.text('request body is not UTF-8\n', 400);
     }
-    let req;
-    let cp;
+    let req: AddCheckpointRequest;
+    let cp: Checkpoint;
     try {
       req = parseAddCheckpoint(body);
       cp = parseCheckpoint(parseNote(req.checkpoint).text);
@@ -102,7 +96,8 @@ export function createWitnessApp(options: WitnessOptions): Hono {
         try {
           verifyConsistency(oldSize, cp.size, proof, fromBase64(stored!.root), cp.root);
         } catch (e) {
-          if (e instanceof MerkleError) return c.text(`the consistency proof from ${oldSize} to ${cp.size} does not verify: ${errorMessage(e)}\n`, 422);
+          if (e instanceof MerkleError)
+            return c.text(`the consistency proof from ${oldSize} to ${cp.size} does not verify: ${errorMessage(e)}\n`, 422);
           throw e;
         }
       }

@@ -1,6 +1,6 @@
-import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { decodeEntryBundle, MAX_ENTRY_SIZE, MerkleError, toBase64 } from '@tlog/merkle';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { MAX_ENTRY_SIZE, MerkleError, decodeEntryBundle, toBase64 } from '@tlog/merkle';
 import type { Log } from '../log.js';
 import { httpError } from './errors.js';
 import { decimal, parseParams } from './params.js';
@@ -16,8 +16,11 @@ export const ENTRIES_PAGE_MAX = 1000;
  */
 const rawBody: MiddlewareHandler = async (c, next) => {
   const type = c.req.header('content-type');
-  if (type !== undefined && type.trimStart().toLowerCase().startsWith('multipart/')) {
-    throw httpError(415, `send the entry's raw bytes (e.g. curl --data-binary @file -H 'Content-Type: application/octet-stream'), not a multipart form (got ${JSON.stringify(type)})`);
+  if (type?.trimStart().toLowerCase().startsWith('multipart/')) {
+    throw httpError(
+      415,
+      `send the entry's raw bytes (e.g. curl --data-binary @file -H 'Content-Type: application/octet-stream'), not a multipart form (got ${JSON.stringify(type)})`,
+    );
   }
   const encoding = c.req.header('content-encoding');
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
@@ -126,7 +129,10 @@ export function entryRoutes(log: Log, limits: { readonly maxBatchBytes: number; 
       const leafHash = await log.leafHash(index);
       return c.json({ index, leafHash: toBase64(leafHash), entry: toBase64(entry!) });
     }
-    return c.body(entry! as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': 'application/octet-stream', 'Cache-Control': 'public, max-age=31536000, immutable' });
+    return c.body(entry! as Uint8Array<ArrayBuffer>, 200, {
+      'Content-Type': 'application/octet-stream',
+      'Cache-Control': 'public, max-age=31536000, immutable',
+    });
   });
 
   app.get('/v1/entries', async (c) => {

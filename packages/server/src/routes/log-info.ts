@@ -1,9 +1,12 @@
-import { Hono } from 'hono';
 import { MAX_ENTRY_SIZE, toBase64 } from '@tlog/merkle';
+import { Hono } from 'hono';
 import type { Log } from '../log.js';
 
 /** GET /v1/log: what a client needs to start: origin, verifier key, the published tree. */
-export function logInfoRoutes(log: Log, limits: { readonly maxBatchBytes: number; readonly witnesses?: readonly string[]; readonly witnessQuorum?: number }): Hono {
+export function logInfoRoutes(
+  log: Log,
+  limits: { readonly maxBatchBytes: number; readonly witnesses?: readonly string[]; readonly witnessQuorum?: number },
+): Hono {
   const app = new Hono();
   app.get('/v1/log', (c) => {
     const p = log.published;

@@ -1,5 +1,5 @@
+import { type Hash, hashFromBase64 } from '@tlog/merkle';
 import { z } from 'zod';
-import { hashFromBase64, type Hash } from '@tlog/merkle';
 import { httpError } from './errors.js';
 
 /** A decimal index or size: digits only, no leading zeros, at most 2^53-1. */

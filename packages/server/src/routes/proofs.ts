@@ -1,6 +1,6 @@
+import { toBase64 } from '@tlog/merkle';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { toBase64 } from '@tlog/merkle';
 import type { Log } from '../log.js';
 import { httpError } from './errors.js';
 import { base64Hash, decimal, parseParams } from './params.js';
@@ -25,7 +25,8 @@ export function proofRoutes(log: Log): Hono {
       if (index >= treeSize) throw httpError(404, `index ${index} is not in a tree of size ${treeSize}`);
     } else if (q.leafHash !== undefined && q.index === undefined) {
       const found = await log.findLeafHash(q.leafHash);
-      if (found === undefined || found >= treeSize) throw httpError(404, `no entry with leafHash ${toBase64(q.leafHash)} in a tree of size ${treeSize}`);
+      if (found === undefined || found >= treeSize)
+        throw httpError(404, `no entry with leafHash ${toBase64(q.leafHash)} in a tree of size ${treeSize}`);
       index = found;
     } else {
       throw httpError(400, 'give exactly one of "index" and "leafHash"');

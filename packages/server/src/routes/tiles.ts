@@ -1,5 +1,5 @@
+import { MerkleError, type ParsedTilePath, parseTilePath, TILE_WIDTH } from '@tlog/merkle';
 import { Hono } from 'hono';
-import { MerkleError, TILE_WIDTH, parseTilePath, type ParsedTilePath } from '@tlog/merkle';
 import type { Log } from '../log.js';
 import { httpError } from './errors.js';
 

@@ -1,8 +1,8 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateEd25519Key, openNote, parseSignerKey, parseVerifierKey, signNote } from '@tlog/merkle';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateEd25519Key, parseSignerKey, parseVerifierKey, signNote, openNote } from '@tlog/merkle';
 import { KeyError, loadLogKey, nodeEd25519 } from './keys.js';
 
 const dirs: string[] = [];
@@ -38,7 +38,9 @@ describe('loadLogKey', () => {
     await writeFile(file, k.signerKey + '\n');
     const loaded = await loadLogKey({ dataDir: d, keyFile: file, defaultOrigin: 'x' });
     expect(loaded.verifierKey).toBe(k.verifierKey);
-    await expect(loadLogKey({ dataDir: d, keyFile: file, origin: 'other/log', defaultOrigin: 'x' })).rejects.toThrow(/is for origin "k.example\/log"/);
+    await expect(loadLogKey({ dataDir: d, keyFile: file, origin: 'other/log', defaultOrigin: 'x' })).rejects.toThrow(
+      /is for origin "k.example\/log"/,
+    );
     await expect(loadLogKey({ dataDir: d, keyFile: join(d, 'missing'), defaultOrigin: 'x' })).rejects.toThrow(KeyError);
     await writeFile(file, 'not a key');
     await expect(loadLogKey({ dataDir: d, keyFile: file, defaultOrigin: 'x' })).rejects.toThrow(/does not hold a signer key/);

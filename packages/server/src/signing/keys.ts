@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateEd25519Key, parseSignerKey, verifierKeyOf, type Ed25519SignerFactory, type NoteSigner } from '@tlog/merkle';
+import { type Ed25519SignerFactory, generateEd25519Key, type NoteSigner, parseSignerKey, verifierKeyOf } from '@tlog/merkle';
 
 /** File name of the generated signing key inside the data directory. */
 export const KEY_FILE_NAME = 'log.key';

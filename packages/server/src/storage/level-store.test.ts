@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
 import { encodeEntryBundle } from '@tlog/merkle';
-import { LevelLogStore } from './level-store.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import { entriesKey, leafKey, readU64, tileKey, writeU64 } from './keys.js';
+import { LevelLogStore } from './level-store.js';
 
 const dirs: string[] = [];
 async function openStore(): Promise<{ store: LevelLogStore; dir: string }> {
@@ -52,7 +52,14 @@ describe('LevelLogStore', () => {
     const again = await LevelLogStore.open(dir);
     const state = await again.readState();
     expect({ ...state!, edge: state!.edge.map(u8) }).toEqual({ size: 3, edge: [h(1), h(2)], checkpoint: 'cp\n' });
-    expect((await again.readTiles([{ level: 0, index: 0 }, { level: 0, index: 1 }])).map(u8)).toEqual([h(7), undefined]);
+    expect(
+      (
+        await again.readTiles([
+          { level: 0, index: 0 },
+          { level: 0, index: 1 },
+        ])
+      ).map(u8),
+    ).toEqual([h(7), undefined]);
     // Runs of one bundle are concatenated: a valid bundle of all three entries.
     expect(u8(await again.readBundle(0))).toEqual(encodeEntryBundle([Uint8Array.of(1), Uint8Array.of(2, 3), Uint8Array.of(4)]));
     expect(await again.readBundle(1)).toHaveLength(0);

@@ -1,19 +1,19 @@
+import { fromBase64, type Hash, toBase64 } from '@tlog/merkle';
 import { Level } from 'level';
-import { fromBase64, toBase64, type Hash } from '@tlog/merkle';
-import { StorageError, type CommitBatch, type LogStore, type TreeState } from './store.js';
 import {
-  FILTER_KEY,
-  LEAF_END,
-  LEAF_FIRST,
-  STATE_KEY,
-  WITNESSED_KEY,
   encodeIndex,
   entriesKey,
   extensionKey,
+  FILTER_KEY,
+  LEAF_END,
+  LEAF_FIRST,
   leafKey,
   readU64,
+  STATE_KEY,
   tileKey,
+  WITNESSED_KEY,
 } from './keys.js';
+import { type CommitBatch, type LogStore, StorageError, type TreeState } from './store.js';
 
 interface PutOp {
   readonly type: 'put';
@@ -79,8 +79,7 @@ export class LevelLogStore implements LogStore {
       await db.open();
     } catch (err) {
       throw new StorageError(
-        `cannot open the LevelDB database in ${dir}: ${(err as Error).message}` +
-          ' (is another server using this --data-dir?)',
+        `cannot open the LevelDB database in ${dir}: ${(err as Error).message}` + ' (is another server using this --data-dir?)',
         { cause: err },
       );
     }

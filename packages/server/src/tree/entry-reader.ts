@@ -1,5 +1,5 @@
 import { TILE_WIDTH } from '@tlog/merkle';
-import { StorageError, type LogStore } from '../storage/store.js';
+import { type LogStore, StorageError } from '../storage/store.js';
 
 /**
  * Reads entry bundles from the store, keeping recently read full bundles (immutable) in a

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import { describe, expect, it } from 'vitest';
 import { CompactTree, Hasher, rootFromLeafHashes } from '@tlog/merkle';
+import { describe, expect, it } from 'vitest';
 import type { LogStore } from '../storage/store.js';
 import { TileCache } from './tile-cache.js';
 

@@ -1,13 +1,5 @@
-import {
-  TILE_HEIGHT,
-  TILE_WIDTH,
-  type CompletedNode,
-  type Hash,
-  type Hasher,
-  type NodeId,
-  type NodeReader,
-} from '@tlog/merkle';
-import { StorageError, type LogStore } from '../storage/store.js';
+import { type CompletedNode, type Hash, type Hasher, type NodeId, type NodeReader, TILE_HEIGHT, TILE_WIDTH } from '@tlog/merkle';
+import { type LogStore, StorageError } from '../storage/store.js';
 import { TileNodes } from './tile-nodes.js';
 
 /** Tiles touched by one batch, before it is committed. */

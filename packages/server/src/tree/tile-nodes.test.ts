@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import { describe, expect, it } from 'vitest';
 import { Hasher, rootFromLeafHashes } from '@tlog/merkle';
+import { describe, expect, it } from 'vitest';
 import { TILE_NODES, TileNodes } from './tile-nodes.js';
 
 const hasher = new Hasher((d) => crypto.hash('sha256', d, 'buffer'));
@@ -53,7 +53,10 @@ describe('TileNodes', () => {
     expect(stored.length).toBe(TILE_NODES * 32);
     expect(u8(stored.subarray(0, 256 * 32))).toEqual(concat(ls));
     let hashes = 0;
-    const counting = new Hasher((d) => (hashes++, crypto.hash('sha256', d, 'buffer')));
+    const counting = new Hasher((d) => {
+      hashes++;
+      return crypto.hash('sha256', d, 'buffer');
+    });
     hashes = 0; // the constructor hashed the empty string
     const back = TileNodes.fromData(0, 3, stored, counting);
     expect(hashes).toBe(0);

@@ -1,7 +1,7 @@
-import { HASH_SIZE, TILE_HEIGHT, TILE_WIDTH, type Hash, type Hasher } from '@tlog/merkle';
+import { HASH_SIZE, type Hash, type Hasher, TILE_HEIGHT, TILE_WIDTH } from '@tlog/merkle';
 
 /** Hash offset of each height k (0..7) inside a tile's node buffer: 256, 128, ... 2 hashes. */
-const OFFSET: readonly number[] = Array.from({ length: TILE_HEIGHT }, (_, k) => 2 * TILE_WIDTH - (2 * TILE_WIDTH >> k));
+const OFFSET: readonly number[] = Array.from({ length: TILE_HEIGHT }, (_, k) => 2 * TILE_WIDTH - ((2 * TILE_WIDTH) >> k));
 /** Hashes a full tile holds at heights 0..7 (256 + 128 + ... + 2). */
 export const TILE_NODES = 2 * TILE_WIDTH - 2;
 
@@ -36,10 +36,17 @@ export class TileNodes {
    */
   static fromData(level: number, index: number, data: Uint8Array, hasher: Hasher): TileNodes {
     if (data.length === TILE_NODES * HASH_SIZE) {
-      return new TileNodes(level, index, data, Array.from({ length: TILE_HEIGHT }, (_, k) => TILE_WIDTH >> k));
+      return new TileNodes(
+        level,
+        index,
+        data,
+        Array.from({ length: TILE_HEIGHT }, (_, k) => TILE_WIDTH >> k),
+      );
     }
     if (data.length === 0 || data.length % HASH_SIZE !== 0 || data.length > TILE_WIDTH * HASH_SIZE) {
-      throw new RangeError(`tile ${level}/${index} has ${data.length} bytes, not 1..256 hashes of 32 bytes (or a full tile with inner levels)`);
+      throw new RangeError(
+        `tile ${level}/${index} has ${data.length} bytes, not 1..256 hashes of 32 bytes (or a full tile with inner levels)`,
+      );
     }
     const t = TileNodes.empty(level, index);
     const nodes = t.nodes;
@@ -80,7 +87,9 @@ export class TileNodes {
    */
   set(k: number, pos: number, hash: Hash): void {
     if (this.counts[k] !== pos) {
-      throw new RangeError(`tile ${this.level}/${this.index}: node at height ${k} position ${pos} out of order (next is ${this.counts[k]})`);
+      throw new RangeError(
+        `tile ${this.level}/${this.index}: node at height ${k} position ${pos} out of order (next is ${this.counts[k]})`,
+      );
     }
     this.nodes.set(hash, (OFFSET[k]! + pos) * HASH_SIZE);
     this.counts[k] = pos + 1;

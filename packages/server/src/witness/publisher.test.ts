@@ -1,11 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
 import {
   formatNote,
   fromBase64,
   generateCosignatureKey,
+  type Hash,
   openNote,
   parseCheckpoint,
   parseCosignerKey,
@@ -13,8 +13,8 @@ import {
   parseVerifierKey,
   verifyConsistency,
   verifyTlogProof,
-  type Hash,
 } from '@tlog/merkle';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createLogServer, type LogServer } from '../index.js';
 
 const w1 = generateCosignatureKey('w1.example');
@@ -60,14 +60,18 @@ async function serverWith(quorum: number, down: boolean): Promise<{ s: LogServer
     if (down) throw new Error('connection refused');
     return new Response('nope', { status: 500 });
   }) as typeof fetch;
-  const s = await createLogServer({
-    dataDir: dir,
-    batchIntervalMs: 0,
-    logLevel: 'silent',
-    witness: [`http://w1.example=${w1.verifierKey}`, `http://w2.example=${w2.verifierKey}`],
-    witnessQuorum: quorum,
-    witnessTimeoutMs: 2000,
-  }, undefined, { fetch: fetchStub });
+  const s = await createLogServer(
+    {
+      dataDir: dir,
+      batchIntervalMs: 0,
+      logLevel: 'silent',
+      witness: [`http://w1.example=${w1.verifierKey}`, `http://w2.example=${w2.verifierKey}`],
+      witnessQuorum: quorum,
+      witnessTimeoutMs: 2000,
+    },
+    undefined,
+    { fetch: fetchStub },
+  );
   cleanup.push(() => s.close());
   return { s, a };
 }

@@ -1,18 +1,18 @@
 import {
   formatNote,
+  type Hasher,
+  type NoteSignature,
+  type NoteVerifier,
   openNote,
   parseNote,
   parseVerifierKey,
   toBase64,
-  type Hasher,
-  type NoteSignature,
-  type NoteVerifier,
 } from '@tlog/merkle';
 import type { Logger } from 'pino';
+import type { WitnessConfig } from '../config.js';
 import type { Log } from '../log.js';
 import type { Published, Publisher } from '../publisher.js';
 import type { Commit } from '../sequencer.js';
-import type { WitnessConfig } from '../config.js';
 
 /** The witness policy: who to ask, how many must answer, how long to wait. */
 export interface WitnessPolicy {
@@ -69,7 +69,7 @@ export class WitnessPublisher implements Publisher {
   constructor(
     initial: Published,
     private readonly log: Log,
-    private readonly hasher: Hasher,
+    readonly _hasher: Hasher,
     private readonly policy: WitnessPolicy,
   ) {
     this.current = initial;
@@ -127,9 +127,14 @@ export class WitnessPublisher implements Publisher {
     this.publish({ size: target.size, root: target.root, checkpoint, witnessed });
     if (witnessed) {
       this.retryMs = 1000;
-      this.log.storage.putWitnessed(checkpoint).catch((err: unknown) => this.policy.logger?.warn({ err }, 'storing the cosigned checkpoint failed'));
+      this.log.storage
+        .putWitnessed(checkpoint)
+        .catch((err: unknown) => this.policy.logger?.warn({ err }, 'storing the cosigned checkpoint failed'));
     } else if (!this.closed && !this.again) {
-      this.policy.logger?.warn({ size: target.size, cosignatures: cosigs.length, quorum: this.policy.quorum }, 'witness quorum not reached; retrying in the background');
+      this.policy.logger?.warn(
+        { size: target.size, cosignatures: cosigs.length, quorum: this.policy.quorum },
+        'witness quorum not reached; retrying in the background',
+      );
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
         this.kick();
