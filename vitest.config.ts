@@ -10,6 +10,7 @@ export default defineConfig({
       '@tlog/merkle': src('merkle'),
       '@tlog/server': src('server'),
       '@tlog/client': src('client'),
+      '@tlog/files': src('files'),
     },
   },
   test: {

@@ -7,7 +7,6 @@ import { hash as nodeHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { Hasher } from '@tlog/merkle';
 
-export * from './atomic-file.js';
 export * from './trusted-state.js';
 export * from './witness/file-witness-state.js';
 

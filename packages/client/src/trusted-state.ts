@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PUBLIC_FILE_MODE, writeFileAtomic } from '@tlog/files';
 import type { Hash } from '@tlog/merkle';
 import { toBase64 } from '@tlog/merkle';
-import { writeFileAtomic } from './atomic-file.js';
 import { errorMessage } from './checks.js';
 import { LogClientError, LogMisbehaviourError } from './errors.js';
 import type { LogClient, ProofOptions, VerifiedCheckpoint } from './log-client.js';
@@ -97,7 +97,7 @@ export class TrustedStateStore {
           }
           await client.verifyUpdate(now, current, options);
         }
-        await writeFileAtomic(this.checkpointPath(client.origin), current.note);
+        await writeFileAtomic(this.checkpointPath(client.origin), current.note, { mode: PUBLIC_FILE_MODE });
         return { ...(previous === undefined ? {} : { previous }), current, proof, changed };
       } catch (e) {
         // A bad signature names no trusted checkpoint itself; the evidence still records it.
@@ -159,7 +159,9 @@ export class TrustedStateStore {
     if (!Number.isSafeInteger(next) || next < 0)
       throw new RangeError(`the entries cursor must be a non-negative integer, got ${String(next)}`);
     return this.serialized(() =>
-      writeFileAtomic(this.entriesCursorPath(client.origin), JSON.stringify({ origin: client.origin, next }) + '\n'),
+      writeFileAtomic(this.entriesCursorPath(client.origin), JSON.stringify({ origin: client.origin, next }) + '\n', {
+        mode: PUBLIC_FILE_MODE,
+      }),
     );
   }
 
@@ -169,7 +171,7 @@ export class TrustedStateStore {
     const stamp = now.toISOString().replace(/[:.]/g, '-');
     // The random suffix keeps two findings in the same millisecond from overwriting each other.
     const path = join(this.dir, `evidence-${fileSlug(err.evidence.origin)}-${stamp}-${err.kind}-${randomBytes(3).toString('hex')}.json`);
-    await writeFileAtomic(path, formatEvidence(err, now, verifierKey, trusted));
+    await writeFileAtomic(path, formatEvidence(err, now, verifierKey, trusted), { mode: PUBLIC_FILE_MODE });
     err.evidencePath = path;
     return path;
   }

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
+import { PUBLIC_FILE_MODE, writeFileAtomic } from '@tlog/files';
 import { toBase64 } from '@tlog/merkle';
 import type { Command } from 'commander';
 import { errorMessage } from '../checks.js';
-import { createNodeHasher, writeFileAtomic } from '../node.js';
+import { createNodeHasher } from '../node.js';
 import { verifyReceipt } from '../receipt.js';
 import type { LogOptions } from './common.js';
 import { clientFor, collect, intOption, readVerifierKeyArgument, withLogOptions } from './common.js';
@@ -29,7 +30,7 @@ export function registerBasicCommands(program: Command): void {
       const entry = new Uint8Array(await readFile(file));
       const r = await clientFor(opts).submit(entry);
       const out = opts.out ?? `${file}.tlog-proof`;
-      await writeFileAtomic(out, r.receipt);
+      await writeFileAtomic(out, r.receipt, { mode: PUBLIC_FILE_MODE });
       if (opts.json) {
         process.stdout.write(
           JSON.stringify({ index: r.index, leafHash: toBase64(r.leafHash), treeSize: r.checkpoint.checkpoint.size, receipt: out }) + '\n',

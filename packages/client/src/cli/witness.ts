@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { serve } from '@hono/node-server';
+import { PUBLIC_FILE_MODE, SECRET_FILE_MODE, writeFileAtomic } from '@tlog/files';
 import type { Cosigner, NoteVerifier } from '@tlog/merkle';
 import { generateCosignatureKey, parseCosignerKey, parseVerifierKey } from '@tlog/merkle';
 import type { Command } from 'commander';
@@ -86,9 +86,8 @@ export function registerWitnessCommands(program: Command): void {
     .action(async (opts: { name: string; out: string; force?: boolean }) => {
       if (existsSync(opts.out) && !opts.force) throw new Error(`${opts.out} exists; pass --force to overwrite it`);
       const { signerKey, verifierKey } = generateCosignatureKey(opts.name);
-      await mkdir(dirname(opts.out), { recursive: true });
-      await writeFile(opts.out, signerKey + '\n', { mode: 0o600 });
-      await writeFile(`${opts.out}.pub`, verifierKey + '\n');
+      await writeFileAtomic(opts.out, signerKey + '\n', { mode: SECRET_FILE_MODE });
+      await writeFileAtomic(`${opts.out}.pub`, verifierKey + '\n', { mode: PUBLIC_FILE_MODE });
       process.stdout.write(verifierKey + '\n');
     });
 }

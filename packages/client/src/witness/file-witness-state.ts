@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PUBLIC_FILE_MODE, writeFileAtomic } from '@tlog/files';
 import { z } from 'zod';
-import { writeFileAtomic } from '../atomic-file.js';
 import { fileSlug } from '../trusted-state.js';
 import type { WitnessLogState, WitnessStateStore } from './witness-state.js';
 
@@ -45,6 +45,6 @@ export class FileWitnessState implements WitnessStateStore {
 
   /** Durably replaces the state of origin. */
   async set(origin: string, state: WitnessLogState): Promise<void> {
-    await writeFileAtomic(this.pathFor(origin), JSON.stringify({ origin, ...state }, null, 2) + '\n');
+    await writeFileAtomic(this.pathFor(origin), JSON.stringify({ origin, ...state }, null, 2) + '\n', { mode: PUBLIC_FILE_MODE });
   }
 }
