@@ -1,4 +1,5 @@
-import { rm } from 'node:fs/promises';
+import { cp as copyDir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   type Checkpoint,
   CompactTree,
@@ -63,11 +64,46 @@ async function writer(url: string, round: number, w: number, acks: Ack[]): Promi
   }
 }
 
+/**
+ * Flips 8 bytes near the end of LevelDB's newest write-ahead log (as a disk might after a
+ * crash) and starts the server on it: it must either refuse, in one line naming the damage, or
+ * start on a store that still holds every acknowledged entry (the checks of the next round).
+ * Returns whether it refused; the caller then restores the undamaged copy.
+ */
+async function startOnDamagedLog(dir: string): Promise<boolean> {
+  const db = join(dir, 'db');
+  const newest = (await readdir(db))
+    .filter((n) => n.endsWith('.log'))
+    .sort()
+    .at(-1);
+  if (newest === undefined) return false;
+  const bytes = await readFile(join(db, newest));
+  if (bytes.length < 64) return false;
+  const at = bytes.length - 16 - Math.floor(Math.random() * Math.min(4000, bytes.length - 32));
+  for (let i = 0; i < 8; i++) bytes[at + i]! ^= 0xa5;
+  await writeFile(join(db, newest), bytes);
+  const started = await spawnServer({ dataDir: dir }).catch((e: unknown) => e as Error);
+  if (started instanceof Error) {
+    expect(started.message).toMatch(/tlog: (storage is corrupt|the store is behind|the store disagrees)/);
+    return true;
+  }
+  expect(await started.stop()).toBe(0);
+  return false;
+}
+
 describe('crash safety (SIGKILL at random moments)', () => {
-  it(`keeps every acknowledged entry and stays consistent with every published checkpoint over ${ROUNDS} crashes`, async () => {
+  it(`keeps every acknowledged entry and never signs two trees of one size over ${ROUNDS} crashes, with and without a damaged log`, async () => {
     dataDir = await tempDataDir();
     const acks: Ack[] = [];
+    /** Every checkpoint the log ever handed out or served, by size: a second root for a size is a fork. */
+    const signed = new Map<number, string>();
+    const remember = (c: Checkpoint) => {
+      const root = Buffer.from(c.root).toString('base64');
+      expect(signed.get(c.size) ?? root, `two signed trees of size ${c.size}`).toBe(root);
+      signed.set(c.size, root);
+    };
     let vkey: string | undefined;
+    let refusals = 0;
     for (let round = 0; round <= ROUNDS; round++) {
       const s = await spawnServer({ dataDir, args: ['--batch-interval-ms', '2'] });
       vkey ??= s.vkey;
@@ -76,6 +112,7 @@ describe('crash safety (SIGKILL at random moments)', () => {
 
       // After a restart: the tree recomputed from the entry bundles matches the new checkpoint...
       const cp: Checkpoint = openCheckpoint(await (await fetch(`${s.url}/checkpoint`)).text(), verifier).checkpoint;
+      remember(cp);
       const tree = new CompactTree(0, [], defaultHasher);
       const stored: Uint8Array[] = [];
       for (let b = 0; b * 256 < cp.size; b++) {
@@ -95,6 +132,7 @@ describe('crash safety (SIGKILL at random moments)', () => {
       for (const a of acks) {
         const old = openCheckpoint(a.checkpoint, verifier).checkpoint;
         seen.set(old.size, old);
+        remember(old);
       }
       // A sample of acknowledgements still proves inclusion in the checkpoint it came with.
       for (let i = 0; i < Math.min(50, acks.length); i++) {
@@ -110,6 +148,7 @@ describe('crash safety (SIGKILL at random moments)', () => {
       }
       if (round === ROUNDS) {
         expect(await s.stop()).toBe(0);
+        console.log(`crash test: ${signed.size} distinct signed sizes, ${refusals} starts refused on a damaged log`);
         break;
       }
 
@@ -121,6 +160,20 @@ describe('crash safety (SIGKILL at random moments)', () => {
       await Promise.all(writers);
       expect(acks.length, `round ${round} acknowledged something before the crash`).toBeGreaterThan(before);
       console.log(`crash round ${round}: ${acks.length - before} acknowledgements before SIGKILL`);
+      if (round % 2 === 1) {
+        // Damage the crashed store's log; whatever the server does, restore the copy afterwards.
+        const copy = `${dataDir}-copy`;
+        await copyDir(dataDir, copy, { recursive: true });
+        if (await startOnDamagedLog(dataDir)) refusals++;
+        else {
+          // It started: every check of the next round applies to the store as it now is.
+          await rm(copy, { recursive: true, force: true });
+          continue;
+        }
+        await rm(dataDir, { recursive: true, force: true });
+        await copyDir(copy, dataDir, { recursive: true });
+        await rm(copy, { recursive: true, force: true });
+      }
     }
   });
 });

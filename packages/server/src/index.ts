@@ -3,9 +3,10 @@
  * the Hono app and the log without listening (for tests through app.request()).
  */
 import crypto from 'node:crypto';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { Hasher } from '@tlog/merkle';
 import type { Hono } from 'hono';
@@ -13,8 +14,10 @@ import { type Logger, pino } from 'pino';
 import { createApp } from './app.js';
 import { type Config, type ConfigInput, ConfigSchema, DEFAULT_ORIGIN } from './config.js';
 import { Log } from './log.js';
-import { loadLogKey } from './signing/keys.js';
+import { loadLogKey, VKEY_FILE_NAME } from './signing/keys.js';
+import { CheckpointFile } from './storage/checkpoint-file.js';
 import { LevelLogStore } from './storage/level-store.js';
+import { StorageError } from './storage/store.js';
 import { WitnessPublisher } from './witness/publisher.js';
 
 export { type AppOptions, createApp } from './app.js';
@@ -32,8 +35,10 @@ export {
   type SequencerOptions,
 } from './sequencer.js';
 export { KeyError, type LogKey, loadLogKey } from './signing/keys.js';
+export { CheckpointFile, type CheckpointRecord, MemoryCheckpointRecord } from './storage/checkpoint-file.js';
 export { LevelLogStore } from './storage/level-store.js';
-export { type CommitBatch, type LogStore, StorageError, type TreeState } from './storage/store.js';
+export { type CommitFault, MemoryLogStore } from './storage/memory-store.js';
+export { type CommitBatch, type LogStore, StorageCorruptError, StorageError, type TreeState } from './storage/store.js';
 
 /** The SHA-256 of node:crypto behind the RFC 6962 hasher (about 2.5x the pure-JS one). */
 export function nodeHasher(): Hasher {
@@ -48,25 +53,74 @@ export interface LogServer {
   readonly verifierKey: string;
   readonly config: Config;
   readonly logger: Logger;
+  /** Things the operator should fix (e.g. a signing key readable by others), one line each. */
+  readonly warnings: readonly string[];
   /** Drains the pool (everything admitted gets committed and answered) and closes the store. */
   close(): Promise<void>;
 }
 
+/** Hooks for embedding and tests. */
+export interface ServerHooks {
+  /** Replaces global fetch for witness requests. */
+  readonly fetch?: typeof fetch;
+  /**
+   * Told when the log cannot go on (its storage contradicts what it signed, or cannot be
+   * reopened after a failed commit); it has stopped accepting entries. `main` exits non-zero.
+   */
+  readonly onFatal?: (err: Error) => void;
+}
+
+/** File name, inside the data directory, of the checkpoint record (see CheckpointFile). */
+export const CHECKPOINT_FILE_NAME = 'checkpoint';
+/** Directory name, inside the data directory, of the LevelDB database. */
+export const DB_DIR_NAME = 'db';
+
+/** Whether `path` exists and, for a directory, has any entry. */
+async function present(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory() ? (await readdir(path)).length > 0 : true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new StorageError(`cannot look at ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /**
- * `hooks.fetch` replaces global fetch for witness requests (tests).
- * Opens the data directory (LevelDB + signing key, created on first start) and builds the
- * log and its Hono app. `input` is validated with the config schema (ZodError when invalid).
+ * Opens the data directory (LevelDB + signing key + checkpoint record; created on first start)
+ * and builds the log and its Hono app. `input` is validated with the config schema (ZodError
+ * when invalid). Refuses, with KeyError / LogStateError / StorageError saying what to do, a data
+ * dir whose key is missing, whose store is damaged, behind or disagrees with what was signed.
  */
-export async function createLogServer(
-  input: ConfigInput,
-  logger?: Logger,
-  hooks: { readonly fetch?: typeof fetch } = {},
-): Promise<LogServer> {
+export async function createLogServer(input: ConfigInput, logger?: Logger, hooks: ServerHooks = {}): Promise<LogServer> {
   const config = ConfigSchema.parse(input);
   const log0 = logger ?? pino({ level: config.logLevel }, pino.destination(2));
   const dataDir = resolve(config.dataDir);
-  const key = await loadLogKey({ dataDir, keyFile: config.keyFile, origin: config.origin, defaultOrigin: DEFAULT_ORIGIN });
-  const store = await LevelLogStore.open(resolve(dataDir, 'db'));
+  const dbDir = join(dataDir, DB_DIR_NAME);
+  const checkpointPath = join(dataDir, CHECKPOINT_FILE_NAME);
+  try {
+    await mkdir(dataDir, { recursive: true });
+  } catch (err) {
+    throw new StorageError(`cannot create the data dir ${dataDir}: ${(err as Error).message}`, { cause: err });
+  }
+  // Anything of a log here means its key must exist: never generate a new one over it.
+  const hasLog = (await present(dbDir)) || (await present(checkpointPath)) || (await present(join(dataDir, VKEY_FILE_NAME)));
+  const key = await loadLogKey({
+    dataDir,
+    keyFile: config.keyFile,
+    origin: config.origin,
+    defaultOrigin: DEFAULT_ORIGIN,
+    mayCreate: !hasLog,
+  });
+  const warnings = key.warning === undefined ? [] : [key.warning];
+  for (const w of warnings) log0.warn(w);
+  const record = await CheckpointFile.open(checkpointPath);
+  let store: LevelLogStore;
+  try {
+    store = await LevelLogStore.open(dbDir);
+  } catch (err) {
+    await record.close();
+    throw err;
+  }
   let log: Log;
   try {
     const hasher = nodeHasher();
@@ -83,6 +137,13 @@ export async function createLogServer(
       },
       tileCacheTiles: config.tileCacheTiles,
       entryCacheBytes: config.entryCacheBytes,
+      checkpointRecord: record,
+      reopenStore: () => LevelLogStore.open(dbDir),
+      onFatal: (err) => {
+        log0.fatal({ err }, 'the log stopped');
+        hooks.onFatal?.(err);
+      },
+      logger: log0,
       ...(config.witness.length > 0
         ? {
             publisher: (initial, l) =>
@@ -97,7 +158,8 @@ export async function createLogServer(
         : {}),
     });
   } catch (err) {
-    await store.close();
+    await store.close().catch(() => {});
+    await record.close();
     throw err;
   }
   const app = createApp(log, {
@@ -115,10 +177,15 @@ export async function createLogServer(
     verifierKey: key.verifierKey,
     config,
     logger: log0,
+    warnings,
     close: () =>
       (closing ??= (async () => {
-        await log.close();
-        await store.close();
+        try {
+          await log.close();
+        } finally {
+          await log.currentStore.close().catch((err: unknown) => log0.warn({ err }, 'closing the store failed'));
+          await record.close();
+        }
       })()),
   };
 }
@@ -133,8 +200,8 @@ export interface RunningServer extends LogServer {
 }
 
 /** createLogServer + listen on config host:port. */
-export async function startServer(input: ConfigInput, logger?: Logger): Promise<RunningServer> {
-  const s = await createLogServer(input, logger);
+export async function startServer(input: ConfigInput, logger?: Logger, hooks: ServerHooks = {}): Promise<RunningServer> {
+  const s = await createLogServer(input, logger, hooks);
   const server = await new Promise<Server>((resolveServer, reject) => {
     const srv = serve({ fetch: s.app.fetch, port: s.config.port, hostname: s.config.host }, () => resolveServer(srv as Server)) as Server;
     srv.once('error', (err) => {

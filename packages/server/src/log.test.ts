@@ -16,6 +16,7 @@ import {
 } from '@tlog/merkle';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Log, LogStateError, NotFoundError } from './log.js';
+import { CheckpointFile, MemoryCheckpointRecord } from './storage/checkpoint-file.js';
 import { LevelLogStore } from './storage/level-store.js';
 
 const hasher = new Hasher((d) => crypto.hash('sha256', d, 'buffer'));
@@ -30,9 +31,11 @@ afterEach(async () => {
 });
 
 async function openLog(dir: string, origin = ORIGIN) {
-  const store = await LevelLogStore.open(dir);
+  const store = await LevelLogStore.open(join(dir, 'db'));
+  const checkpointRecord = await CheckpointFile.open(join(dir, 'checkpoint'));
   try {
     const log = await Log.open(store, {
+      checkpointRecord,
       origin,
       signer: parseSignerKey(key.signerKey),
       verifierKey: key.verifierKey,
@@ -47,10 +50,12 @@ async function openLog(dir: string, origin = ORIGIN) {
       close: async () => {
         await log.close();
         await store.close();
+        await checkpointRecord.close();
       },
     };
   } catch (err) {
     await store.close();
+    await checkpointRecord.close();
     throw err;
   }
 }
@@ -142,9 +147,10 @@ describe('Log', () => {
     const { close } = await openLog(dir);
     await close();
     const other = generateEd25519Key('other.example/log');
-    const store = await LevelLogStore.open(dir);
+    const store = await LevelLogStore.open(join(dir, 'db'));
     await expect(
       Log.open(store, {
+        checkpointRecord: new MemoryCheckpointRecord(),
         origin: 'other.example/log',
         signer: parseSignerKey(other.signerKey),
         verifierKey: other.verifierKey,

@@ -4,18 +4,23 @@ import {
   formatTlogProof,
   type Hash,
   type Hasher,
+  MerkleError,
   type NoteSigner,
-  parseCheckpoint,
-  parseNote,
+  type NoteVerifier,
+  openCheckpoint,
+  parseVerifierKey,
   proveConsistency,
   proveInclusion,
   signNote,
   TILE_WIDTH,
   toBase64,
+  treeRoot,
 } from '@tlog/merkle';
+import type { Logger } from 'pino';
 import { ImmediatePublisher, type Published, type Publisher } from './publisher.js';
-import { Sequencer, type SequencerOptions } from './sequencer.js';
-import type { LogStore } from './storage/store.js';
+import { type Commit, Sequencer, SequencerClosedError, type SequencerOptions } from './sequencer.js';
+import type { CheckpointRecord } from './storage/checkpoint-file.js';
+import { type LogStore, StorageCorruptError, StorageError } from './storage/store.js';
 import { EntryReader } from './tree/entry-reader.js';
 import { LeafFilter } from './tree/leaf-filter.js';
 import { TileCache } from './tree/tile-cache.js';
@@ -33,6 +38,24 @@ export interface LogOptions {
   readonly tileCacheTiles: number;
   /** Bytes of full entry bundles kept in memory. */
   readonly entryCacheBytes: number;
+  /**
+   * Where the last log-signed checkpoint is recorded outside the store. Every commit is recorded
+   * here before it is published; at open the store must not be behind it or disagree with it.
+   */
+  readonly checkpointRecord: CheckpointRecord;
+  /**
+   * Opens the store again after a commit failed (the failed store has been closed). Without it
+   * a failed commit is fatal.
+   */
+  readonly reopenStore?: () => Promise<LogStore>;
+  /**
+   * Told when the log cannot go on: its storage disagrees with what it signed, or a commit failed
+   * and the store cannot be reopened. The log has stopped accepting entries; the process should
+   * exit non-zero so a supervisor restarts it (and the startup checks say what is wrong).
+   */
+  readonly onFatal?: (err: Error) => void;
+  /** Where recovery is reported. */
+  readonly logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Builds the publisher (e.g. a witness policy); default publishes every commit at once. */
   readonly publisher?: (initial: Published, log: Log) => Publisher;
 }
@@ -46,21 +69,7 @@ export interface Appended {
   readonly published: Published;
 }
 
-/**
- * The leaf filter for a tree of `size` leaves: the one saved at the last clean shutdown when it
- * describes exactly this tree, else an empty one rebuilt from the leaf-hash index in the
- * background (until then every dedup lookup goes to the store).
- */
-async function openLeafFilter(store: LogStore, size: number): Promise<LeafFilter> {
-  const saved = await store.readLeafFilter();
-  const loaded = saved === undefined ? undefined : LeafFilter.deserialize(saved, size);
-  if (loaded !== undefined) return loaded;
-  const filter = new LeafFilter(size === 0);
-  if (size > 0) void filter.rebuild(store).catch(() => {});
-  return filter;
-}
-
-/** The stored state does not belong to this log (other origin) or does not add up. */
+/** The stored state does not belong to this log (other origin or key) or does not add up; the log refuses to serve it. */
 export class LogStateError extends Error {
   /** @param message what does not match and what to do */
   constructor(message: string) {
@@ -78,91 +87,106 @@ export class NotFoundError extends Error {
   }
 }
 
+/** Everything that works on one opened store; replaced as a whole when the store is reopened. */
+interface Core {
+  readonly store: LogStore;
+  readonly tiles: TileCache;
+  readonly entryReader: EntryReader;
+  readonly filter: LeafFilter;
+  readonly sequencer: Sequencer;
+  /** The committed tree when the core was loaded (size, root and log-signed checkpoint). */
+  readonly loaded: Commit;
+}
+
+/**
+ * The leaf filter for a tree of `size` leaves: the one saved at the last clean shutdown when it
+ * describes exactly this tree, else an empty one rebuilt from the leaf-hash index in the
+ * background (until then every dedup lookup goes to the store).
+ */
+async function openLeafFilter(store: LogStore, size: number): Promise<LeafFilter> {
+  const saved = await store.readLeafFilter();
+  const loaded = saved === undefined ? undefined : LeafFilter.deserialize(saved, size);
+  if (loaded !== undefined) return loaded;
+  const filter = new LeafFilter(size === 0);
+  if (size > 0) void filter.rebuild(store).catch(() => {});
+  return filter;
+}
+
+/** The checkpoint `note` after checking it is this log's (origin, signature under `verifierKey`); LogStateError naming `what` otherwise. */
+function openOwnCheckpoint(note: string, verifierKey: string, verifier: NoteVerifier, origin: string, what: string) {
+  try {
+    return openCheckpoint(note, verifier, origin).checkpoint;
+  } catch (err) {
+    if (!(err instanceof MerkleError)) throw err;
+    throw new LogStateError(
+      `${what} is not a checkpoint of ${origin} signed by the key ${verifierKey} (${err.message}); ` +
+        'the data dir belongs to another log or key: start with the signing key this log was created with',
+    );
+  }
+}
+
 /**
  * One transparency log: the domain API the HTTP routes call. Writes go through the Sequencer;
  * reads only see the published tree (never an entry or tile beyond the published checkpoint).
+ *
+ * Storage faults fail closed. At open, the store must agree with the last checkpoint recorded
+ * outside it (not behind, same root at that size) and with the log's key. When a commit fails,
+ * its outcome is unknown: the sequencer stops, every waiting writer gets a 503, and the log
+ * reopens the store and continues from what it durably holds (after the same checks), retrying
+ * while the store cannot be opened. If the store turns out to have lost what was signed, the
+ * log stops for good and says so (onFatal) rather than sign a second tree of that size.
  */
 export class Log {
-  private constructor(
-    readonly origin: string,
-    readonly verifierKey: string,
-    private readonly hasher: Hasher,
-    private readonly store: LogStore,
-    private readonly tiles: TileCache,
-    private readonly entryReader: EntryReader,
-    private readonly sequencer: Sequencer,
-    private readonly filter: LeafFilter,
-    private publisher: Publisher,
-  ) {}
-
+  private core: Core;
+  private publisher: Publisher;
   private inflight = 0;
   private onIdle: (() => void) | undefined;
+  private recovering: Promise<void> | undefined;
+  private stopped: Error | undefined;
+  private closing = false;
+
+  private constructor(
+    private readonly opts: LogOptions,
+    private readonly verifier: NoteVerifier,
+    core: Core,
+  ) {
+    this.core = core;
+    this.publisher = new ImmediatePublisher({ size: core.loaded.size, root: core.loaded.root, checkpoint: core.loaded.checkpoint });
+  }
+
+  /** The log's origin (checkpoint origin line and key name). */
+  get origin(): string {
+    return this.opts.origin;
+  }
+
+  /** The verifier key string clients pin. */
+  get verifierKey(): string {
+    return this.opts.verifierKey;
+  }
 
   /**
-   * Opens the log in `store`: reads the state record (never replays the log), checks it against
-   * the origin, and loads the right edge of the tree. A fresh store gets the empty tree's
-   * signed checkpoint committed first.
+   * Opens the log in `store`: reads the state record (never replays the log) and checks it
+   * against the origin, the key and the checkpoint record, then loads the right edge of the
+   * tree. A fresh store gets the empty tree's signed checkpoint committed first. Throws
+   * LogStateError (or StorageCorruptError) when the store must not be served.
    */
   static async open(store: LogStore, opts: LogOptions): Promise<Log> {
     if (opts.signer.name !== opts.origin) {
       throw new LogStateError(`the signing key is named "${opts.signer.name}" but the origin is "${opts.origin}"`);
     }
-    let state = await store.readState();
-    if (state === undefined) {
-      const root = opts.hasher.emptyRoot();
-      const checkpoint = signNote(formatCheckpoint({ origin: opts.origin, size: 0, root, extensions: [] }), [opts.signer]);
-      const batch = store.newBatch();
-      state = { size: 0, edge: [], checkpoint };
-      batch.putState(state);
-      await store.commit(batch);
-    }
-    const cp = parseCheckpoint(parseNote(state.checkpoint).text);
-    if (cp.origin !== opts.origin) {
-      throw new LogStateError(
-        `the data dir holds the log "${cp.origin}", not "${opts.origin}"; start with --origin ${cp.origin} or use another --data-dir`,
-      );
-    }
-    const tree = new CompactTree(state.size, state.edge, opts.hasher);
-    const root = tree.root();
-    if (cp.size !== state.size || toBase64(cp.root) !== toBase64(root)) {
-      throw new LogStateError(
-        `the stored tree state (size ${state.size}) does not match its checkpoint (size ${cp.size}); the store is corrupt`,
-      );
-    }
-    const tiles = new TileCache(store, opts.hasher, opts.tileCacheTiles);
-    await tiles.load(state.size);
-    tiles.rememberRightEdge(state.size, tree.rightEdgeRanges());
-    const entryReader = new EntryReader(store, opts.entryCacheBytes);
-    const filter = await openLeafFilter(store, state.size);
-    let initial: Published = { size: state.size, root, checkpoint: state.checkpoint };
-    // The sequencer reports commits to whichever publisher the log ends up with.
-    const sequencer = new Sequencer(
-      store,
-      tiles,
-      tree,
-      opts.signer,
-      opts.origin,
-      opts.hasher,
-      opts.sequencer,
-      (c) => log.publisher.committed(c),
-      filter,
-    );
-    const log: Log = new Log(
-      opts.origin,
-      opts.verifierKey,
-      opts.hasher,
-      store,
-      tiles,
-      entryReader,
-      sequencer,
-      filter,
-      new ImmediatePublisher(initial),
-    );
+    const verifier = parseVerifierKey(opts.verifierKey);
+    // The sequencer reports to the log, which exists only once its core is loaded.
+    let log: Log | undefined;
+    const core = await loadCore(store, opts, verifier, {
+      onCommit: (c) => log?.committed(c),
+      onFailure: (err) => log?.commitFailed(err),
+    });
+    log = new Log(opts, verifier, core);
     if (opts.publisher !== undefined) {
+      let initial: Published = { size: core.loaded.size, root: core.loaded.root, checkpoint: core.loaded.checkpoint };
       const witnessed = await store.readWitnessed();
-      if (witnessed?.startsWith(formatCheckpoint({ origin: opts.origin, size: state.size, root, extensions: [] }))) {
-        initial = { ...initial, checkpoint: witnessed };
-      }
+      const text = formatCheckpoint({ origin: opts.origin, size: core.loaded.size, root: core.loaded.root, extensions: [] });
+      if (witnessed?.startsWith(text)) initial = { ...initial, checkpoint: witnessed };
       log.publisher = opts.publisher(initial, log);
     }
     return log;
@@ -175,22 +199,27 @@ export class Log {
 
   /** The size of the last committed tree (>= published size). */
   get committedSize(): number {
-    return this.sequencer.size;
+    return this.core.sequencer.size;
   }
 
   /** Entries and bytes admitted and waiting for a commit (what backpressure is measured on). */
   get pool(): { readonly entries: number; readonly bytes: number } {
-    return this.sequencer.pool;
+    return this.core.sequencer.pool;
   }
 
   /** Whether deduplication can rule entries out in memory (false while the leaf filter is rebuilt after a crash). */
   get leafFilterReady(): boolean {
-    return this.filter.ready;
+    return this.core.filter.ready;
+  }
+
+  /** Whether the log accepts entries now (false while it recovers from a storage failure, and after a fatal one). */
+  get writable(): boolean {
+    return this.recovering === undefined && this.stopped === undefined && !this.closing;
   }
 
   /** The store, for publishers that persist cosigned checkpoints. */
   get storage(): LogStore {
-    return this.store;
+    return this.core.store;
   }
 
   /**
@@ -208,7 +237,8 @@ export class Log {
   }
 
   private async appendNow(entries: readonly Uint8Array[], withReceipts: boolean): Promise<Appended> {
-    const { indexes, leafHashes } = await this.sequencer.submit(entries);
+    if (this.stopped !== undefined) throw new SequencerClosedError(`the log has stopped: ${this.stopped.message}`);
+    const { indexes, leafHashes } = await this.core.sequencer.submit(entries);
     let need = 0;
     for (const i of indexes) if (i >= need) need = i + 1;
     const published = await this.publisher.waitFor(need);
@@ -216,7 +246,7 @@ export class Log {
     const receipts = new Array<string>(indexes.length);
     for (let i = 0; i < indexes.length; i++) {
       const index = indexes[i]!;
-      const proof = await proveInclusion(this.tiles, index, published.size, this.hasher);
+      const proof = await proveInclusion(this.core.tiles, index, published.size, this.opts.hasher);
       receipts[i] = formatTlogProof({ index, proof, checkpoint: published.checkpoint });
     }
     return { indexes, leafHashes, receipts, published };
@@ -226,41 +256,45 @@ export class Log {
   async inclusionProof(index: number, treeSize: number): Promise<Hash[]> {
     this.checkTreeSize(treeSize);
     if (index >= treeSize) throw new NotFoundError(`index ${index} is not in a tree of size ${treeSize}`);
-    return proveInclusion(this.tiles, index, treeSize, this.hasher);
+    return proveInclusion(this.core.tiles, index, treeSize, this.opts.hasher);
   }
 
   /** Consistency proof between trees of sizes from <= to <= published size. */
   async consistencyProof(from: number, to: number): Promise<Hash[]> {
     this.checkTreeSize(to);
-    return proveConsistency(this.tiles, from, to, this.hasher);
+    return proveConsistency(this.core.tiles, from, to, this.opts.hasher);
   }
 
   /** Consistency proof between committed trees (for witnesses: the published size may lag). */
   async committedConsistencyProof(from: number, to: number): Promise<Hash[]> {
-    if (to > this.sequencer.size) throw new NotFoundError(`tree size ${to} is beyond the committed size ${this.sequencer.size}`);
-    return proveConsistency(this.tiles, from, to, this.hasher);
+    const size = this.core.sequencer.size;
+    if (to > size) throw new NotFoundError(`tree size ${to} is beyond the committed size ${size}`);
+    return proveConsistency(this.core.tiles, from, to, this.opts.hasher);
   }
 
   /** The leaf hash at `index` (< published size). */
   async leafHash(index: number): Promise<Hash> {
     this.checkIndex(index);
-    const [h] = await this.tiles.readNodes([{ level: 0, index }]);
+    const [h] = await this.core.tiles.readNodes([{ level: 0, index }]);
     return h!;
   }
 
   /** The index of the entry with this leaf hash in the published tree, or undefined. */
   async findLeafHash(leafHash: Hash): Promise<number | undefined> {
-    const [i] = await this.store.findLeafHashes([leafHash]);
+    const [i] = await this.core.store.findLeafHashes([leafHash]);
     return i !== undefined && i < this.published.size ? i : undefined;
   }
 
   /** Hash tile bytes, or NotFoundError when the published tree does not have that tile that wide. */
   async tile(level: number, index: number, width: number): Promise<Uint8Array> {
     const nodes = Math.floor(this.published.size / 2 ** (8 * level));
-    if (index * TILE_WIDTH + width > nodes)
+    if (index * TILE_WIDTH + width > nodes) {
       throw new NotFoundError(`the tree of size ${this.published.size} has no tile ${level}/${index} of width ${width}`);
-    const data = await this.tiles.tileData(level, index, width);
-    if (data === undefined) throw new NotFoundError(`tile ${level}/${index} width ${width} is not stored`);
+    }
+    const data = await this.core.tiles.tileData(level, index, width);
+    // The published tree has it, so the store must: a missing tile is damage, not a 404.
+    if (data === undefined)
+      throw new StorageCorruptError(`storage is corrupt at tile ${level}/${index}: it is missing or narrower than ${width}`);
     return data;
   }
 
@@ -269,8 +303,9 @@ export class Log {
     if (index * TILE_WIDTH + width > this.published.size) {
       throw new NotFoundError(`the tree of size ${this.published.size} has no entry bundle ${index} of width ${width}`);
     }
-    const data = await this.entryReader.bundle(index, width);
-    if (data === undefined) throw new NotFoundError(`entry bundle ${index} width ${width} is not stored`);
+    const data = await this.core.entryReader.bundle(index, width);
+    if (data === undefined)
+      throw new StorageCorruptError(`storage is corrupt at entry bundle ${index}: it holds fewer than ${width} entries`);
     return data;
   }
 
@@ -279,20 +314,99 @@ export class Log {
     if (end > this.published.size || start >= end) {
       throw new NotFoundError(`entries [${start}, ${end}) are not in the tree of size ${this.published.size}`);
     }
-    const out = await this.entryReader.entries(start, end);
-    if (out === undefined) throw new NotFoundError(`entries [${start}, ${end}) are not stored`);
+    const out = await this.core.entryReader.entries(start, end);
+    if (out === undefined) throw new StorageCorruptError(`storage is corrupt at entries [${start}, ${end}): the store holds fewer`);
     return out;
   }
 
-  /** Stops accepting entries, commits and publishes what was admitted, stops the publisher. */
+  /**
+   * Stops accepting entries, commits and publishes what was admitted, stops the publisher and
+   * saves the leaf filter (best effort). Stops a recovery in progress.
+   */
   async close(): Promise<void> {
-    await this.sequencer.close();
+    this.closing = true;
+    await this.recovering;
+    await this.core.sequencer.close();
     // Waiters whose entries were committed still build receipts from the store: let them finish.
     if (this.inflight > 0) await new Promise<void>((resolve) => (this.onIdle = resolve));
     await this.publisher.close();
     // Saved so the next start need not rebuild it; tagged with the size it covers, so a start
     // after a crash (which commits past this size first) sees a stale tag and rebuilds instead.
-    if (this.filter.ready) await this.store.putLeafFilter(this.filter.serialize(this.sequencer.size));
+    if (this.core.filter.ready && this.stopped === undefined) {
+      await this.core.store.putLeafFilter(this.core.filter.serialize(this.core.sequencer.size)).catch((err: unknown) => {
+        this.opts.logger?.warn({ err }, 'saving the leaf filter failed; the next start rebuilds it');
+      });
+    }
+  }
+
+  /** The store the log works on now (it changes when the store is reopened after a failure). */
+  get currentStore(): LogStore {
+    return this.core.store;
+  }
+
+  /** Called by the sequencer when a commit failed: reload from durable state, off the request path. */
+  private commitFailed(err: StorageError): void {
+    if (this.recovering !== undefined || this.stopped !== undefined) return;
+    this.recovering = this.recover(err).finally(() => {
+      this.recovering = undefined;
+    });
+  }
+
+  /**
+   * Reopens the store and continues from what it durably holds, which must extend the tree the
+   * log last committed (the failed batch may or may not be in it). Retries, backing off up to
+   * 30 s, while the store cannot be opened (a full disk, say); stops the log for good when the
+   * store contradicts what was signed.
+   */
+  private async recover(cause: StorageError): Promise<void> {
+    const logger = this.opts.logger;
+    const committed = await this.committedTree();
+    logger?.error({ err: cause }, 'a commit failed and its outcome is unknown; writes stop until the store is reopened');
+    let delay = 250;
+    for (;;) {
+      if (this.closing) return;
+      await this.core.store.close().catch(() => {});
+      if (this.opts.reopenStore === undefined) {
+        this.stop(new StorageError(`a commit failed and the store cannot be reopened: ${cause.message}`, { cause }));
+        return;
+      }
+      let store: LogStore | undefined;
+      try {
+        store = await this.opts.reopenStore();
+        this.core = await loadCore(store, this.opts, this.verifier, {
+          mustExtend: committed,
+          // Still exact when the failed batch did not land; otherwise it lacks that batch's leaves.
+          filter: { filter: this.core.filter, size: committed.size },
+          onCommit: (c) => this.committed(c),
+          onFailure: (e) => this.commitFailed(e),
+        });
+        const core = this.core;
+        if (core.loaded.size > this.publisher.current.size) this.publisher.committed(core.loaded);
+        logger?.info({ size: core.loaded.size }, 'the store was reopened; accepting entries again');
+        return;
+      } catch (err) {
+        await store?.close().catch(() => {});
+        if (err instanceof LogStateError || err instanceof StorageCorruptError) {
+          this.stop(err);
+          return;
+        }
+        logger?.warn({ err, retryInMs: delay }, 'reopening the store failed; retrying');
+        await new Promise((r) => setTimeout(r, delay).unref());
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
+  }
+
+  /** The tree of the last successful commit, as memory knows it (what the reopened store must extend). */
+  private async committedTree(): Promise<{ size: number; root: Hash }> {
+    const size = this.core.sequencer.size;
+    return { size, root: await treeRoot(this.core.tiles, size, this.opts.hasher) };
+  }
+
+  private stop(err: Error): void {
+    this.stopped = err;
+    this.opts.logger?.error({ err }, 'the log stopped');
+    this.opts.onFatal?.(err);
   }
 
   private checkTreeSize(size: number): void {
@@ -302,4 +416,103 @@ export class Log {
   private checkIndex(index: number): void {
     if (index >= this.published.size) throw new NotFoundError(`index ${index} is beyond the published size ${this.published.size}`);
   }
+
+  /** Routes a commit of the current sequencer to the publisher. */
+  private committed(c: Commit): void {
+    this.publisher.committed(c);
+  }
+}
+
+/** How {@link loadCore} is to load a core. */
+interface LoadHow {
+  /** When reloading after a failure: the tree the log last committed, which the store must extend. */
+  readonly mustExtend?: { readonly size: number; readonly root: Hash };
+  /** A leaf filter to keep when the store holds exactly `size` leaves (else one is loaded or rebuilt). */
+  readonly filter?: { readonly filter: LeafFilter; readonly size: number };
+  readonly onCommit: (c: Commit) => void;
+  readonly onFailure: (err: StorageError) => void;
+}
+
+/**
+ * Loads everything a log needs from `store` after checking that the store may be served: the
+ * state's checkpoint is this log's (origin and key), the tree it describes has that root, and it
+ * neither is behind nor disagrees with the checkpoint last recorded outside the store (nor, when
+ * reloading after a failure, with the tree the log last committed). A store ahead of the record
+ * (a crash between commit and record) is recorded before anything is served.
+ */
+async function loadCore(store: LogStore, opts: LogOptions, verifier: NoteVerifier, how: LoadHow): Promise<Core> {
+  const { mustExtend } = how;
+  const record = opts.checkpointRecord;
+  let state = await store.readState();
+  if (state === undefined) {
+    if (record.current !== undefined) {
+      const rc = openOwnCheckpoint(record.current, opts.verifierKey, verifier, opts.origin, 'the checkpoint record');
+      throw new LogStateError(
+        `the store is empty, but this log has signed a checkpoint of size ${rc.size}: its entries are gone; restore the data dir's db from a backup`,
+      );
+    }
+    const root = opts.hasher.emptyRoot();
+    const checkpoint = signNote(formatCheckpoint({ origin: opts.origin, size: 0, root, extensions: [] }), [opts.signer]);
+    const batch = store.newBatch();
+    state = { size: 0, edge: [], checkpoint };
+    batch.putState(state);
+    await store.commit(batch);
+  }
+  const cp = openOwnCheckpoint(state.checkpoint, opts.verifierKey, verifier, opts.origin, 'the checkpoint in the store');
+  const tree = new CompactTree(state.size, state.edge, opts.hasher);
+  const root = tree.root();
+  if (cp.size !== state.size || toBase64(cp.root) !== toBase64(root)) {
+    throw new StorageCorruptError(
+      `storage is corrupt at the tree state: its tree (size ${state.size}) does not match its checkpoint (size ${cp.size})`,
+    );
+  }
+  const tiles = new TileCache(store, opts.hasher, opts.tileCacheTiles);
+  await tiles.load(state.size);
+  tiles.rememberRightEdge(state.size, tree.rightEdgeRanges());
+  const rootAt = async (size: number) => toBase64(await treeRoot(tiles, size, opts.hasher));
+
+  const checkAgainst = async (size: number, expected: Hash, what: string) => {
+    if (size > state.size) {
+      throw new LogStateError(
+        `the store is behind ${what}: it holds ${state.size} entries, but a checkpoint of size ${size} was signed; acknowledged entries are missing. ` +
+          'Serving it would sign a fork; restore the data dir from a backup that holds them',
+      );
+    }
+    if ((await rootAt(size)) !== toBase64(expected)) {
+      throw new LogStateError(
+        `the store disagrees with ${what}: its tree of size ${size} has another root than the signed checkpoint of that size. ` +
+          'Serving it would sign a fork; restore the data dir from a backup',
+      );
+    }
+  };
+  if (record.current !== undefined) {
+    const rc = openOwnCheckpoint(record.current, opts.verifierKey, verifier, opts.origin, 'the checkpoint record');
+    await checkAgainst(rc.size, rc.root, 'the last checkpoint this log signed');
+  } else if (state.size > 0) {
+    throw new LogStateError(
+      `the store holds a tree of size ${state.size} but the checkpoint record is missing, so what this log last signed is unknown; ` +
+        'restore the checkpoint file from a backup, or run `tlog-server verify --write-checkpoint` if you are sure no larger checkpoint was ever published',
+    );
+  }
+  if (mustExtend !== undefined) await checkAgainst(mustExtend.size, mustExtend.root, 'the tree this server last committed');
+  if (record.current === undefined || record.current !== state.checkpoint) await record.record(state.checkpoint);
+
+  const kept = how.filter;
+  const filter =
+    kept !== undefined && kept.size === state.size && kept.filter.ready ? kept.filter : await openLeafFilter(store, state.size);
+  const loaded: Commit = { size: state.size, root, checkpoint: state.checkpoint };
+  const sequencer = new Sequencer({
+    store,
+    tiles,
+    tree,
+    signer: opts.signer,
+    origin: opts.origin,
+    hasher: opts.hasher,
+    options: opts.sequencer,
+    filter,
+    seal: (c) => record.record(c.checkpoint),
+    onCommit: how.onCommit,
+    onFailure: how.onFailure,
+  });
+  return { store, tiles, entryReader: new EntryReader(store, opts.entryCacheBytes), filter, sequencer, loaded };
 }

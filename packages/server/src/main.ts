@@ -4,58 +4,84 @@
  *   tlog: origin <origin>
  *   tlog: verifier key <vkey>
  *   tlog: listening on http://<host>:<port>
- * (tests parse these); everything else goes to the stderr log. Exit 1 on a bad configuration.
+ * (tests parse these); everything else goes to the stderr log. Any failure to start is one
+ * line on stderr and exit 1. At runtime, a storage failure the log cannot recover from is one
+ * line on stderr and exit 1, so a supervisor restarts it and the startup checks report it.
+ *
+ * `node packages/server/dist/main.js verify --data-dir <dir>` checks the stored log (see
+ * verify-command.ts); `--version` prints the version.
  */
+import { createRequire } from 'node:module';
 import { type Config, ConfigError, HelpShown, parseConfig } from './config.js';
 import { type RunningServer, startServer } from './index.js';
-import { LogStateError } from './log.js';
-import { KeyError } from './signing/keys.js';
-import { StorageError } from './storage/store.js';
+import { runVerifyCommand } from './verify-command.js';
+
+const version = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+/** One line on stderr, then exit. */
+function die(message: string, code = 1): never {
+  process.stderr.write(`tlog: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+  process.exit(code);
+}
+
+/** The message of a startup failure, naming what to do where the error says nothing useful. */
+function describeStartFailure(err: unknown, config: Config): string {
+  const e = err as NodeJS.ErrnoException & { hostname?: string };
+  switch (e?.code) {
+    case 'EADDRINUSE':
+      return `cannot listen on ${config.host}:${config.port}: the port is in use; stop the other program or pick another --port`;
+    case 'EACCES':
+      return `cannot listen on ${config.host}:${config.port}: permission denied; pick a --port above 1023`;
+    case 'EADDRNOTAVAIL':
+      return `cannot listen on ${config.host}:${config.port}: this machine has no such address; check --host`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+      return `cannot listen on ${config.host}:${config.port}: the host name does not resolve (${e.code}); check --host`;
+    default:
+      return err instanceof Error ? err.message : String(err);
+  }
+}
 
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--version') || argv[0] === '-V') {
+    process.stdout.write(`${version}\n`);
+    return;
+  }
+  if (argv[0] === 'verify') {
+    process.exitCode = await runVerifyCommand(argv.slice(1));
+    return;
+  }
   let config: Config;
   try {
-    config = parseConfig(process.argv.slice(2), process.env);
+    config = parseConfig(argv, process.env);
   } catch (err) {
     if (err instanceof HelpShown) process.exit(0);
-    if (err instanceof ConfigError) {
-      process.stderr.write(`tlog: ${err.message}\n`);
-      process.exit(1);
-    }
+    if (err instanceof ConfigError) die(err.message);
     throw err;
   }
   let server: RunningServer;
   try {
-    server = await startServer(config);
+    server = await startServer(config, undefined, {
+      onFatal: (err) => die(`stopped: ${err.message}`),
+    });
   } catch (err) {
-    if (err instanceof KeyError || err instanceof LogStateError || err instanceof StorageError || isListenError(err)) {
-      process.stderr.write(`tlog: ${(err as Error).message}\n`);
-      process.exit(1);
-    }
-    throw err;
+    die(describeStartFailure(err, config));
   }
-  process.stdout.write(`tlog: origin ${server.origin}\ntlog: verifier key ${server.verifierKey}\ntlog: listening on ${server.url}\n`);
-  server.logger.info({ url: server.url, dataDir: config.dataDir, witnesses: config.witness.length }, 'log server started');
   const shutdown = (signal: string) => {
     server.logger.info({ signal }, 'shutting down: finishing the batch in flight');
     server.stop().then(
       () => process.exit(0),
-      (err: unknown) => {
-        server.logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
+      (err: unknown) => die(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`),
     );
   };
+  // Handlers first: whoever reads "listening on" may send a signal at once.
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+  for (const w of server.warnings) process.stderr.write(`tlog: WARNING: ${w}\n`);
+  process.stdout.write(`tlog: origin ${server.origin}\ntlog: verifier key ${server.verifierKey}\ntlog: listening on ${server.url}\n`);
+  server.logger.info({ url: server.url, dataDir: config.dataDir, witnesses: config.witness.length }, 'log server started');
 }
 
-function isListenError(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL';
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`tlog: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+main().catch((err: unknown) => die(`failed: ${err instanceof Error ? err.message : String(err)}`));

@@ -27,16 +27,16 @@ async function setup(opts: Partial<SequencerOptions>) {
   );
   const commits: Commit[] = [];
   const tiles = new TileCache(store, hasher, 64);
-  const seq = new Sequencer(
+  const seq = new Sequencer({
     store,
     tiles,
-    new CompactTree(0, [], hasher),
+    tree: new CompactTree(0, [], hasher),
     signer,
-    ORIGIN,
+    origin: ORIGIN,
     hasher,
-    { batchMaxEntries: 4, batchIntervalMs: 10_000, poolMaxEntries: 100, poolMaxBytes: 1 << 20, ...opts },
-    (c) => commits.push(c),
-  );
+    options: { batchMaxEntries: 4, batchIntervalMs: 10_000, poolMaxEntries: 100, poolMaxBytes: 1 << 20, ...opts },
+    onCommit: (c) => commits.push(c),
+  });
   cleanup.push(() => seq.close());
   return { seq, commits, store };
 }

@@ -1,5 +1,5 @@
 import {
-  CompactTree,
+  type CompactTree,
   encodeEntryBundle,
   formatCheckpoint,
   type Hash,
@@ -46,6 +46,36 @@ export interface AddedEntry {
 
 /** Called inside each commit, before it is written: add extension records to `batch`. */
 export type BatchExtension = (batch: CommitBatch, entries: readonly AddedEntry[]) => void;
+
+/** What a {@link Sequencer} works with. */
+export interface SequencerParts {
+  readonly store: LogStore;
+  readonly tiles: TileCache;
+  /** The compact tree of the last committed state. */
+  readonly tree: CompactTree;
+  /** Signs each new checkpoint; its name is `origin`. */
+  readonly signer: NoteSigner;
+  readonly origin: string;
+  readonly hasher: Hasher;
+  readonly options: SequencerOptions;
+  /** Told of every commit that grew the tree, once it is durable and sealed, before its waiters resume. */
+  readonly onCommit: (c: Commit) => void;
+  /**
+   * Runs after each commit is durable and before it is published (the log records the new
+   * checkpoint outside the store here). A rejection counts as a failed commit.
+   */
+  readonly seal?: (c: Commit) => Promise<void>;
+  /**
+   * Told, once, that a commit failed with an unknown outcome. The sequencer has stopped and
+   * failed every waiting submission (nothing of theirs was acknowledged); the owner must reopen
+   * the store and continue from what it holds, with a new Sequencer.
+   */
+  readonly onFailure?: (err: StorageError) => void;
+  /** The leaf filter: own entries it rules out skip the store lookup; every commit adds its leaves. */
+  readonly filter?: LeafFilter;
+  /** Hooks that add records (e.g. secondary indexes) to every commit. */
+  readonly extensions?: readonly BatchExtension[];
+}
 
 /** Where a submission's entries ended up: one index and leaf hash per entry, in order. */
 export interface Sequenced {
@@ -130,22 +160,35 @@ export class Sequencer {
   private readonly extensions: BatchExtension[] = [];
   private lookupRound: { readonly hashes: Hash[]; readonly result: Promise<(number | undefined)[]> } | undefined;
 
-  /**
-   * @param tree the compact tree of the last committed state (the sequencer owns it from now on)
-   * @param onCommit told of every commit that grew the tree, after it is durable and before waiters resume
-   * @param filter the leaf filter: own entries it rules out skip the store lookup; every commit adds its leaves
-   */
-  constructor(
-    private readonly store: LogStore,
-    private readonly tiles: TileCache,
-    private tree: CompactTree,
-    private readonly signer: NoteSigner,
-    private readonly origin: string,
-    private readonly hasher: Hasher,
-    private readonly options: SequencerOptions,
-    private readonly onCommit: (c: Commit) => void,
-    private readonly filter: LeafFilter = new LeafFilter(false),
-  ) {}
+  private readonly store: LogStore;
+  private readonly tiles: TileCache;
+  private tree: CompactTree;
+  private readonly signer: NoteSigner;
+  private readonly origin: string;
+  private readonly hasher: Hasher;
+  private readonly options: SequencerOptions;
+  private readonly onCommit: (c: Commit) => void;
+  private readonly seal: (c: Commit) => Promise<void>;
+  private readonly onFailure: (err: StorageError) => void;
+  private readonly filter: LeafFilter;
+  /** Set once a commit failed: the sequencer refuses everything from then on. */
+  private failed: StorageError | undefined;
+
+  /** See {@link SequencerParts}; the sequencer owns `tree` from now on. */
+  constructor(parts: SequencerParts) {
+    this.store = parts.store;
+    this.tiles = parts.tiles;
+    this.tree = parts.tree;
+    this.signer = parts.signer;
+    this.origin = parts.origin;
+    this.hasher = parts.hasher;
+    this.options = parts.options;
+    this.onCommit = parts.onCommit;
+    this.seal = parts.seal ?? (() => Promise.resolve());
+    this.onFailure = parts.onFailure ?? (() => {});
+    this.filter = parts.filter ?? new LeafFilter(false);
+    for (const ext of parts.extensions ?? []) this.extensions.push(ext);
+  }
 
   /** The size of the last committed tree. */
   get size(): number {
@@ -169,6 +212,9 @@ export class Sequencer {
    * cannot take all of them (nothing is admitted), and SequencerClosedError after close().
    */
   submit(entries: readonly Uint8Array[]): Promise<Sequenced> {
+    if (this.failed !== undefined) {
+      throw new SequencerClosedError('the log is recovering from a storage failure and accepts no entries for now; retry shortly');
+    }
     if (this.closed) throw new SequencerClosedError('the log is shutting down; retry against the restarted server');
     for (const entry of entries) {
       if (entry.length > MAX_ENTRY_SIZE) throw new RangeError(`an entry has ${entry.length} bytes; the most is ${MAX_ENTRY_SIZE}`);
@@ -271,7 +317,7 @@ export class Sequencer {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    while (this.running !== undefined || this.waiting.length > 0) {
+    while (this.running !== undefined || (this.waiting.length > 0 && this.failed === undefined)) {
       if (this.running === undefined) this.running = this.drain();
       await this.running;
     }
@@ -314,6 +360,7 @@ export class Sequencer {
           this.poolBytes -= s.bytes;
         }
         await this.commitBatch(batch);
+        if (this.failed !== undefined) break;
         if (
           this.options.batchIntervalMs > 0 &&
           this.waiting.length > 0 &&
@@ -327,23 +374,51 @@ export class Sequencer {
     } finally {
       this.running = undefined;
     }
-    if (this.waiting.length > 0 && !this.closed) this.kick();
+    if (this.waiting.length > 0 && !this.closed && this.failed === undefined) this.kick();
   }
 
   private async commitBatch(subs: Submission[]): Promise<void> {
     try {
       await this.writeBatch(subs);
     } catch (err) {
-      const failure =
-        err instanceof StorageError ? err : new StorageError(`committing a batch failed: ${(err as Error).message}`, { cause: err });
-      this.fail(subs, failure);
-      await this.recover();
+      this.halt(
+        subs,
+        err instanceof StorageError ? err : new StorageError(`committing a batch failed: ${(err as Error).message}`, { cause: err }),
+      );
       return;
     }
     for (const s of subs) {
       this.forget(s);
       s.resolve({ indexes: s.indexes, leafHashes: s.leafHashes });
     }
+  }
+
+  /**
+   * A commit failed (Sunlight's errFatal): whether the store applied it is unknown, and so is
+   * every later step, so the sequencer stops for good. Every submission in flight or waiting
+   * is failed with a retryable error (none was acknowledged), and the owner is told to reload
+   * from durable state. Guessing instead (re-reading the state through the same store, which
+   * may keep failing, or carrying on from memory) is how a log ends up reusing indexes or
+   * answering 503 forever.
+   */
+  private halt(subs: Submission[], cause: StorageError): void {
+    const failure = new StorageError(
+      `the log could not commit (${cause.message}); nothing of this request was acknowledged; retry shortly`,
+      {
+        cause,
+      },
+    );
+    this.failed = failure;
+    for (const s of subs) this.drop(s, failure);
+    for (const s of this.waiting) this.drop(s, failure);
+    this.waiting = [];
+    this.poolEntries = 0;
+    this.poolBytes = 0;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.onFailure(cause);
   }
 
   /** Removes a submission's own entries from the pending map (they are in the log or failed). */
@@ -358,22 +433,6 @@ export class Sequencer {
     s.failed = true;
     this.forget(s);
     s.reject(failure);
-  }
-
-  /** Rejects failed submissions and every waiting one that repeats one of their entries. */
-  private fail(subs: Submission[], failure: StorageError): void {
-    for (const s of subs) this.drop(s, failure);
-    const keep: Submission[] = [];
-    for (const s of this.waiting) {
-      if (s.refs.some((r) => r?.sub.failed)) {
-        this.poolEntries -= s.own;
-        this.poolBytes -= s.bytes;
-        this.drop(s, failure);
-      } else {
-        keep.push(s);
-      }
-    }
-    this.waiting = keep;
   }
 
   /** Sequences one batch and writes it; fills each submission's indexes. Memory state changes only after the commit. */
@@ -426,39 +485,15 @@ export class Sequencer {
     batch.putState({ size: tree.size, edge: tree.edge, checkpoint });
     await this.store.commit(batch);
 
+    // Memory follows the store at once (the commit is durable), but nothing is published or
+    // acknowledged before the checkpoint is sealed.
     for (const a of added) this.filter.add(a.leafHash);
     this.tree = tree;
     this.tiles.apply(staged);
     this.tiles.rememberRightEdge(tree.size, tree.rightEdgeRanges());
-    this.onCommit({ size: tree.size, root, checkpoint });
-  }
-
-  /**
-   * After a failed commit the store may or may not hold the batch (an fsync error can follow a
-   * write). Re-read the committed state so memory never runs behind the disk; if even that
-   * fails, refuse further writes rather than risk reusing indexes.
-   */
-  private async recover(): Promise<void> {
-    try {
-      const state = await this.store.readState();
-      if (state !== undefined && state.size !== this.tree.size) {
-        // The failed batch landed after all: its leaves are in the store but not the filter.
-        this.filter.reset();
-        void this.filter.rebuild(this.store).catch(() => {});
-        const tree = new CompactTree(state.size, state.edge, this.hasher);
-        await this.tiles.load(state.size);
-        this.tiles.rememberRightEdge(tree.size, tree.rightEdgeRanges());
-        this.tree = tree;
-        this.onCommit({ size: tree.size, root: tree.root(), checkpoint: state.checkpoint });
-      }
-    } catch {
-      this.closed = true;
-      const failure = new StorageError('the store failed and the log stopped accepting entries; restart the server');
-      for (const s of this.waiting) this.drop(s, failure);
-      this.waiting = [];
-      this.poolEntries = 0;
-      this.poolBytes = 0;
-    }
+    const commit = { size: tree.size, root, checkpoint };
+    await this.seal(commit);
+    this.onCommit(commit);
   }
 }
 

@@ -19,10 +19,10 @@ describe('loadLogKey', () => {
   it('generates a 0600 key once, then reads it back with the same verifier key (many keys, incl. "+" in base64)', async () => {
     for (let i = 0; i < 20; i++) {
       const d = await dir();
-      const a = await loadLogKey({ dataDir: d, defaultOrigin: 'example.com/log' });
+      const a = await loadLogKey({ dataDir: d, defaultOrigin: 'example.com/log', mayCreate: true });
       expect(a.created).toBe(true);
       expect((await stat(a.path)).mode & 0o777).toBe(0o600);
-      const b = await loadLogKey({ dataDir: d, defaultOrigin: 'ignored/when-key-exists' });
+      const b = await loadLogKey({ dataDir: d, defaultOrigin: 'ignored/when-key-exists', mayCreate: false });
       expect(b.created).toBe(false);
       expect(b.origin).toBe('example.com/log');
       expect(b.verifierKey).toBe(a.verifierKey);
@@ -36,14 +36,16 @@ describe('loadLogKey', () => {
     const k = generateEd25519Key('k.example/log');
     const file = join(d, 'my.key');
     await writeFile(file, k.signerKey + '\n');
-    const loaded = await loadLogKey({ dataDir: d, keyFile: file, defaultOrigin: 'x' });
+    const loaded = await loadLogKey({ dataDir: d, keyFile: file, defaultOrigin: 'x', mayCreate: false });
     expect(loaded.verifierKey).toBe(k.verifierKey);
-    await expect(loadLogKey({ dataDir: d, keyFile: file, origin: 'other/log', defaultOrigin: 'x' })).rejects.toThrow(
+    await expect(loadLogKey({ dataDir: d, keyFile: file, origin: 'other/log', defaultOrigin: 'x', mayCreate: false })).rejects.toThrow(
       /is for origin "k.example\/log"/,
     );
-    await expect(loadLogKey({ dataDir: d, keyFile: join(d, 'missing'), defaultOrigin: 'x' })).rejects.toThrow(KeyError);
+    await expect(loadLogKey({ dataDir: d, keyFile: join(d, 'missing'), defaultOrigin: 'x', mayCreate: false })).rejects.toThrow(KeyError);
     await writeFile(file, 'not a key');
-    await expect(loadLogKey({ dataDir: d, keyFile: file, defaultOrigin: 'x' })).rejects.toThrow(/does not hold a signer key/);
+    await expect(loadLogKey({ dataDir: d, keyFile: file, defaultOrigin: 'x', mayCreate: false })).rejects.toThrow(
+      /does not hold a signer key/,
+    );
   });
 
   it('signs on node:crypto byte for byte as the pure-JS signer does', () => {

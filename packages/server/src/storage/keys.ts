@@ -4,6 +4,7 @@
  *
  *   's'                              tree state {size, edge, checkpoint} (JSON, UTF-8)
  *   'w'                              latest cosigned checkpoint (text), best effort
+ *   'v'                              the storage format (one byte: 2)
  *   'f'                              the leaf-hash Bloom filter saved at the last clean shutdown,
  *                                    tagged with its tree size (derived data; rebuilt when stale)
  *   't' level:u8 index:u64           hash tile at its latest width (width * 32 bytes); grows in
@@ -15,11 +16,14 @@
  *                                    proofs by hash
  *   'x' ...                          extensions (secondary indexes), written in the same batch
  *
- * Numbers are safe integers (< 2^53) written as two uint32 halves.
+ * Every value is followed by a CRC-32 of its key and value (4 bytes, big-endian), checked on
+ * every read (see level-store.ts). Numbers are safe integers (< 2^53) written as two uint32
+ * halves.
  */
 export const STATE_KEY = Uint8Array.of(0x73); // 's'
 export const WITNESSED_KEY = Uint8Array.of(0x77); // 'w'
 export const FILTER_KEY = Uint8Array.of(0x66); // 'f'
+export const FORMAT_KEY = Uint8Array.of(0x76); // 'v'
 const TILE = 0x74; // 't'
 const ENTRIES = 0x65; // 'e'
 const LEAF = 0x68; // 'h'

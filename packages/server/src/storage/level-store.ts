@@ -1,3 +1,6 @@
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { fromBase64, type Hash, toBase64 } from '@tlog/merkle';
 import { Level } from 'level';
 import {
@@ -5,6 +8,7 @@ import {
   entriesKey,
   extensionKey,
   FILTER_KEY,
+  FORMAT_KEY,
   LEAF_END,
   LEAF_FIRST,
   leafKey,
@@ -13,12 +17,38 @@ import {
   tileKey,
   WITNESSED_KEY,
 } from './keys.js';
-import { type CommitBatch, type LogStore, StorageError, type TreeState } from './store.js';
+import { findLevelDbLogDamage } from './leveldb-log-check.js';
+import { type CommitBatch, type LogStore, StorageCorruptError, StorageError, type TreeState } from './store.js';
+
+/**
+ * The storage format this code writes and reads: 2 = every value carries a CRC-32 of its key
+ * and value (format 1, before checksums, is not read).
+ */
+const FORMAT = 2;
+const CHECKSUM_SIZE = 4;
 
 interface PutOp {
-  readonly type: 'put';
   readonly key: Uint8Array;
   readonly value: Uint8Array;
+}
+
+/** The value as stored: the value followed by the CRC-32 of key and value (big-endian). */
+function seal(key: Uint8Array, value: Uint8Array): Uint8Array {
+  const out = new Uint8Array(value.length + CHECKSUM_SIZE);
+  out.set(value);
+  new DataView(out.buffer).setUint32(value.length, crc32(value, crc32(key)));
+  return out;
+}
+
+/** The value of a stored record, after checking its checksum; StorageCorruptError naming `what` if it fails. */
+function unseal(key: Uint8Array, stored: Uint8Array, what: () => string): Uint8Array {
+  const n = stored.length - CHECKSUM_SIZE;
+  if (n < 0)
+    throw new StorageCorruptError(`storage is corrupt at ${what()}: the record is ${stored.length} bytes, too short for its checksum`);
+  const value = stored.subarray(0, n);
+  const want = new DataView(stored.buffer, stored.byteOffset + n, CHECKSUM_SIZE).getUint32(0);
+  if (crc32(value, crc32(key)) !== want) throw new StorageCorruptError(`storage is corrupt at ${what()}: its checksum does not match`);
+  return value;
 }
 
 class LevelBatch implements CommitBatch {
@@ -26,20 +56,23 @@ class LevelBatch implements CommitBatch {
   get length(): number {
     return this.ops.length;
   }
+  private put(key: Uint8Array, value: Uint8Array): void {
+    this.ops.push({ key, value: seal(key, value) });
+  }
   putTile(level: number, index: number, data: Uint8Array): void {
-    this.ops.push({ type: 'put', key: tileKey(level, index), value: data });
+    this.put(tileKey(level, index), data);
   }
   putEntries(bundle: number, start: number, encoded: Uint8Array): void {
-    this.ops.push({ type: 'put', key: entriesKey(bundle, start), value: encoded });
+    this.put(entriesKey(bundle, start), encoded);
   }
   putLeafIndex(leafHash: Hash, index: number): void {
-    this.ops.push({ type: 'put', key: leafKey(leafHash), value: encodeIndex(index) });
+    this.put(leafKey(leafHash), encodeIndex(index));
   }
   putState(state: TreeState): void {
-    this.ops.push({ type: 'put', key: STATE_KEY, value: encodeState(state) });
+    this.put(STATE_KEY, encodeState(state));
   }
   putExtension(key: Uint8Array, value: Uint8Array): void {
-    this.ops.push({ type: 'put', key: extensionKey(key), value });
+    this.put(extensionKey(key), value);
   }
 }
 
@@ -51,69 +84,243 @@ function encodeState(s: TreeState): Uint8Array {
 }
 
 function decodeState(b: Uint8Array): TreeState {
-  const raw: unknown = JSON.parse(utf8Decoder.decode(b));
-  if (typeof raw !== 'object' || raw === null) throw new StorageError('stored tree state is not an object');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(utf8Decoder.decode(b));
+  } catch (err) {
+    throw new StorageCorruptError(`storage is corrupt at the tree state: ${(err as Error).message}`);
+  }
+  const bad = (what: string) => new StorageCorruptError(`storage is corrupt at the tree state: ${what}`);
+  if (typeof raw !== 'object' || raw === null) throw bad('not an object');
   const o = raw as { size?: unknown; edge?: unknown; checkpoint?: unknown };
-  if (typeof o.size !== 'number' || !Number.isSafeInteger(o.size) || o.size < 0) {
-    throw new StorageError(`stored tree state has a bad size: ${String(o.size)}`);
+  if (typeof o.size !== 'number' || !Number.isSafeInteger(o.size) || o.size < 0) throw bad(`bad size ${String(o.size)}`);
+  if (!Array.isArray(o.edge) || !o.edge.every((h) => typeof h === 'string')) throw bad('bad edge');
+  if (typeof o.checkpoint !== 'string') throw bad('no checkpoint');
+  try {
+    return { size: o.size, edge: (o.edge as string[]).map(fromBase64), checkpoint: o.checkpoint };
+  } catch (err) {
+    throw bad(`bad edge hash (${(err as Error).message})`);
   }
-  if (!Array.isArray(o.edge) || !o.edge.every((h) => typeof h === 'string')) {
-    throw new StorageError('stored tree state has a bad edge');
+}
+
+/** Number of entries in an entry-bundle encoded run, or undefined when its length prefixes do not add up. */
+function countRunEntries(run: Uint8Array): number | undefined {
+  let off = 0;
+  let n = 0;
+  while (off < run.length) {
+    if (off + 2 > run.length) return undefined;
+    off += 2 + ((run[off]! << 8) | run[off + 1]!);
+    n++;
   }
-  if (typeof o.checkpoint !== 'string') throw new StorageError('stored tree state has no checkpoint');
-  return { size: o.size, edge: (o.edge as string[]).map(fromBase64), checkpoint: o.checkpoint };
+  return off === run.length ? n : undefined;
+}
+
+/** What LevelDB says, in one line, for our messages. */
+function levelMessage(err: unknown): string {
+  const e = err as { message?: unknown; cause?: { message?: unknown } };
+  const cause = typeof e.cause?.message === 'string' ? `: ${e.cause.message}` : '';
+  return `${typeof e.message === 'string' ? e.message : String(err)}${cause}`.replace(/\s*\n\s*/g, ' ');
+}
+
+/** Whether LevelDB's open failed because another process holds the database's lock. */
+function isLockHeld(err: unknown): boolean {
+  const m = levelMessage(err);
+  return /LOCK: (Resource temporarily unavailable|already held by process)/i.test(m) || (err as { code?: unknown }).code === 'LEVEL_LOCKED';
+}
+
+/**
+ * Lines of LevelDB's info log that report damage it worked around while opening ("dropping N
+ * bytes; Corruption ..."): with paranoid checks off it logs them and carries on.
+ */
+async function damageReportedByLevelDb(dir: string): Promise<string | undefined> {
+  let log: string;
+  try {
+    log = await readFile(join(dir, 'LOG'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  return log.split('\n').find((l) => /\b(Corruption|ignoring error)\b/i.test(l));
 }
 
 /**
  * {@link LogStore} on LevelDB (the `level` package), one database directory per log.
  * Commits are single `batch(..., { sync: true })` calls: LevelDB applies a write batch
  * atomically through its log, and `sync` fsyncs that log before the call resolves.
+ *
+ * LevelDB as classic-level builds it checks no block checksums on reads and drops damaged log
+ * records at open without failing, and the binding offers no option to change that. So this
+ * store adds its own integrity checks: every value carries a CRC-32 of its key and value,
+ * checked on every read; the write-ahead log is verified before LevelDB is allowed to replay it
+ * (see leveldb-log-check.ts); entry runs of a bundle must be contiguous; and every LevelDB
+ * failure becomes a StorageError that says what LevelDB said.
  */
 export class LevelLogStore implements LogStore {
-  private constructor(private readonly db: Level<Uint8Array, Uint8Array>) {}
+  private constructor(
+    private readonly db: Level<Uint8Array, Uint8Array>,
+    /** The database directory. */
+    readonly dir: string,
+  ) {}
 
-  /** Opens (creating if needed) the database in directory `dir`. Fails if another process holds it. */
+  /**
+   * Opens the database in directory `dir`, creating it only when the directory is missing or
+   * empty. Refuses (StorageError; StorageCorruptError for damage) a non-empty directory that is
+   * not an intact LevelDB database (no CURRENT file), a damaged write-ahead log, damage LevelDB
+   * reports while opening, a database held by another process, and a database of another
+   * storage format.
+   */
   static async open(dir: string): Promise<LevelLogStore> {
-    const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw new StorageError(`cannot read the database directory ${dir}: ${(err as Error).message}`, { cause: err });
+      names = [];
+    }
+    const fresh = names.length === 0;
+    if (!fresh) {
+      if (!names.includes('CURRENT')) {
+        throw new StorageCorruptError(
+          `${dir} is not an intact LevelDB database: it has files but no CURRENT file; restore it from a backup (it is never recreated over existing files)`,
+        );
+      }
+      const damage = await findLevelDbLogDamage(dir);
+      if (damage !== undefined) {
+        throw new StorageCorruptError(
+          `storage is corrupt: LevelDB's write-ahead log ${join(dir, damage.file)} is damaged at byte ${damage.offset} (${damage.reason}); ` +
+            'opening it would silently drop committed entries, so the store was left untouched; restore it from a backup',
+        );
+      }
+    } else {
+      try {
+        await mkdir(dir, { recursive: true });
+      } catch (err) {
+        throw new StorageError(`cannot create the database directory ${dir}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', createIfMissing: fresh });
     try {
       await db.open();
     } catch (err) {
-      throw new StorageError(
-        `cannot open the LevelDB database in ${dir}: ${(err as Error).message}` + ' (is another server using this --data-dir?)',
-        { cause: err },
-      );
+      const why = levelMessage(err);
+      if (isLockHeld(err))
+        throw new StorageError(`cannot open ${dir}: another tlog server is using this --data-dir (LevelDB: ${why})`, { cause: err });
+      throw new StorageError(`cannot open the LevelDB database in ${dir} (LevelDB: ${why})`, { cause: err });
     }
-    return new LevelLogStore(db);
+    const store = new LevelLogStore(db, dir);
+    try {
+      const reported = fresh ? undefined : await damageReportedByLevelDb(dir);
+      if (reported !== undefined)
+        throw new StorageCorruptError(`storage is corrupt: LevelDB reported damage while opening ${dir}: ${reported.trim()}`);
+      await store.checkFormat(fresh);
+    } catch (err) {
+      await db.close().catch(() => {});
+      throw err;
+    }
+    return store;
+  }
+
+  /** Writes the format record into a new database, or checks that an existing one has ours. */
+  private async checkFormat(fresh: boolean): Promise<void> {
+    const stored = await this.get(FORMAT_KEY);
+    if (stored === undefined) {
+      const hasState = (await this.get(STATE_KEY)) !== undefined;
+      if (!fresh && hasState) {
+        throw new StorageError(
+          `the database in ${this.dir} was written by an older tlog (storage format 1, without checksums), which this version does not read`,
+        );
+      }
+      try {
+        await this.db.put(FORMAT_KEY, seal(FORMAT_KEY, Uint8Array.of(FORMAT)), { sync: true });
+      } catch (err) {
+        throw new StorageError(`cannot write to the database in ${this.dir} (LevelDB: ${levelMessage(err)})`, { cause: err });
+      }
+      return;
+    }
+    const format = unseal(FORMAT_KEY, stored, () => 'the format record');
+    if (format.length !== 1 || format[0] !== FORMAT) {
+      throw new StorageError(`the database in ${this.dir} has storage format ${format.join('.')}, but this tlog reads format ${FORMAT}`);
+    }
+  }
+
+  /** One LevelDB get, its failures as StorageError. */
+  private async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    try {
+      return await this.db.get(key);
+    } catch (err) {
+      throw new StorageError(`reading from the store failed (LevelDB: ${levelMessage(err)})`, { cause: err });
+    }
+  }
+
+  /** One LevelDB getMany, its failures as StorageError. */
+  private async getMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    try {
+      return await this.db.getMany(keys);
+    } catch (err) {
+      throw new StorageError(`reading from the store failed (LevelDB: ${levelMessage(err)})`, { cause: err });
+    }
   }
 
   async readState(): Promise<TreeState | undefined> {
-    const v = await this.db.get(STATE_KEY);
-    return v === undefined ? undefined : decodeState(v);
+    const v = await this.get(STATE_KEY);
+    return v === undefined ? undefined : decodeState(unseal(STATE_KEY, v, () => 'the tree state'));
   }
 
   async readTiles(ids: readonly { readonly level: number; readonly index: number }[]): Promise<(Uint8Array | undefined)[]> {
     if (ids.length === 0) return [];
-    return this.db.getMany(ids.map((t) => tileKey(t.level, t.index)));
+    const keys = ids.map((t) => tileKey(t.level, t.index));
+    const values = await this.getMany(keys);
+    return values.map((v, i) => (v === undefined ? undefined : unseal(keys[i]!, v, () => `tile ${ids[i]!.level}/${ids[i]!.index}`)));
   }
 
   async readBundle(bundle: number): Promise<Uint8Array> {
-    const runs = await this.db.values({ gte: entriesKey(bundle, 0), lte: entriesKey(bundle, 255) }).all();
-    if (runs.length === 1) return runs[0]!;
+    let runs: [Uint8Array, Uint8Array][];
+    try {
+      runs = await this.db.iterator({ gte: entriesKey(bundle, 0), lte: entriesKey(bundle, 255) }).all();
+    } catch (err) {
+      throw new StorageError(`reading entry bundle ${bundle} failed (LevelDB: ${levelMessage(err)})`, { cause: err });
+    }
+    // Runs are stored apart and must follow each other exactly: a lost run would otherwise
+    // shift every later entry of the bundle to a wrong index.
+    const values: Uint8Array[] = [];
     let total = 0;
-    for (const r of runs) total += r.length;
+    let entries = 0;
+    for (const [key, stored] of runs) {
+      const start = key[key.length - 1]!;
+      const value = unseal(key, stored, () => `entry bundle ${bundle} (run from ${start})`);
+      const n = countRunEntries(value);
+      if (n === undefined)
+        throw new StorageCorruptError(`storage is corrupt at entry bundle ${bundle}: the run from ${start} is malformed`);
+      if (start !== entries) {
+        throw new StorageCorruptError(
+          `storage is corrupt at entry bundle ${bundle}: entries ${entries}..${start - 1} are missing (the next stored run starts at ${start})`,
+        );
+      }
+      entries += n;
+      total += value.length;
+      values.push(value);
+    }
+    if (values.length === 1) return values[0]!;
     const out = new Uint8Array(total);
     let off = 0;
-    for (const r of runs) {
-      out.set(r, off);
-      off += r.length;
+    for (const v of values) {
+      out.set(v, off);
+      off += v.length;
     }
     return out;
   }
 
   async findLeafHashes(leafHashes: readonly Hash[]): Promise<(number | undefined)[]> {
     if (leafHashes.length === 0) return [];
-    const values = await this.db.getMany(leafHashes.map(leafKey));
-    return values.map((v) => (v === undefined ? undefined : readU64(v, 0)));
+    const keys = leafHashes.map(leafKey);
+    const values = await this.getMany(keys);
+    return values.map((v, i) => {
+      if (v === undefined) return undefined;
+      const value = unseal(keys[i]!, v, () => `the leaf index record of ${toBase64(leafHashes[i]!)}`);
+      if (value.length !== 8)
+        throw new StorageCorruptError(`storage is corrupt at the leaf index record of ${toBase64(leafHashes[i]!)}: ${value.length} bytes`);
+      return readU64(value, 0);
+    });
   }
 
   newBatch(): CommitBatch {
@@ -130,17 +337,21 @@ export class LevelLogStore implements LogStore {
       for (const op of batch.ops) chained.put(op.key, op.value);
       await chained.write({ sync: true });
     } catch (err) {
-      throw new StorageError(`committing ${batch.ops.length} writes failed: ${(err as Error).message}`, { cause: err });
+      throw new StorageError(`committing ${batch.ops.length} writes failed (LevelDB: ${levelMessage(err)})`, { cause: err });
     }
   }
 
   async readWitnessed(): Promise<string | undefined> {
-    const v = await this.db.get(WITNESSED_KEY);
-    return v === undefined ? undefined : utf8Decoder.decode(v);
+    const v = await this.get(WITNESSED_KEY);
+    return v === undefined ? undefined : utf8Decoder.decode(unseal(WITNESSED_KEY, v, () => 'the cosigned checkpoint'));
   }
 
   async putWitnessed(checkpoint: string): Promise<void> {
-    await this.db.put(WITNESSED_KEY, utf8.encode(checkpoint));
+    try {
+      await this.db.put(WITNESSED_KEY, seal(WITNESSED_KEY, utf8.encode(checkpoint)));
+    } catch (err) {
+      throw new StorageError(`storing the cosigned checkpoint failed (LevelDB: ${levelMessage(err)})`, { cause: err });
+    }
   }
 
   async scanLeafHashes(onBatch: (leafHashes: Hash[]) => void): Promise<void> {
@@ -151,20 +362,31 @@ export class LevelLogStore implements LogStore {
         if (keys.length === 0) break;
         onBatch(keys.map((k) => k.subarray(1)));
       }
+    } catch (err) {
+      throw new StorageError(`scanning the leaf index failed (LevelDB: ${levelMessage(err)})`, { cause: err });
     } finally {
-      await it.close();
+      await it.close().catch(() => {});
     }
   }
 
   async readLeafFilter(): Promise<Uint8Array | undefined> {
-    return this.db.get(FILTER_KEY);
+    const v = await this.get(FILTER_KEY);
+    return v === undefined ? undefined : unseal(FILTER_KEY, v, () => 'the saved leaf filter');
   }
 
   async putLeafFilter(data: Uint8Array): Promise<void> {
-    await this.db.put(FILTER_KEY, data, { sync: true });
+    try {
+      await this.db.put(FILTER_KEY, seal(FILTER_KEY, data), { sync: true });
+    } catch (err) {
+      throw new StorageError(`saving the leaf filter failed (LevelDB: ${levelMessage(err)})`, { cause: err });
+    }
   }
 
   async close(): Promise<void> {
-    await this.db.close();
+    try {
+      await this.db.close();
+    } catch (err) {
+      throw new StorageError(`closing the store failed (LevelDB: ${levelMessage(err)})`, { cause: err });
+    }
   }
 }

@@ -53,6 +53,11 @@ export interface CommitBatch {
  * - Monotonicity: tiles and entry runs only grow. A tile read after a commit is at least as
  *   wide as it was in any earlier commit, and its first bytes never change, so a tile that is
  *   full (256 hashes) or an entry bundle with 256 entries is immutable and may be cached forever.
+ * - Integrity: every read checks what it returns (checksums, contiguous entry runs) and throws
+ *   StorageCorruptError rather than return damaged data; any other read failure is a
+ *   StorageError. Neither is ever the client's fault.
+ * - Failure: when `commit` rejects, whether the batch was applied is unknown. The caller must
+ *   stop using this store, close it and open it again, and find out from the state it reads.
  * - `putWitnessed` is best-effort metadata (a cosigned copy of a committed checkpoint); it need
  *   not be synchronous and may be lost in a crash.
  */
@@ -89,5 +94,18 @@ export class StorageError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StorageError';
+  }
+}
+
+/**
+ * Stored data is damaged (a checksum fails, a record is missing or does not add up). Never served:
+ * readers answer 503, and at startup the server refuses to open the store. The message says where
+ * (run `tlog-server verify` for the whole picture); the fix is restoring from a backup.
+ */
+export class StorageCorruptError extends StorageError {
+  /** @param message what is damaged, and where */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageCorruptError';
   }
 }
