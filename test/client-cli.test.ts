@@ -1,5 +1,5 @@
 /**
- * The built `tlog` CLI (packages/client/dist/cli.js, from `npx tsc -b`) against the misbehaving
+ * The built `tlog` CLI (packages/cli/dist/cli.js, from `npx tsc -b`) against the misbehaving
  * fake log: the monitor must exit 3 and save evidence for each kind of misbehaviour.
  */
 
@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeLog } from './support/fake-log.js';
 
-const CLI = resolve(import.meta.dirname, '../packages/client/dist/cli.js');
+const CLI = resolve(import.meta.dirname, '../packages/cli/dist/cli.js');
 let log: FakeLog;
 
 interface Run {

@@ -12,7 +12,7 @@ import { LogClient, verifyReceipt } from '@tlog/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const HELPER = resolve(import.meta.dirname, 'support/server.ts');
-const CLI = resolve(import.meta.dirname, '../packages/client/dist/cli.js');
+const CLI = resolve(import.meta.dirname, '../packages/cli/dist/cli.js');
 const present = existsSync(HELPER);
 
 interface RunningServer {

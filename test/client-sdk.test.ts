@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogEntry } from '@tlog/client';
 import { auditLog, LogClient, LogMisbehaviourError, verifyReceipt } from '@tlog/client';
+import { StateError, TrustedStateStore } from '@tlog/client/node';
 import { defaultHasher, encodeEntryBundle, generateEd25519Key, toBase64 } from '@tlog/merkle';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { StateError, TrustedStateStore } from '../packages/client/src/node.js';
 import { FakeLog } from './support/fake-log.js';
 
 const enc = new TextEncoder();

@@ -5,7 +5,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { createWitnessApp, formatAddCheckpoint, MAX_WITNESS_BODY } from '@tlog/client';
 import type { Hash, NoteVerifier } from '@tlog/merkle';
 import {
   formatCheckpoint,
@@ -20,8 +19,9 @@ import {
   signNote,
   verifyCosignature,
 } from '@tlog/merkle';
+import { createWitnessApp, formatAddCheckpoint, MAX_WITNESS_BODY } from '@tlog/witness';
+import { FileWitnessState } from '@tlog/witness/node';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FileWitnessState } from '../packages/client/src/node.js';
 import { MemoryTree } from './support/fake-log.js';
 
 const ORIGIN = 'example.com/witnessed-log';
@@ -246,7 +246,7 @@ describe('tlog-witness add-checkpoint', () => {
 });
 
 describe('tlog witness keygen and serve (built CLI)', () => {
-  const CLI = resolve(import.meta.dirname, '../packages/client/dist/cli.js');
+  const CLI = resolve(import.meta.dirname, '../packages/cli/dist/cli.js');
   it('creates a key, serves add-checkpoint, and stops on SIGTERM', async () => {
     expect(existsSync(CLI), 'run `npx tsc -b` first').toBe(true);
     const dir = await mkdtemp(join(tmpdir(), 'tlog-witness-cli-'));

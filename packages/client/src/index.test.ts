@@ -20,3 +20,14 @@ describe('the browser entry point', () => {
     for (const f of files) expect(readFileSync(f, 'utf8'), f).not.toMatch(/from\s+'node:/);
   });
 });
+
+describe('the package', () => {
+  it('is an SDK: no HTTP server framework, no CLI libraries (those are @tlog/witness and @tlog/cli)', () => {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+      bin?: unknown;
+    };
+    expect(Object.keys(pkg.dependencies ?? {}).sort()).toEqual(['@tlog/files', '@tlog/merkle', 'zod']);
+    expect(pkg.bin).toBeUndefined();
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * @tlog/client: a verifying client for C2SP tlog-tiles logs (checkpoints, receipts, proofs,
- * entries, audits) and a C2SP tlog-witness server app. Runs in Node and browsers; the Node-only
- * parts (files, trusted state) are in '@tlog/client/node'.
+ * entries, audits). Runs in Node and browsers; the Node-only parts (files, trusted state) are in
+ * '@tlog/client/node'. The tlog-witness server is @tlog/witness, the `tlog` command @tlog/cli.
  */
 
 export * from './audit.js';
@@ -9,6 +9,3 @@ export * from './errors.js';
 export type { FetchLike } from './http.js';
 export * from './log-client.js';
 export * from './receipt.js';
-export * from './witness/add-checkpoint.js';
-export * from './witness/witness-app.js';
-export * from './witness/witness-state.js';

@@ -1,6 +1,6 @@
 /**
- * Node-only part of @tlog/client: the trusted-state store, atomic files, the witness's file
- * state, a node:crypto hasher and key-argument loading.
+ * Node-only part of @tlog/client: the trusted-state store, a node:crypto hasher and
+ * key-argument loading.
  */
 
 import { hash as nodeHash } from 'node:crypto';
@@ -8,7 +8,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Hasher } from '@tlog/merkle';
 
 export * from './trusted-state.js';
-export * from './witness/file-witness-state.js';
 
 /** A Hasher on node:crypto's SHA-256 (faster than the pure-JS default). */
 export function createNodeHasher(): Hasher {

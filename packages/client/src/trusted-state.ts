@@ -101,7 +101,8 @@ export class TrustedStateStore {
         return { ...(previous === undefined ? {} : { previous }), current, proof, changed };
       } catch (e) {
         // A bad signature names no trusted checkpoint itself; the evidence still records it.
-        if (e instanceof LogMisbehaviourError) await this.saveEvidenceUnlocked(e, client.vkey, previous?.note);
+        if (e instanceof LogMisbehaviourError)
+          await this.saveEvidenceUnlocked(e, { verifierKey: client.vkey, ...(previous === undefined ? {} : { trusted: previous.note }) });
         throw e;
       }
     });
@@ -109,10 +110,10 @@ export class TrustedStateStore {
 
   /**
    * Writes the evidence of err to a new JSON file in the state directory, sets err.evidencePath
-   * and returns the path. `trusted` (a signed note) is recorded when the evidence names none.
+   * and returns the path (once per error: saving it again returns the same path).
    */
-  saveEvidence(err: LogMisbehaviourError, verifierKey?: string, trusted?: string): Promise<string> {
-    return this.serialized(() => this.saveEvidenceUnlocked(err, verifierKey, trusted));
+  saveEvidence(err: LogMisbehaviourError, options: EvidenceFileOptions = {}): Promise<string> {
+    return this.serialized(() => this.saveEvidenceUnlocked(err, options));
   }
 
   /** Path of the file holding the entries cursor of the log with this origin (see {@link saveEntriesCursor}). */
@@ -165,13 +166,13 @@ export class TrustedStateStore {
     );
   }
 
-  private async saveEvidenceUnlocked(err: LogMisbehaviourError, verifierKey?: string, trusted?: string): Promise<string> {
+  private async saveEvidenceUnlocked(err: LogMisbehaviourError, options: EvidenceFileOptions): Promise<string> {
     if (err.evidencePath !== undefined) return err.evidencePath;
     const now = new Date();
     const stamp = now.toISOString().replace(/[:.]/g, '-');
     // The random suffix keeps two findings in the same millisecond from overwriting each other.
     const path = join(this.dir, `evidence-${fileSlug(err.evidence.origin)}-${stamp}-${err.kind}-${randomBytes(3).toString('hex')}.json`);
-    await writeFileAtomic(path, formatEvidence(err, now, verifierKey, trusted), { mode: PUBLIC_FILE_MODE });
+    await writeFileAtomic(path, formatEvidence(err, { ...options, detectedAt: now }), { mode: PUBLIC_FILE_MODE });
     err.evidencePath = path;
     return path;
   }
@@ -183,13 +184,22 @@ export class TrustedStateStore {
   }
 }
 
+/** What an evidence file records beside the error's own evidence. */
+export interface EvidenceFileOptions {
+  /** The log verifier key the client pinned. */
+  readonly verifierKey?: string;
+  /** The signed note trusted when the misbehaviour was seen, recorded if the evidence names none. */
+  readonly trusted?: string;
+}
+
 /**
  * The evidence file format (JSON, one object): {type: "tlog-misbehaviour-evidence/v1", kind,
  * message, detectedAt (ISO 8601), origin, url, verifierKey, trusted (signed note or null),
  * candidate (signed note or raw text or null), proof (base64 hashes), details}. `trusted` is
- * the evidence's own trusted note, else the one given here.
+ * the evidence's own trusted note, else options.trusted.
  */
-export function formatEvidence(err: LogMisbehaviourError, detectedAt: Date, verifierKey?: string, trusted?: string): string {
+export function formatEvidence(err: LogMisbehaviourError, options: EvidenceFileOptions & { readonly detectedAt: Date }): string {
+  const { detectedAt, verifierKey, trusted } = options;
   const ev = err.evidence;
   return (
     JSON.stringify(
