@@ -1,4 +1,12 @@
-import { LogFetchError, LogMisbehaviourError, VerificationError } from '@tlog/client';
+import {
+  ConfigurationError,
+  InternalError,
+  LogFetchError,
+  LogMisbehaviourError,
+  NotFoundError,
+  ProtocolError,
+  VerificationError,
+} from '@tlog/client';
 
 /** Exit status: everything verified. */
 export const EXIT_OK = 0;
@@ -26,5 +34,17 @@ export function describeFailure(e: unknown): { status: number; line: string } {
   }
   if (e instanceof VerificationError) return { status: EXIT_MISBEHAVIOUR, line: `verification failed: ${errorMessage(e)}` };
   if (e instanceof LogFetchError) return { status: EXIT_ERROR, line: `network error: ${errorMessage(e)}` };
+  if (e instanceof ProtocolError) return { status: EXIT_ERROR, line: `bad answer from the log: ${errorMessage(e)}` };
+  if (e instanceof ConfigurationError) return { status: EXIT_ERROR, line: `configuration error: ${errorMessage(e)}` };
+  if (e instanceof NotFoundError) return { status: EXIT_ERROR, line: `not found: ${errorMessage(e)}` };
+  if (e instanceof InternalError) return { status: EXIT_ERROR, line: `internal error: ${errorMessage(e)}` };
   return { status: EXIT_ERROR, line: `error: ${errorMessage(e)}` };
+}
+
+/**
+ * Whether a failed monitoring round may succeed later: no answer, an HTTP error status or a
+ * malformed (unsigned) answer. Misbehaviour, configuration and local problems are not retried.
+ */
+export function isTransient(e: unknown): boolean {
+  return e instanceof LogFetchError || e instanceof ProtocolError;
 }

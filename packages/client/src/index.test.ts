@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -29,5 +29,28 @@ describe('the package', () => {
     };
     expect(Object.keys(pkg.dependencies ?? {}).sort()).toEqual(['@tlog/files', '@tlog/merkle', 'zod']);
     expect(pkg.bin).toBeUndefined();
+  });
+});
+
+describe('errors', () => {
+  it('everything the package throws itself is a typed LogClientError, never a bare Error or RangeError', () => {
+    const sources = readdirSync(import.meta.dirname).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+    expect(sources.length).toBeGreaterThan(10);
+    const thrown = new Set<string>();
+    for (const f of sources) {
+      const src = readFileSync(join(import.meta.dirname, f), 'utf8');
+      for (const m of src.matchAll(/throw new (\w+)\(/g)) thrown.add(m[1]!);
+      expect(src, f).not.toMatch(/throw new (Error|RangeError|TypeError)\(/);
+    }
+    const typed = [
+      'ArgumentError',
+      'ConfigurationError',
+      'LogFetchError',
+      'NotFoundError',
+      'ProtocolError',
+      'VerificationError',
+      'StateError',
+    ];
+    for (const name of thrown) expect(typed, name).toContain(name);
   });
 });

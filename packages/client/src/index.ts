@@ -5,7 +5,13 @@
  */
 
 export * from './audit.js';
+export type { VerifiedCheckpoint } from './checkpoint.js';
+export type { LogEntry } from './entries.js';
 export * from './errors.js';
 export type { FetchLike } from './http.js';
+export type { InclusionProof, LeafHashProofOptions } from './inclusion.js';
 export * from './log-client.js';
+export type { ProofOptions, ProofSource } from './proof-source.js';
+export { PROOF_SOURCES } from './proof-source.js';
 export * from './receipt.js';
+export type { VerifiedReceipt } from './submission.js';

@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { PUBLIC_FILE_MODE, writeFileAtomic } from '@tlog/files';
 import type { Hash } from '@tlog/merkle';
 import { toBase64 } from '@tlog/merkle';
+import type { VerifiedCheckpoint } from './checkpoint.js';
 import { errorMessage } from './checks.js';
-import { LogClientError, LogMisbehaviourError } from './errors.js';
-import type { LogClient, ProofOptions, VerifiedCheckpoint } from './log-client.js';
+import { ArgumentError, LogClientError, LogMisbehaviourError } from './errors.js';
+import type { LogClient } from './log-client.js';
+import type { ProofOptions } from './proof-source.js';
 
 /** The state directory holds something this client cannot use (unreadable, or not signed by the pinned key). */
 export class StateError extends LogClientError {
@@ -158,7 +160,7 @@ export class TrustedStateStore {
    */
   saveEntriesCursor(client: LogClient, next: number): Promise<void> {
     if (!Number.isSafeInteger(next) || next < 0)
-      throw new RangeError(`the entries cursor must be a non-negative integer, got ${String(next)}`);
+      throw new ArgumentError(`the entries cursor must be a non-negative integer, got ${String(next)}`);
     return this.serialized(() =>
       writeFileAtomic(this.entriesCursorPath(client.origin), JSON.stringify({ origin: client.origin, next }) + '\n', {
         mode: PUBLIC_FILE_MODE,

@@ -1,10 +1,10 @@
 import type { LogClient, ProofSource } from '@tlog/client';
-import { LogFetchError, LogMisbehaviourError } from '@tlog/client';
+import { LogMisbehaviourError } from '@tlog/client';
 import type { AdvanceResult } from '@tlog/client/node';
 import { StateError, TrustedStateStore } from '@tlog/client/node';
 import { toBase64 } from '@tlog/merkle';
 import type { Command } from 'commander';
-import { describeFailure, errorMessage } from '../failure.js';
+import { describeFailure, errorMessage, isTransient } from '../failure.js';
 import type { LogOptions } from '../options.js';
 import { clientFor, emit, proofSourceOption, secondsOption, withLogOptions } from '../options.js';
 
@@ -45,11 +45,6 @@ async function streamEntries(client: LogClient, store: TrustedStateStore, r: Adv
   } finally {
     if (next !== saved) await store.saveEntriesCursor(client, next);
   }
-}
-
-/** Whether monitoring should go on after this error (in the next round): only for network trouble. */
-function isTransient(e: unknown): boolean {
-  return e instanceof LogFetchError;
 }
 
 /** Registers `monitor`: follow the log, keeping the trusted checkpoint in --state. */
@@ -109,7 +104,7 @@ export function registerMonitorCommand(program: Command): void {
                 : { type: 'error' };
             process.stdout.write(JSON.stringify({ ...ev, message: errorMessage(e) }) + '\n');
           }
-          // Misbehaviour and local problems end monitoring; a network error ends only this round.
+          // Misbehaviour, configuration and local problems end monitoring; a network error ends only this round.
           if (!isTransient(e) || opts.once) throw e;
           process.stderr.write(`tlog: ${describeFailure(e).line} (retrying in ${opts.interval}s)\n`);
         }
