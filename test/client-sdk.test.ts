@@ -4,7 +4,18 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogEntry } from '@tlog/client';
-import { ArgumentError, auditLog, LogClient, LogMisbehaviourError, NotFoundError, ProtocolError, verifyReceipt } from '@tlog/client';
+import {
+  ArgumentError,
+  auditLog,
+  formatEvidence,
+  LogClient,
+  LogMisbehaviourError,
+  NotFoundError,
+  ProtocolError,
+  parseEvidence,
+  verifyForkEvidence,
+  verifyReceipt,
+} from '@tlog/client';
 import { StateError, TrustedStateStore } from '@tlog/client/node';
 import { defaultHasher, encodeEntryBundle, generateEd25519Key, toBase64 } from '@tlog/merkle';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -207,8 +218,101 @@ describe('LogClient refuses what a misbehaving log serves', () => {
     expect((await misbehaviour(c.verifyUpdate(trusted, sameSize))).kind).toBe('fork');
     log.makeFork(400, 300);
     const larger = await c.latestCheckpoint();
-    expect((await misbehaviour(c.verifyUpdate(trusted, larger))).kind).toBe('bad-proof');
-    expect((await misbehaviour(c.verifyUpdate(trusted, larger, { source: 'tiles' }))).kind).toBe('bad-proof');
+    for (const source of ['api', 'tiles'] as const) {
+      const err = await misbehaviour(c.verifyUpdate(trusted, larger, { source }));
+      expect(err.kind).toBe('fork');
+      expect(err.evidence).toMatchObject({
+        trusted: trusted.note,
+        candidate: larger.note,
+        details: { size: 600, recomputedRoot: toBase64(log.forked!.root(600)) },
+      });
+    }
+  });
+
+  it('a grown fork is a fork only if the candidate tiles say so; otherwise bad-proof', async () => {
+    const c = client();
+    const trusted = await c.latestCheckpoint();
+    log.grow(50);
+    const grown = await c.latestCheckpoint();
+    log.faults.tamperProofs = true;
+    const wrongProof = await misbehaviour(c.verifyUpdate(trusted, grown));
+    expect(wrongProof.kind).toBe('bad-proof');
+    expect(wrongProof.evidence.details?.forkCheck).toMatch(/only the proof is wrong/);
+    log.faults.tamperTiles = true;
+    const noTiles = await misbehaviour(c.verifyUpdate(trusted, grown));
+    expect(noTiles.kind).toBe('bad-proof');
+    expect(noTiles.evidence.details?.forkCheck).toMatch(/do not authenticate/);
+  });
+});
+
+describe('verifyForkEvidence', () => {
+  async function forkEvidence(): Promise<string> {
+    const c = client();
+    const trusted = await c.latestCheckpoint();
+    log.makeFork(400, 300);
+    log.faults.fork = true;
+    const err = await misbehaviour(c.verifyUpdate(trusted, await c.latestCheckpoint()));
+    return formatEvidence(err, { detectedAt: new Date(0), verifierKey: log.vkey });
+  }
+  const edit = (text: string, f: (ev: Record<string, unknown>) => void) => {
+    const ev = JSON.parse(text) as Record<string, unknown>;
+    f(ev);
+    return JSON.stringify(ev);
+  };
+
+  it('accepts evidence of a grown fork with only the log key, naming both roots of the size', async () => {
+    const text = await forkEvidence();
+    const fork = verifyForkEvidence(text, log.vkey);
+    expect(fork).toMatchObject({ origin: log.origin, size: 600 });
+    expect(fork.roots.map(toBase64)).toEqual([toBase64(log.honest.root(600)), toBase64(log.forked!.root(600))]);
+    expect(fork.candidate.size).toBe(700);
+    expect(verifyForkEvidence(parseEvidence(text), log.vkey).size).toBe(600);
+  });
+
+  it('refuses evidence that does not prove a fork', async () => {
+    const text = await forkEvidence();
+    const refuse = (t: string, why: RegExp) => expect(() => verifyForkEvidence(t, log.vkey)).toThrow(why);
+    // The recomputed root replaced by the trusted one: the proof no longer leads to it, and it is no fork.
+    refuse(
+      edit(text, (ev) => {
+        (ev.details as Record<string, unknown>).recomputedRoot = toBase64(log.honest.root(600));
+      }),
+      /equals the signed one/,
+    );
+    refuse(
+      edit(text, (ev) => {
+        (ev.details as Record<string, unknown>).recomputedRoot = toBase64(log.forked!.root(599));
+      }),
+      /does not show/,
+    );
+    refuse(
+      edit(text, (ev) => {
+        ev.proof = (ev.proof as string[]).slice(1);
+      }),
+      /does not show/,
+    );
+    refuse(
+      edit(text, (ev) => {
+        ev.candidate = log.sign(log.forked!, 650);
+      }),
+      /does not show/,
+    );
+    refuse(
+      edit(text, (ev) => {
+        ev.kind = 'bad-proof';
+      }),
+      /not fork/,
+    );
+    refuse(
+      edit(text, (ev) => {
+        ev.trusted = null;
+      }),
+      /no trusted checkpoint/,
+    );
+    refuse('{"type": "something else"}', /not a tlog-misbehaviour-evidence\/v1 file/);
+    refuse('not json', /not JSON/);
+    expect(() => verifyForkEvidence(text, generateEd25519Key(log.origin, new Uint8Array(32).fill(9)).verifierKey)).toThrow(/not signed by/);
+    expect(() => verifyForkEvidence(text, 'not a key')).toThrow(ArgumentError);
   });
 });
 

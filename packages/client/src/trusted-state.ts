@@ -7,6 +7,8 @@ import { toBase64 } from '@tlog/merkle';
 import type { VerifiedCheckpoint } from './checkpoint.js';
 import { errorMessage } from './checks.js';
 import { ArgumentError, LogClientError, LogMisbehaviourError } from './errors.js';
+import type { EvidenceFileOptions } from './evidence-file.js';
+import { formatEvidence } from './evidence-file.js';
 import type { LogClient } from './log-client.js';
 import type { ProofOptions } from './proof-source.js';
 
@@ -26,9 +28,6 @@ export interface AdvanceResult {
   /** Whether the stored checkpoint changed. */
   readonly changed: boolean;
 }
-
-/** Format tag of evidence files, so other tools can recognise them. */
-export const EVIDENCE_TYPE = 'tlog-misbehaviour-evidence/v1';
 
 /**
  * The latest verified checkpoint of each log, kept in a directory (Node only). The stored
@@ -184,44 +183,6 @@ export class TrustedStateStore {
     this.queue = run.catch(() => undefined);
     return run;
   }
-}
-
-/** What an evidence file records beside the error's own evidence. */
-export interface EvidenceFileOptions {
-  /** The log verifier key the client pinned. */
-  readonly verifierKey?: string;
-  /** The signed note trusted when the misbehaviour was seen, recorded if the evidence names none. */
-  readonly trusted?: string;
-}
-
-/**
- * The evidence file format (JSON, one object): {type: "tlog-misbehaviour-evidence/v1", kind,
- * message, detectedAt (ISO 8601), origin, url, verifierKey, trusted (signed note or null),
- * candidate (signed note or raw text or null), proof (base64 hashes), details}. `trusted` is
- * the evidence's own trusted note, else options.trusted.
- */
-export function formatEvidence(err: LogMisbehaviourError, options: EvidenceFileOptions & { readonly detectedAt: Date }): string {
-  const { detectedAt, verifierKey, trusted } = options;
-  const ev = err.evidence;
-  return (
-    JSON.stringify(
-      {
-        type: EVIDENCE_TYPE,
-        kind: err.kind,
-        message: err.message,
-        detectedAt: detectedAt.toISOString(),
-        origin: ev.origin,
-        url: ev.url ?? null,
-        verifierKey: verifierKey ?? null,
-        trusted: ev.trusted ?? trusted ?? null,
-        candidate: ev.candidate ?? null,
-        proof: ev.proof ?? [],
-        details: ev.details ?? {},
-      },
-      null,
-      2,
-    ) + '\n'
-  );
 }
 
 /** A file-name-safe, collision-resistant name for an origin: readable prefix plus a hash. */
