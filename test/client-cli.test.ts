@@ -273,6 +273,48 @@ describe('tlog audit', () => {
   });
 });
 
+describe('a wrong --vkey or --origin is a configuration error, not evidence', () => {
+  /** A key with the log's name but another secret: what a user pasting the wrong key has. */
+  const otherKey = () => generateEd25519Key(log.origin, new Uint8Array(32).fill(9)).verifierKey;
+  const oneLine = (r: Run) => expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+
+  it('`tlog submit` checks the log key first: exit 1 naming the log key, nothing submitted, no receipt', async () => {
+    const dir = await stateDir();
+    const file = join(dir, 'doc.txt');
+    await writeFile(file, 'a document');
+    log.requests.length = 0;
+    const r = await tlog('submit', file, '--url', log.url, '--vkey', otherKey());
+    expect(r.code).toBe(1);
+    oneLine(r);
+    expect(r.stderr).toMatch(/^tlog: configuration error: the log at .* does not sign checkpoints with the pinned key/);
+    expect(r.stderr).toContain(`verifies with the key ${log.vkey}`);
+    expect(log.honest.size).toBe(300);
+    expect(log.requests.filter((p) => p.startsWith('/v1/entries'))).toEqual([]);
+    expect(existsSync(`${file}.tlog-proof`)).toBe(false);
+    // The same with the right key but another origin.
+    const o = await tlog('submit', file, ...logArgs(), '--origin', 'other.example/log');
+    expect(o.code).toBe(1);
+    expect(o.stderr).toContain('its checkpoints are for the origin "fake.example/log", not "other.example/log"');
+    expect(log.honest.size).toBe(300);
+    // And with the right key it goes through.
+    expect((await tlog('submit', file, ...logArgs())).code).toBe(0);
+    expect(log.honest.size).toBe(301);
+  });
+
+  it.each(['monitor', 'audit'])('`tlog %s` on a fresh state directory: exit 1, no evidence, nothing trusted', async (command) => {
+    const dir = await stateDir();
+    const args = command === 'monitor' ? ['monitor', '--once'] : ['audit'];
+    const r = await tlog(...args, '--state', dir, '--url', log.url, '--vkey', otherKey());
+    expect(r.code).toBe(1);
+    oneLine(r);
+    expect(r.stderr).toMatch(/^tlog: configuration error: /);
+    expect(r.stderr).toContain(log.vkey);
+    expect(await readdir(dir)).toEqual([]);
+    // With the right key the same directory then works.
+    expect((await tlog(...args, '--state', dir, ...logArgs())).code).toBe(0);
+  });
+});
+
 describe('tlog checkpoint, submit, verify', () => {
   it('prints the verified checkpoint; reads the key from a file', async () => {
     const dir = await stateDir();

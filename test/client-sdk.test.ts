@@ -7,8 +7,10 @@ import type { LogEntry } from '@tlog/client';
 import {
   ArgumentError,
   auditLog,
+  ConfigurationError,
   formatEvidence,
   LogClient,
+  LogFetchError,
   LogMisbehaviourError,
   NotFoundError,
   ProtocolError,
@@ -159,6 +161,50 @@ describe('LogClient when partial tiles are gone', () => {
     expect(p.proof.map(toBase64)).toEqual((await client().inclusionProof(299, at)).proof.map(toBase64));
     expect(seen.some((u) => u.endsWith('/tile/0/001.p/44'))).toBe(true);
     expect(seen.some((u) => u.endsWith('/tile/0/001'))).toBe(true);
+  });
+});
+
+describe('LogClient checks the log key before submitting', () => {
+  const wrongKey = () => generateEd25519Key(log.origin, new Uint8Array(32).fill(9)).verifierKey;
+
+  it("a key that is not the log's: ConfigurationError naming the log key, nothing sent; retried until it holds", async () => {
+    const c = new LogClient({ url: log.url, vkey: wrongKey() });
+    log.requests.length = 0;
+    const err = await c.submit(enc.encode('x')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect(err).toMatchObject({ pinnedKey: wrongKey(), logKey: log.vkey });
+    await expect(c.submitBatch([enc.encode('y')])).rejects.toThrow(ConfigurationError);
+    expect(log.requests.filter((p) => p.startsWith('/v1/entries'))).toEqual([]);
+    expect(log.honest.size).toBe(600);
+    // A right client checks once, then submits without asking again.
+    const right = client();
+    log.requests.length = 0;
+    await right.submit(enc.encode('a'));
+    await right.submitBatch([enc.encode('b')]);
+    expect(log.requests.filter((p) => p === '/checkpoint')).toHaveLength(1);
+    expect(log.honest.size).toBe(602);
+  });
+
+  it('without GET /v1/log, names the signature lines; an unreachable log stays a LogFetchError', async () => {
+    const noLogApi = (input: string, init?: RequestInit) =>
+      input.endsWith('/v1/log') ? Promise.resolve(new Response('not found', { status: 404 })) : fetch(input, init);
+    const c = new LogClient({ url: log.url, vkey: wrongKey(), fetch: noLogApi });
+    const err = await c.verifyLogKey().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect((err as ConfigurationError).logKey).toBeUndefined();
+    expect((err as Error).message).toContain(`its checkpoint is signed by ${log.origin} (key ID`);
+    const down = new LogClient({ url: `http://127.0.0.1:${await closedPort()}`, vkey: log.vkey });
+    await expect(down.submit(enc.encode('x'))).rejects.toThrow(LogFetchError);
+  });
+
+  it('TrustedStateStore: a first round that does not verify is a ConfigurationError and writes nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tlog-state-'));
+    const store = new TrustedStateStore(dir);
+    await expect(store.advance(new LogClient({ url: log.url, vkey: wrongKey() }))).rejects.toThrow(ConfigurationError);
+    expect(await readdir(dir)).toEqual([]);
+    log.faults.wrongKey = true;
+    await expect(store.advance(client())).rejects.toThrow(ConfigurationError);
+    expect(await readdir(dir)).toEqual([]);
   });
 });
 

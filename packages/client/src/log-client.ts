@@ -1,7 +1,7 @@
 import type { Hash, Hasher, NoteVerifier, TileHashReader, TileId } from '@tlog/merkle';
 import { defaultHasher, parseVerifierKey } from '@tlog/merkle';
 import type { VerifiedCheckpoint } from './checkpoint.js';
-import { fetchLatestCheckpoint, verifyCheckpoint } from './checkpoint.js';
+import { fetchLatestCheckpoint, verifyCheckpoint, verifyLogKey } from './checkpoint.js';
 import { errorMessage } from './checks.js';
 import { consistencyProof, verifyUpdate } from './consistency.js';
 import type { LogContext } from './context.js';
@@ -64,6 +64,8 @@ export class LogClient {
   readonly hasher: Hasher;
   private readonly log: LogContext;
   private readonly proofSources = new ProofSourceChooser();
+  /** The first successful {@link verifyLogKey} before a submission, shared by concurrent ones. */
+  private logKeyVerified: Promise<VerifiedCheckpoint> | undefined;
 
   /** Requires an http(s) URL, a valid Ed25519 verifier key and a non-negative timeout (ArgumentError otherwise). */
   constructor(options: LogClientOptions) {
@@ -107,22 +109,37 @@ export class LogClient {
   }
 
   /**
+   * Checks that the log at the URL is the one this client is configured for: its latest
+   * checkpoint verifies under the pinned key for the expected origin. Otherwise a
+   * ConfigurationError naming what the log signs with (its origin, and its key if GET /v1/log
+   * names one that verifies): a configuration mistake, not evidence, as nothing was trusted yet.
+   * Use it before trusting a log for the first time; submissions do it once per client.
+   */
+  verifyLogKey(): Promise<VerifiedCheckpoint> {
+    return verifyLogKey(this.log);
+  }
+
+  /**
    * Submits entry (0..65535 bytes, ArgumentError otherwise) with POST /v1/entries and verifies
    * the receipt: the log's signature on its checkpoint, the inclusion of exactly these bytes,
    * and that the index, leaf hash and checkpoint fields of the answer agree with the receipt.
+   * The first submission of a client first runs {@link verifyLogKey}, so an entry is never sent
+   * to a log whose answers could not be verified.
    */
   async submit(entry: Uint8Array): Promise<VerifiedReceipt> {
     checkSingleEntry(entry);
+    await this.logKeyOnce();
     return submitEntry(this.log, entry);
   }
 
   /**
    * Submits several entries in one request (POST /v1/entries/batch?receipts=1, the body an entry
-   * bundle) and verifies every receipt as {@link submit} does. Requires 1 or more entries of at
-   * most 65535 bytes each; returns the receipts in the order of the entries.
+   * bundle) and verifies every receipt as {@link submit} does, after the same key check. Requires
+   * 1 or more entries of at most 65535 bytes each; returns the receipts in the order of the entries.
    */
   async submitBatch(entries: readonly Uint8Array[]): Promise<VerifiedReceipt[]> {
     checkEntries(entries);
+    await this.logKeyOnce();
     return submitEntries(this.log, entries);
   }
 
@@ -214,5 +231,14 @@ export class LogClient {
    */
   async *entries(start: number, end: number, at?: VerifiedCheckpoint): AsyncGenerator<LogEntry> {
     yield* authenticatedEntries(this.log, { start, end, at: at ?? (await this.latestCheckpoint()) });
+  }
+
+  /** {@link verifyLogKey} until it succeeds once; a failure (wrong key, no answer) is retried next time. */
+  private async logKeyOnce(): Promise<void> {
+    this.logKeyVerified ??= this.verifyLogKey().catch((e: unknown) => {
+      this.logKeyVerified = undefined;
+      throw e;
+    });
+    await this.logKeyVerified;
   }
 }

@@ -77,6 +77,8 @@ export class TrustedStateStore {
    * One monitoring round: fetch the latest checkpoint (or use `candidate`), verify it, prove it
    * consistent with the trusted one and store it. On misbehaviour, saves the evidence (setting
    * err.evidencePath) and rethrows the LogMisbehaviourError; the trusted checkpoint is unchanged.
+   * The first round (nothing trusted yet) checks the configuration instead: a checkpoint that does
+   * not verify is a ConfigurationError (LogClient.verifyLogKey) and no evidence is written.
    * Rounds of one store are serialized; other processes sharing the directory are tolerated (a
    * larger stored checkpoint is never overwritten) but should be avoided.
    */
@@ -84,7 +86,9 @@ export class TrustedStateStore {
     return this.serialized(async () => {
       const previous = await this.load(client);
       try {
-        const current = options.candidate ?? (await client.latestCheckpoint());
+        // With nothing trusted yet, a checkpoint that does not verify means the key or origin is
+        // not this log's: a ConfigurationError, not evidence against the log.
+        const current = options.candidate ?? (previous === undefined ? await client.verifyLogKey() : await client.latestCheckpoint());
         const proof = await client.verifyUpdate(previous, current, options);
         const changed = previous === undefined || previous.checkpoint.size !== current.checkpoint.size;
         if (!changed) return { previous, current: previous, proof, changed };
