@@ -352,6 +352,17 @@ describe('tlog errors are one line with the contract exit status', () => {
     expect(r.stderr).toMatch(/^tlog: /);
   };
 
+  it('--version prints the version of @tlog/cli and exits 0', async () => {
+    const { version } = JSON.parse(await readFile(resolve(import.meta.dirname, '../packages/cli/package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    for (const flag of ['--version', '-V']) {
+      const r = await tlog(flag);
+      expect(r).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    }
+  });
+
   it('usage errors: exit 1, one line pointing at the help', async () => {
     const dir = await stateDir();
     for (const args of [

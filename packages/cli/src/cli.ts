@@ -12,8 +12,11 @@ import { registerSubmitCommand } from './commands/submit.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { registerWitnessCommands } from './commands/witness.js';
 import { describeFailure, EXIT_ERROR } from './failure.js';
+import { cliVersion } from './version.js';
 
-const program = new Command('tlog').description('verifying client for tlog transparency logs');
+const program = new Command('tlog')
+  .description('verifying client for tlog transparency logs')
+  .version(cliVersion(), '-V, --version', 'print the version');
 registerCheckpointCommand(program);
 registerSubmitCommand(program);
 registerVerifyCommand(program);

@@ -42,11 +42,11 @@ function describeListenFailure(host: string, port: number, e: unknown): ListenEr
   const where = `${host}:${port}`;
   const why =
     code === 'EADDRINUSE'
-      ? `port ${port} is already in use; stop what listens there or choose another --port`
+      ? `port ${port} is already in use; stop what listens there or choose another port`
       : code === 'EACCES'
         ? `no permission to listen on port ${port}; choose a port above 1023`
         : code === 'EADDRNOTAVAIL'
-          ? `${host} is not an address of this machine; choose another --host`
+          ? `${host} is not an address of this machine; choose another host`
           : code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL' || code === 'EAI_NONAME'
             ? `the host name ${JSON.stringify(host)} does not resolve (${code}); give an address such as 127.0.0.1 or a resolvable name`
             : `${e instanceof Error ? e.message : String(e)}`;

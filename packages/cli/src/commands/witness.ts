@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { readKeyArgument } from '@tlog/client/node';
-import { PUBLIC_FILE_MODE, SECRET_FILE_MODE, writeFileAtomic } from '@tlog/files';
+import { PUBLIC_FILE_MODE, SECRET_FILE_MODE, secretFileProblem, writeFileAtomic } from '@tlog/files';
 import type { Cosigner, NoteVerifier } from '@tlog/merkle';
 import { generateCosignatureKey, parseCosignerKey, parseVerifierKey } from '@tlog/merkle';
 import { createWitnessApp } from '@tlog/witness';
@@ -57,7 +57,9 @@ export function registerWitnessCommands(program: Command): void {
 
   witness
     .command('serve')
-    .description('serve POST /add-checkpoint, cosigning checkpoints consistent with the last one cosigned per log')
+    .description(
+      'serve POST /add-checkpoint, cosigning checkpoints consistent with the last one cosigned per log; warns if the key file is readable by others',
+    )
     .requiredOption('--key <file>', 'the witness signer key file (from `tlog witness keygen`)')
     .requiredOption('--log <origin=vkey>', 'a log to witness: <origin>=<verifier key or file>, or just the key (repeatable)', collect, [])
     .option('--port <port>', 'port to listen on (0: any free port)', intOption('--port'), 8081)
@@ -65,16 +67,21 @@ export function registerWitnessCommands(program: Command): void {
     .option('--state <dir>', 'directory for the per-log state', './witness-state')
     .action(async (opts: { key: string; log: string[]; port: number; host: string; state: string }) => {
       const cosigner = await readCosigner(opts.key);
+      // Anyone who can read the key can cosign in the witness's name: say so, loudly, but serve.
+      const exposed = await secretFileProblem(opts.key);
+      if (exposed !== undefined) process.stderr.write(`tlog: WARNING: ${exposed}\n`);
       const logs = parseLogArguments(opts.log);
       if (logs.size === 0) throw new UsageError('give at least one --log <origin>=<vkey>');
       const app = createWitnessApp({ cosigner, logs, state: new FileWitnessState(opts.state) });
+      // Listen for the signals before saying we listen: whoever reads that line may stop us at once.
+      const stopSignal = new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
       const serving = await serveWitness({ fetch: app.fetch, port: opts.port, host: opts.host });
       process.stdout.write(`witness ${cosigner.name} listening on ${serving.url} for ${[...logs.keys()].join(', ')}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => void serving.close().then(resolve);
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      await stopSignal;
+      await serving.close();
     });
 
   witness
