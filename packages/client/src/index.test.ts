@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 /** Every module reachable from a file through relative imports. */
@@ -52,5 +53,40 @@ describe('errors', () => {
       'StateError',
     ];
     for (const name of thrown) expect(typed, name).toContain(name);
+  });
+});
+
+describe('the public API', () => {
+  it('every name index.ts and node.ts export has a doc comment, and no shipped source uses `any`', () => {
+    const entries = ['index.ts', 'node.ts'].map((f) => join(import.meta.dirname, f));
+    const program = ts.createProgram(entries, {
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      noEmit: true,
+    });
+    const checker = program.getTypeChecker();
+    const undocumented: string[] = [];
+    let count = 0;
+    for (const entry of entries) {
+      const moduleSymbol = checker.getSymbolAtLocation(program.getSourceFile(entry)!)!;
+      for (const exported of checker.getExportsOfModule(moduleSymbol)) {
+        const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+        count++;
+        const documented = (symbol.declarations ?? []).some((d) => {
+          const node = ts.isVariableDeclaration(d) ? d.parent.parent : d;
+          return ts.getJSDocCommentsAndTags(node).some((j) => ts.isJSDoc(j) && (ts.getTextOfJSDocComment(j.comment) ?? '').trim() !== '');
+        });
+        if (!documented) undocumented.push(`${entry.split('/').pop()}: ${exported.name}`);
+      }
+    }
+    expect(count).toBeGreaterThan(30);
+    expect(undocumented).toEqual([]);
+    const withAny: string[] = [];
+    const walk = (sf: ts.SourceFile, n: ts.Node): void => {
+      if (n.kind === ts.SyntaxKind.AnyKeyword) withAny.push(`${sf.fileName}:${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1}`);
+      n.forEachChild((c) => walk(sf, c));
+    };
+    for (const sf of program.getSourceFiles()) if (sf.fileName.startsWith(import.meta.dirname)) walk(sf, sf);
+    expect(withAny).toEqual([]);
   });
 });
