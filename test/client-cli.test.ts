@@ -1,5 +1,5 @@
 /**
- * The built `tlog` CLI (packages/client/dist/cli.js, from `npx tsc -b`) against the misbehaving
+ * The built `tlog` CLI (packages/cli/dist/cli.js, from `npx tsc -b`) against the misbehaving
  * fake log: the monitor must exit 3 and save evidence for each kind of misbehaviour.
  */
 
@@ -11,10 +11,12 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { VerificationError, verifyForkEvidence } from '@tlog/client';
+import { generateEd25519Key, proveConsistencySync, toBase64 } from '@tlog/merkle';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeLog } from './support/fake-log.js';
 
-const CLI = resolve(import.meta.dirname, '../packages/client/dist/cli.js');
+const CLI = resolve(import.meta.dirname, '../packages/cli/dist/cli.js');
 let log: FakeLog;
 
 interface Run {
@@ -145,13 +147,6 @@ describe('tlog monitor --once', () => {
       },
     ],
     [
-      'bad-proof',
-      () => {
-        log.makeFork(100, 250);
-        log.faults.fork = true;
-      },
-    ],
-    [
       'bad-signature',
       () => {
         log.grow(5);
@@ -170,6 +165,61 @@ describe('tlog monitor --once', () => {
     expect(ev).toMatchObject({ type: 'tlog-misbehaviour-evidence/v1', kind, origin: log.origin });
     expect(ev!.candidate).toEqual(expect.stringContaining(log.origin));
     if (kind !== 'bad-signature') expect(ev!.trusted).toBe(log.sign(log.honest, 300));
+    // Fork evidence proves itself: two signed checkpoints of size 300 with different roots.
+    if (kind === 'fork') expect(verifyForkEvidence(JSON.stringify(ev), log.vkey).size).toBe(300);
+    else expect(() => verifyForkEvidence(JSON.stringify(ev), log.vkey)).toThrow(/not fork/);
+  });
+
+  it.each([
+    ['api', 'auto'],
+    ['tiles', 'tiles'],
+  ])('detects a fork that also grew (proofs from %s): exit 3 and evidence that proves the fork on its own', async (_name, proofs) => {
+    const dir = await stateDir();
+    expect((await tlog('monitor', '--once', '--state', dir, ...logArgs())).code).toBe(0);
+    // The log now signs a tree of size 350 whose first 300 leaves are not the trusted ones.
+    log.makeFork(100, 250);
+    log.faults.fork = true;
+    const r = await tlog('monitor', '--once', '--proofs', proofs, '--state', dir, ...logArgs());
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^tlog: log misbehaviour \(fork\): .*two different trees of size 300/);
+    const files = (await readdir(dir)).filter((f) => f.startsWith('evidence-'));
+    expect(files).toHaveLength(1);
+    const text = await readFile(join(dir, files[0]!), 'utf8');
+    const ev = JSON.parse(text) as { kind: string; trusted: string; candidate: string; proof: string[]; details: Record<string, unknown> };
+    expect(ev).toMatchObject({
+      kind: 'fork',
+      trusted: log.sign(log.honest, 300),
+      candidate: log.sign(log.forked!, 350),
+      details: { size: 300, recomputedRoot: toBase64(log.forked!.root(300)) },
+    });
+    expect(ev.proof).toEqual(proveConsistencySync(log.forked!.reader, 300, 350).map(toBase64));
+    // Anyone with the log key can check it, offline: the log signed two trees of size 300.
+    const fork = verifyForkEvidence(text, log.vkey);
+    expect(fork.size).toBe(300);
+    expect(fork.roots.map(toBase64)).toEqual([toBase64(log.honest.root(300)), toBase64(log.forked!.root(300))]);
+    expect(() => verifyForkEvidence(text, generateEd25519Key(log.origin, new Uint8Array(32).fill(9)).verifierKey)).toThrow(
+      VerificationError,
+    );
+    // The trusted checkpoint is unchanged.
+    expect(await readFile(join(dir, (await readdir(dir)).find((f) => f.endsWith('.checkpoint'))!), 'utf8')).toBe(log.sign(log.honest, 300));
+  });
+
+  it('a wrong proof of a consistent tree is bad-proof, not a fork; so is a proof whose tiles do not authenticate', async () => {
+    const dir = await stateDir();
+    expect((await tlog('monitor', '--once', '--state', dir, ...logArgs())).code).toBe(0);
+    log.grow(10);
+    log.faults.tamperProofs = true;
+    const r = await tlog('monitor', '--once', '--state', dir, ...logArgs());
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('(bad-proof)');
+    const [ev] = await evidence(dir);
+    expect(ev).toMatchObject({ kind: 'bad-proof', trusted: log.sign(log.honest, 300), candidate: log.sign(log.honest, 310) });
+    expect((ev!.details as Record<string, string>).forkCheck).toMatch(/give the trusted root at size 300/);
+    log.faults.tamperTiles = true;
+    const both = await tlog('monitor', '--once', '--state', dir, ...logArgs());
+    expect(both.code).toBe(3);
+    expect(both.stderr).toContain('(bad-proof)');
+    expect(both.stderr).toContain('do not authenticate');
   });
 
   it('detects a tampered consistency proof, and tampered tiles with --proofs tiles', async () => {
@@ -223,6 +273,48 @@ describe('tlog audit', () => {
   });
 });
 
+describe('a wrong --vkey or --origin is a configuration error, not evidence', () => {
+  /** A key with the log's name but another secret: what a user pasting the wrong key has. */
+  const otherKey = () => generateEd25519Key(log.origin, new Uint8Array(32).fill(9)).verifierKey;
+  const oneLine = (r: Run) => expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+
+  it('`tlog submit` checks the log key first: exit 1 naming the log key, nothing submitted, no receipt', async () => {
+    const dir = await stateDir();
+    const file = join(dir, 'doc.txt');
+    await writeFile(file, 'a document');
+    log.requests.length = 0;
+    const r = await tlog('submit', file, '--url', log.url, '--vkey', otherKey());
+    expect(r.code).toBe(1);
+    oneLine(r);
+    expect(r.stderr).toMatch(/^tlog: configuration error: the log at .* does not sign checkpoints with the pinned key/);
+    expect(r.stderr).toContain(`verifies with the key ${log.vkey}`);
+    expect(log.honest.size).toBe(300);
+    expect(log.requests.filter((p) => p.startsWith('/v1/entries'))).toEqual([]);
+    expect(existsSync(`${file}.tlog-proof`)).toBe(false);
+    // The same with the right key but another origin.
+    const o = await tlog('submit', file, ...logArgs(), '--origin', 'other.example/log');
+    expect(o.code).toBe(1);
+    expect(o.stderr).toContain('its checkpoints are for the origin "fake.example/log", not "other.example/log"');
+    expect(log.honest.size).toBe(300);
+    // And with the right key it goes through.
+    expect((await tlog('submit', file, ...logArgs())).code).toBe(0);
+    expect(log.honest.size).toBe(301);
+  });
+
+  it.each(['monitor', 'audit'])('`tlog %s` on a fresh state directory: exit 1, no evidence, nothing trusted', async (command) => {
+    const dir = await stateDir();
+    const args = command === 'monitor' ? ['monitor', '--once'] : ['audit'];
+    const r = await tlog(...args, '--state', dir, '--url', log.url, '--vkey', otherKey());
+    expect(r.code).toBe(1);
+    oneLine(r);
+    expect(r.stderr).toMatch(/^tlog: configuration error: /);
+    expect(r.stderr).toContain(log.vkey);
+    expect(await readdir(dir)).toEqual([]);
+    // With the right key the same directory then works.
+    expect((await tlog(...args, '--state', dir, ...logArgs())).code).toBe(0);
+  });
+});
+
 describe('tlog checkpoint, submit, verify', () => {
   it('prints the verified checkpoint; reads the key from a file', async () => {
     const dir = await stateDir();
@@ -259,6 +351,17 @@ describe('tlog errors are one line with the contract exit status', () => {
     expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
     expect(r.stderr).toMatch(/^tlog: /);
   };
+
+  it('--version prints the version of @tlog/cli and exits 0', async () => {
+    const { version } = JSON.parse(await readFile(resolve(import.meta.dirname, '../packages/cli/package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    for (const flag of ['--version', '-V']) {
+      const r = await tlog(flag);
+      expect(r).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    }
+  });
 
   it('usage errors: exit 1, one line pointing at the help', async () => {
     const dir = await stateDir();

@@ -8,11 +8,12 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { LogClient, verifyReceipt } from '@tlog/client';
+import { LogClient, NotFoundError, verifyReceipt } from '@tlog/client';
+import { generateEd25519Key } from '@tlog/merkle';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const HELPER = resolve(import.meta.dirname, 'support/server.ts');
-const CLI = resolve(import.meta.dirname, '../packages/client/dist/cli.js');
+const CLI = resolve(import.meta.dirname, '../packages/cli/dist/cli.js');
 const present = existsSync(HELPER);
 
 interface RunningServer {
@@ -89,6 +90,29 @@ describe.skipIf(!present)(`client e2e against the real server${present ? '' : ' 
     const read = [];
     for await (const e of client.entries(first.index, first.index + 5, at)) read.push(new TextDecoder().decode(e.entry));
     expect(read).toEqual(Array.from({ length: 5 }, (_, i) => `e2e entry ${i}`));
+  });
+
+  it("`tlog submit` and `monitor` with a key that is not the server's: exit 1 naming its key, nothing submitted or trusted", async () => {
+    const client = new LogClient({ url: server.url, vkey: server.vkey, origin: server.origin });
+    const before = (await client.latestCheckpoint()).checkpoint.size;
+    const wrong = generateEd25519Key(server.origin, new Uint8Array(32).fill(3)).verifierKey;
+    const file = join(dir, 'wrong-key.txt');
+    await writeFile(file, 'never submitted');
+    const s = await tlog('submit', file, '--url', server.url, '--vkey', wrong);
+    expect(s.code).toBe(1);
+    expect(s.stderr).toMatch(/^tlog: configuration error: /);
+    expect(s.stderr).toContain(`verifies with the key ${server.vkey}`);
+    expect(s.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(`${file}.tlog-proof`)).toBe(false);
+    const state = join(dir, 'wrong-key-state');
+    const m = await tlog('monitor', '--once', '--state', state, '--url', server.url, '--vkey', wrong);
+    expect(m.code).toBe(1);
+    expect(m.stderr).toMatch(/^tlog: configuration error: /);
+    expect(existsSync(state)).toBe(false);
+    // Nothing was appended: the entry is not in the log.
+    const after = await client.latestCheckpoint();
+    expect(after.checkpoint.size).toBe(before);
+    await expect(client.inclusionProofForEntry(enc.encode('never submitted'), after)).rejects.toThrow(NotFoundError);
   });
 
   it('`tlog submit`, `monitor --once` and `audit` succeed against the real server', async () => {

@@ -4,10 +4,23 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogEntry } from '@tlog/client';
-import { auditLog, LogClient, LogMisbehaviourError, verifyReceipt } from '@tlog/client';
+import {
+  ArgumentError,
+  auditLog,
+  ConfigurationError,
+  formatEvidence,
+  LogClient,
+  LogFetchError,
+  LogMisbehaviourError,
+  NotFoundError,
+  ProtocolError,
+  parseEvidence,
+  verifyForkEvidence,
+  verifyReceipt,
+} from '@tlog/client';
+import { StateError, TrustedStateStore } from '@tlog/client/node';
 import { defaultHasher, encodeEntryBundle, generateEd25519Key, toBase64 } from '@tlog/merkle';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { StateError, TrustedStateStore } from '../packages/client/src/node.js';
 import { FakeLog } from './support/fake-log.js';
 
 const enc = new TextEncoder();
@@ -93,7 +106,7 @@ describe('LogClient against an honest log', () => {
     const leaf = defaultHasher.hashLeaf(enc.encode('entry-300'));
     expect((await c.inclusionProofForLeafHash(leaf, at)).index).toBe(300);
     expect((await c.inclusionProofForLeafHash(leaf, at, { source: 'tiles' })).index).toBe(300);
-    await expect(c.inclusionProof(600, at)).rejects.toThrow(RangeError);
+    await expect(c.inclusionProof(600, at)).rejects.toThrow(ArgumentError);
   });
 
   it('computes proofs from tiles without touching the JSON proof endpoints', async () => {
@@ -127,7 +140,7 @@ describe('LogClient against an honest log', () => {
     const some = await collect(c.entries(250, 300, at));
     expect(some.map((e) => new TextDecoder().decode(e.entry))).toEqual(Array.from({ length: 50 }, (_, i) => `entry-${250 + i}`));
     expect(await collect(c.entries(10, 10, at))).toEqual([]);
-    await expect(collect(c.entries(0, 601, at))).rejects.toThrow(RangeError);
+    await expect(collect(c.entries(0, 601, at))).rejects.toThrow(ArgumentError);
   });
 });
 
@@ -148,6 +161,50 @@ describe('LogClient when partial tiles are gone', () => {
     expect(p.proof.map(toBase64)).toEqual((await client().inclusionProof(299, at)).proof.map(toBase64));
     expect(seen.some((u) => u.endsWith('/tile/0/001.p/44'))).toBe(true);
     expect(seen.some((u) => u.endsWith('/tile/0/001'))).toBe(true);
+  });
+});
+
+describe('LogClient checks the log key before submitting', () => {
+  const wrongKey = () => generateEd25519Key(log.origin, new Uint8Array(32).fill(9)).verifierKey;
+
+  it("a key that is not the log's: ConfigurationError naming the log key, nothing sent; retried until it holds", async () => {
+    const c = new LogClient({ url: log.url, vkey: wrongKey() });
+    log.requests.length = 0;
+    const err = await c.submit(enc.encode('x')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect(err).toMatchObject({ pinnedKey: wrongKey(), logKey: log.vkey });
+    await expect(c.submitBatch([enc.encode('y')])).rejects.toThrow(ConfigurationError);
+    expect(log.requests.filter((p) => p.startsWith('/v1/entries'))).toEqual([]);
+    expect(log.honest.size).toBe(600);
+    // A right client checks once, then submits without asking again.
+    const right = client();
+    log.requests.length = 0;
+    await right.submit(enc.encode('a'));
+    await right.submitBatch([enc.encode('b')]);
+    expect(log.requests.filter((p) => p === '/checkpoint')).toHaveLength(1);
+    expect(log.honest.size).toBe(602);
+  });
+
+  it('without GET /v1/log, names the signature lines; an unreachable log stays a LogFetchError', async () => {
+    const noLogApi = (input: string, init?: RequestInit) =>
+      input.endsWith('/v1/log') ? Promise.resolve(new Response('not found', { status: 404 })) : fetch(input, init);
+    const c = new LogClient({ url: log.url, vkey: wrongKey(), fetch: noLogApi });
+    const err = await c.verifyLogKey().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect((err as ConfigurationError).logKey).toBeUndefined();
+    expect((err as Error).message).toContain(`its checkpoint is signed by ${log.origin} (key ID`);
+    const down = new LogClient({ url: `http://127.0.0.1:${await closedPort()}`, vkey: log.vkey });
+    await expect(down.submit(enc.encode('x'))).rejects.toThrow(LogFetchError);
+  });
+
+  it('TrustedStateStore: a first round that does not verify is a ConfigurationError and writes nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tlog-state-'));
+    const store = new TrustedStateStore(dir);
+    await expect(store.advance(new LogClient({ url: log.url, vkey: wrongKey() }))).rejects.toThrow(ConfigurationError);
+    expect(await readdir(dir)).toEqual([]);
+    log.faults.wrongKey = true;
+    await expect(store.advance(client())).rejects.toThrow(ConfigurationError);
+    expect(await readdir(dir)).toEqual([]);
   });
 });
 
@@ -207,8 +264,101 @@ describe('LogClient refuses what a misbehaving log serves', () => {
     expect((await misbehaviour(c.verifyUpdate(trusted, sameSize))).kind).toBe('fork');
     log.makeFork(400, 300);
     const larger = await c.latestCheckpoint();
-    expect((await misbehaviour(c.verifyUpdate(trusted, larger))).kind).toBe('bad-proof');
-    expect((await misbehaviour(c.verifyUpdate(trusted, larger, { source: 'tiles' }))).kind).toBe('bad-proof');
+    for (const source of ['api', 'tiles'] as const) {
+      const err = await misbehaviour(c.verifyUpdate(trusted, larger, { source }));
+      expect(err.kind).toBe('fork');
+      expect(err.evidence).toMatchObject({
+        trusted: trusted.note,
+        candidate: larger.note,
+        details: { size: 600, recomputedRoot: toBase64(log.forked!.root(600)) },
+      });
+    }
+  });
+
+  it('a grown fork is a fork only if the candidate tiles say so; otherwise bad-proof', async () => {
+    const c = client();
+    const trusted = await c.latestCheckpoint();
+    log.grow(50);
+    const grown = await c.latestCheckpoint();
+    log.faults.tamperProofs = true;
+    const wrongProof = await misbehaviour(c.verifyUpdate(trusted, grown));
+    expect(wrongProof.kind).toBe('bad-proof');
+    expect(wrongProof.evidence.details?.forkCheck).toMatch(/only the proof is wrong/);
+    log.faults.tamperTiles = true;
+    const noTiles = await misbehaviour(c.verifyUpdate(trusted, grown));
+    expect(noTiles.kind).toBe('bad-proof');
+    expect(noTiles.evidence.details?.forkCheck).toMatch(/do not authenticate/);
+  });
+});
+
+describe('verifyForkEvidence', () => {
+  async function forkEvidence(): Promise<string> {
+    const c = client();
+    const trusted = await c.latestCheckpoint();
+    log.makeFork(400, 300);
+    log.faults.fork = true;
+    const err = await misbehaviour(c.verifyUpdate(trusted, await c.latestCheckpoint()));
+    return formatEvidence(err, { detectedAt: new Date(0), verifierKey: log.vkey });
+  }
+  const edit = (text: string, f: (ev: Record<string, unknown>) => void) => {
+    const ev = JSON.parse(text) as Record<string, unknown>;
+    f(ev);
+    return JSON.stringify(ev);
+  };
+
+  it('accepts evidence of a grown fork with only the log key, naming both roots of the size', async () => {
+    const text = await forkEvidence();
+    const fork = verifyForkEvidence(text, log.vkey);
+    expect(fork).toMatchObject({ origin: log.origin, size: 600 });
+    expect(fork.roots.map(toBase64)).toEqual([toBase64(log.honest.root(600)), toBase64(log.forked!.root(600))]);
+    expect(fork.candidate.size).toBe(700);
+    expect(verifyForkEvidence(parseEvidence(text), log.vkey).size).toBe(600);
+  });
+
+  it('refuses evidence that does not prove a fork', async () => {
+    const text = await forkEvidence();
+    const refuse = (t: string, why: RegExp) => expect(() => verifyForkEvidence(t, log.vkey)).toThrow(why);
+    // The recomputed root replaced by the trusted one: the proof no longer leads to it, and it is no fork.
+    refuse(
+      edit(text, (ev) => {
+        (ev.details as Record<string, unknown>).recomputedRoot = toBase64(log.honest.root(600));
+      }),
+      /equals the signed one/,
+    );
+    refuse(
+      edit(text, (ev) => {
+        (ev.details as Record<string, unknown>).recomputedRoot = toBase64(log.forked!.root(599));
+      }),
+      /does not show/,
+    );
+    refuse(
+      edit(text, (ev) => {
+        ev.proof = (ev.proof as string[]).slice(1);
+      }),
+      /does not show/,
+    );
+    refuse(
+      edit(text, (ev) => {
+        ev.candidate = log.sign(log.forked!, 650);
+      }),
+      /does not show/,
+    );
+    refuse(
+      edit(text, (ev) => {
+        ev.kind = 'bad-proof';
+      }),
+      /not fork/,
+    );
+    refuse(
+      edit(text, (ev) => {
+        ev.trusted = null;
+      }),
+      /no trusted checkpoint/,
+    );
+    refuse('{"type": "something else"}', /not a tlog-misbehaviour-evidence\/v1 file/);
+    refuse('not json', /not JSON/);
+    expect(() => verifyForkEvidence(text, generateEd25519Key(log.origin, new Uint8Array(32).fill(9)).verifierKey)).toThrow(/not signed by/);
+    expect(() => verifyForkEvidence(text, 'not a key')).toThrow(ArgumentError);
   });
 });
 
@@ -306,7 +456,7 @@ describe('LogClient against a log without the JSON proof API (plain tlog-tiles)'
     expect((await c.inclusionProofForEntry(enc.encode('entry-517'), at)).index).toBe(517);
     // After the first 404 the client does not ask the JSON API again.
     expect(log.requests.filter((r) => r.startsWith('/v1/'))).toHaveLength(1);
-    await expect(c.inclusionProofForEntry(enc.encode('never logged'), at)).rejects.toMatchObject({ name: 'LogFetchError', status: 404 });
+    await expect(c.inclusionProofForEntry(enc.encode('never logged'), at)).rejects.toThrow(NotFoundError);
   });
 
   it("source 'auto' tells a missing leaf from a missing API on its first request", async () => {
@@ -317,10 +467,7 @@ describe('LogClient against a log without the JSON proof API (plain tlog-tiles)'
     log.faults.noProofApi = false;
     const withApi = client();
     log.requests.length = 0;
-    await expect(withApi.inclusionProofForEntry(enc.encode('never logged'), at)).rejects.toMatchObject({
-      name: 'LogFetchError',
-      status: 404,
-    });
+    await expect(withApi.inclusionProofForEntry(enc.encode('never logged'), at)).rejects.toThrow(NotFoundError);
     // The log has the API, so its 404 is believed and the tiles are not scanned.
     expect(log.requests.some((r) => r.startsWith('/tile/'))).toBe(false);
   });
@@ -359,12 +506,12 @@ describe('LogClient.hashTile and entryBundle (authenticated reads)', () => {
     );
     expect(toBase64(await c.hashTile({ level: 0, index: 2, width: 88 }, at))).toBe(toBase64(concat(log.honest.levels[0]!.slice(512, 600))));
     expect(toBase64(await c.hashTile({ level: 1, index: 0, width: 2 }, at))).toBe(toBase64(concat(log.honest.levels[8]!.slice(0, 2))));
-    await expect(c.hashTile({ level: 0, index: 2, width: 256 }, at)).rejects.toThrow(RangeError);
-    await expect(c.hashTile({ level: 1, index: 0, width: 3 }, at)).rejects.toThrow(RangeError);
+    await expect(c.hashTile({ level: 0, index: 2, width: 256 }, at)).rejects.toThrow(ArgumentError);
+    await expect(c.hashTile({ level: 1, index: 0, width: 3 }, at)).rejects.toThrow(ArgumentError);
     const bundle = await c.entryBundle(2, at);
     expect(bundle.map((e) => e.index)).toEqual(Array.from({ length: 88 }, (_, i) => 512 + i));
     expect(new TextDecoder().decode(bundle[87]!.entry)).toBe('entry-599');
-    await expect(c.entryBundle(3, at)).rejects.toThrow(RangeError);
+    await expect(c.entryBundle(3, at)).rejects.toThrow(ArgumentError);
   });
 
   it('refuse a tampered tile, a tampered bundle and a bundle missing an entry', async () => {
@@ -390,13 +537,15 @@ describe('LogClient.hashTile and entryBundle (authenticated reads)', () => {
 });
 
 describe('LogClient refuses to wait or buffer without bound', () => {
-  it('an oversized checkpoint answer is a LogFetchError', async () => {
+  it('an oversized checkpoint answer is a ProtocolError', async () => {
     const c = new LogClient({
       url: 'http://log.test',
       vkey: log.vkey,
       fetch: () => Promise.resolve(new Response(new Uint8Array(2 << 20).fill(0x41))),
     });
-    await expect(c.latestCheckpoint()).rejects.toThrow(/more than 1048576 bytes/);
+    const err = await c.latestCheckpoint().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect((err as Error).message).toMatch(/more than 1048576 bytes/);
   });
 
   it('a log that never answers times out as a LogFetchError with status 0', async () => {

@@ -12,12 +12,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LogClient, VerificationError, verifyReceipt } from '@tlog/client';
 import { generateCosignatureKey, parseNote, verifyCosignature } from '@tlog/merkle';
+import { FileWitnessState } from '@tlog/witness/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileWitnessState } from '../packages/client/src/node.js';
 import type { SpawnedServer } from './support/server.js';
 import { spawnServer, tempDataDir } from './support/server.js';
 
-const CLI = resolve(import.meta.dirname, '../packages/client/dist/cli.js');
+const CLI = resolve(import.meta.dirname, '../packages/cli/dist/cli.js');
 const enc = new TextEncoder();
 
 interface Witness {

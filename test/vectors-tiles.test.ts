@@ -159,7 +159,7 @@ describe.skipIf(!present)(`SDK reads the reference tiles${present ? '' : ' (skip
     }
   });
 
-  const CLI = resolve(import.meta.dirname, '../packages/client/dist/cli.js');
+  const CLI = resolve(import.meta.dirname, '../packages/cli/dist/cli.js');
   const tlog = (...args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
       execFile(process.execPath, [CLI, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {

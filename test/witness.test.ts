@@ -1,11 +1,12 @@
 /** The C2SP tlog-witness server: every error answer of the spec, cosignatures, persistence, races. */
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { createWitnessApp, formatAddCheckpoint, MAX_WITNESS_BODY } from '@tlog/client';
 import type { Hash, NoteVerifier } from '@tlog/merkle';
 import {
   formatCheckpoint,
@@ -20,8 +21,9 @@ import {
   signNote,
   verifyCosignature,
 } from '@tlog/merkle';
+import { createWitnessApp, formatAddCheckpoint, MAX_WITNESS_BODY } from '@tlog/witness';
+import { FileWitnessState } from '@tlog/witness/node';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FileWitnessState } from '../packages/client/src/node.js';
 import { MemoryTree } from './support/fake-log.js';
 
 const ORIGIN = 'example.com/witnessed-log';
@@ -246,7 +248,7 @@ describe('tlog-witness add-checkpoint', () => {
 });
 
 describe('tlog witness keygen and serve (built CLI)', () => {
-  const CLI = resolve(import.meta.dirname, '../packages/client/dist/cli.js');
+  const CLI = resolve(import.meta.dirname, '../packages/cli/dist/cli.js');
   it('creates a key, serves add-checkpoint, and stops on SIGTERM', async () => {
     expect(existsSync(CLI), 'run `npx tsc -b` first').toBe(true);
     const dir = await mkdtemp(join(tmpdir(), 'tlog-witness-cli-'));
@@ -271,6 +273,8 @@ describe('tlog witness keygen and serve (built CLI)', () => {
       '--state',
       join(dir, 'state'),
     ]);
+    let stderr = '';
+    server.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
       const url = await new Promise<string>((res, rej) => {
         let out = '';
@@ -294,5 +298,84 @@ describe('tlog witness keygen and serve (built CLI)', () => {
       server.kill('SIGTERM');
     }
     expect(await new Promise((r) => server.on('close', r))).toBe(0);
+    // The key keygen wrote is the owner's alone: no warning.
+    expect(stderr).toBe('');
+  });
+});
+
+describe('tlog witness serve: failures are one line, an exposed key is a warning', () => {
+  const CLI = resolve(import.meta.dirname, '../packages/cli/dist/cli.js');
+  const run = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+      execFile(process.execPath, [CLI, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+        done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+      });
+    });
+  async function keyFile(mode: number): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'tlog-witness-serve-'));
+    const path = join(dir, 'witness.key');
+    await writeFile(path, witnessKey.signerKey + '\n', { mode });
+    await chmod(path, mode);
+    return path;
+  }
+  const serveArgs = (key: string, ...more: string[]) => [
+    'witness',
+    'serve',
+    '--key',
+    key,
+    '--log',
+    `${ORIGIN}=${logKey.verifierKey}`,
+    '--state',
+    join(dirnameOf(key), 'state'),
+    ...more,
+  ];
+  const dirnameOf = (p: string) => p.slice(0, p.lastIndexOf('/'));
+
+  it('a busy port: exit 1, one line naming the port and the fix', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const { port } = busy.address() as AddressInfo;
+    try {
+      const r = await run(serveArgs(await keyFile(0o600), '--port', String(port)));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        `tlog: error: cannot listen on 127.0.0.1:${port}: port ${port} is already in use; stop what listens there or choose another port\n`,
+      );
+      expect(r.stdout).toBe('');
+    } finally {
+      await new Promise<void>((r) => busy.close(() => r()));
+    }
+  });
+
+  it('a host name that does not resolve: exit 1, one line', async () => {
+    const r = await run(serveArgs(await keyFile(0o600), '--port', '0', '--host', 'no-such-host.invalid'));
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr).toMatch(
+      /^tlog: error: cannot listen on no-such-host\.invalid:0: the host name "no-such-host\.invalid" does not resolve/,
+    );
+  });
+
+  it.skipIf(process.platform === 'win32')('a key file readable by group or others: one warning line, then it serves', async () => {
+    const key = await keyFile(0o644);
+    const server = spawn(process.execPath, [CLI, ...serveArgs(key, '--port', '0')]);
+    let stderr = '';
+    server.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      await new Promise<void>((res, rej) => {
+        let out = '';
+        server.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('listening on')) res();
+        });
+        server.on('exit', (code) => rej(new Error(`witness exited with ${code}: ${stderr}`)));
+      });
+    } finally {
+      server.kill('SIGTERM');
+    }
+    expect(await new Promise((r) => server.on('close', r))).toBe(0);
+    expect(stderr).toBe(
+      `tlog: WARNING: the secret key file ${key} is accessible by its group and others (mode 644); run \`chmod 600 ${key}\`\n`,
+    );
   });
 });

@@ -1,7 +1,9 @@
 import type { Hash, TileId } from '@tlog/merkle';
 import { CompactTree, formatEntriesPath, formatTilePath, HASH_SIZE, TILE_HEIGHT, TILE_WIDTH, tilesForSize, toBase64 } from '@tlog/merkle';
 import { bytesEqual } from './bytes.js';
-import type { LogClient, VerifiedCheckpoint } from './log-client.js';
+import type { VerifiedCheckpoint } from './checkpoint.js';
+import type { LogClient } from './log-client.js';
+import { misbehaviour } from './misbehaviour.js';
 
 /** Progress of an audit, reported after each entry bundle. */
 export interface AuditProgress {
@@ -77,14 +79,14 @@ export async function auditLog(client: LogClient, at: VerifiedCheckpoint, option
   }
   const root = tree.root();
   if (!bytesEqual(root, at.checkpoint.root)) {
-    throw client.misbehaviour(
-      'bad-entries',
-      `the entries of the log hash to root ${toBase64(root)}, but the checkpoint of size ${size} says ${toBase64(at.checkpoint.root)}`,
-      {
+    throw misbehaviour(client, {
+      kind: 'bad-entries',
+      message: `the entries of the log hash to root ${toBase64(root)}, but the checkpoint of size ${size} says ${toBase64(at.checkpoint.root)}`,
+      evidence: {
         candidate: at.note,
         details: { computedRoot: toBase64(root), checkpointRoot: toBase64(at.checkpoint.root), size },
       },
-    );
+    });
   }
   for (const tile of tilesForSize(size)) {
     if (tile.level === 0) continue;
@@ -108,18 +110,18 @@ async function compareTile(client: LogClient, at: VerifiedCheckpoint, tile: Tile
   if (tile.level > 0) {
     // Upper tiles are compared after the root computed from the entries matched the checkpoint,
     // so the entries are authentic and the tile is wrong.
-    throw client.misbehaviour(
-      'bad-proof',
-      `hash tile ${path} served by the log differs from the one recomputed from its entries`,
+    throw misbehaviour(client, {
+      kind: 'bad-proof',
+      message: `hash tile ${path} served by the log differs from the one recomputed from its entries`,
       evidence,
-    );
+    });
   }
   // A level-0 tile holds the leaf hashes: either the tile or the bundle is wrong. The tile
   // authenticated against the checkpoint says which (hashTile throws 'bad-proof' if the tile is).
   await client.hashTile(tile, at);
-  throw client.misbehaviour(
-    'bad-entries',
-    `entry bundle ${formatEntriesPath(tile)} does not hash to the authenticated leaf hashes in tile ${path}`,
+  throw misbehaviour(client, {
+    kind: 'bad-entries',
+    message: `entry bundle ${formatEntriesPath(tile)} does not hash to the authenticated leaf hashes in tile ${path}`,
     evidence,
-  );
+  });
 }

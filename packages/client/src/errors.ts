@@ -1,7 +1,22 @@
 /**
- * Errors of the client SDK. Callers branch on the class: a {@link LogFetchError} is a network or
- * HTTP problem (retry later), a {@link LogMisbehaviourError} means the log served something
- * that does not verify (keep the evidence, do not trust the log).
+ * Errors of the client SDK. Everything this package throws is a {@link LogClientError}; the
+ * subclass says who is at fault and so what to do:
+ *
+ * ```
+ * LogClientError
+ * ├── ArgumentError         the caller's mistake (an index beyond the tree, a bad URL or key): fix the call
+ * ├── ConfigurationError    the pinned key or origin is not the log's: fix the configuration (--vkey, --origin, --url)
+ * ├── LogFetchError         no answer, or an HTTP error status: retry later
+ * ├── NotFoundError         the log does not have that leaf or index
+ * ├── ProtocolError         an answer that is not what the API promises (JSON of another shape): the log or a proxy is broken
+ * ├── LogMisbehaviourError  something the log signed or that is tied to what it signed does not verify: keep the evidence
+ * ├── VerificationError     an offline check (a receipt, fork evidence) failed
+ * ├── StateError            the state directory holds something unusable (in '@tlog/client/node')
+ * └── InternalError         a bug in this package (it called @tlog/merkle wrongly): report it
+ * ```
+ *
+ * Only LogMisbehaviourError is evidence against the log. A ProtocolError is not: an unsigned
+ * answer of the wrong shape proves nothing about the log a third party could check.
  */
 
 /** Base class of every error this package throws. */
@@ -9,25 +24,71 @@ export class LogClientError extends Error {
   override readonly name: string = 'LogClientError';
 }
 
-/** A request to the log failed: no answer, a non-2xx status, or a body that is not what the API promises. */
+/** The caller passed something this package cannot use (an index beyond the tree, a bad URL or key): fix the call. */
+export class ArgumentError extends LogClientError {
+  override readonly name: string = 'ArgumentError';
+}
+
+/**
+ * The client is configured for another log than the one at its URL: the log does not sign its
+ * checkpoints with the pinned key for the expected origin. Nothing was trusted or sent; fix the
+ * key, origin or URL. Not evidence: with nothing trusted yet, the likely cause is the configuration.
+ */
+export class ConfigurationError extends LogClientError {
+  override readonly name: string = 'ConfigurationError';
+  /** The verifier key the client pinned. */
+  readonly pinnedKey: string;
+  /** The verifier key the log says it signs with (its GET /v1/log), when it says. */
+  readonly logKey: string | undefined;
+  constructor(message: string, options: { pinnedKey: string; logKey?: string; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.pinnedKey = options.pinnedKey;
+    this.logKey = options.logKey;
+  }
+}
+
+/** A request to the log got no answer or an HTTP error status: a network or server problem, retry later. */
 export class LogFetchError extends LogClientError {
   override readonly name: string = 'LogFetchError';
   /** The URL that was requested. */
   readonly url: string;
-  /** The HTTP status, or 0 when there was no HTTP answer at all. */
+  /** The HTTP status the log answered, or 0 when there was no HTTP answer at all (refused, timed out). */
   readonly status: number;
-  constructor(url: string, status: number, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.url = url;
-    this.status = status;
+  constructor(message: string, options: { url: string; status: number; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.url = options.url;
+    this.status = options.status;
+  }
+}
+
+/** The log does not have what was asked: no leaf with that hash, no entry at that index in the tree. */
+export class NotFoundError extends LogClientError {
+  override readonly name: string = 'NotFoundError';
+}
+
+/**
+ * The log answered, but not what its API promises: a body that is not JSON, JSON of another
+ * shape, an answer for other parameters than asked, or one larger than any valid answer. The log
+ * (or a proxy in front of it) is broken; retrying later may help. Unsigned, so not evidence.
+ */
+export class ProtocolError extends LogClientError {
+  override readonly name: string = 'ProtocolError';
+  /** The URL whose answer was wrong. */
+  readonly url: string;
+  constructor(message: string, options: { url: string; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.url = options.url;
   }
 }
 
 /**
  * What kind of misbehaviour was seen:
  * - `rollback`: a correctly signed checkpoint smaller than the trusted one;
- * - `fork`: a correctly signed checkpoint of the same size with another root;
- * - `bad-signature`: a checkpoint not signed by the pinned key (or for another origin);
+ * - `fork`: the log signed two different trees of one size: two checkpoints of the same size with
+ *   different roots, or a larger checkpoint whose tree (read from its own authenticated tiles)
+ *   does not contain the trusted one. The evidence proves it on its own (see verifyForkEvidence);
+ * - `bad-signature`: a checkpoint not signed by the pinned key (or for another origin) after
+ *   one was trusted, or in an answer to a submission;
  * - `bad-proof`: an inclusion or consistency proof, or a hash tile, that does not verify;
  * - `bad-entries`: an entry bundle whose entries do not hash to the authenticated leaf hashes.
  */
@@ -46,7 +107,10 @@ export interface MisbehaviourEvidence {
   readonly trusted?: string;
   /** The signed note (or, for bad-signature, the raw text) the log served. */
   readonly candidate?: string;
-  /** The proof hashes (base64) that failed, if a proof was involved. */
+  /**
+   * Proof hashes (base64): for bad-proof, the proof that failed; for a fork between sizes, the
+   * consistency proof from the candidate's own tiles (see {@link MisbehaviourKind}).
+   */
   readonly proof?: readonly string[];
   /** Anything else that helps: the tile path, the index, the expected and computed hashes. */
   readonly details?: Readonly<Record<string, string | number>>;
@@ -64,14 +128,19 @@ export class LogMisbehaviourError extends LogClientError {
   readonly evidence: MisbehaviourEvidence;
   /** Where the evidence was written, if a state store saved it. */
   evidencePath?: string;
-  constructor(kind: MisbehaviourKind, message: string, evidence: MisbehaviourEvidence, options?: { cause?: unknown }) {
-    super(message, options);
-    this.kind = kind;
-    this.evidence = evidence;
+  constructor(message: string, options: { kind: MisbehaviourKind; evidence: MisbehaviourEvidence; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.kind = options.kind;
+    this.evidence = options.evidence;
   }
 }
 
-/** A receipt or a caller-provided argument is not acceptable (offline verification failed, bad range). */
+/** An offline check failed: a receipt that does not prove the entry, evidence that does not prove a fork. */
 export class VerificationError extends LogClientError {
   override readonly name: string = 'VerificationError';
+}
+
+/** A bug in this package: it called @tlog/merkle with arguments that library refused. Please report it. */
+export class InternalError extends LogClientError {
+  override readonly name: string = 'InternalError';
 }

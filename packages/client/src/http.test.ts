@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LogFetchError } from './errors.js';
+import { LogFetchError, ProtocolError } from './errors.js';
 import { fetchBytes, fetchOk, joinUrl, readLimited } from './http.js';
 
 /** A Response whose body arrives in the given chunks. */
@@ -17,6 +17,7 @@ describe('readLimited', () => {
   it('joins chunks up to the limit and refuses one byte more', async () => {
     const parts = [new Uint8Array([1, 2]), new Uint8Array([3]), new Uint8Array([4, 5])];
     expect([...(await readLimited(chunked(parts), 5, 'http://x/t'))]).toEqual([1, 2, 3, 4, 5]);
+    await expect(readLimited(chunked(parts), 4, 'http://x/t')).rejects.toThrow(ProtocolError);
     await expect(readLimited(chunked(parts), 4, 'http://x/t')).rejects.toThrow(/more than 4 bytes/);
     expect((await readLimited(new Response(null), 0, 'http://x/t')).length).toBe(0);
   });

@@ -1,5 +1,5 @@
 import { errorMessage } from './checks.js';
-import { LogFetchError } from './errors.js';
+import { LogFetchError, ProtocolError } from './errors.js';
 
 /** The subset of the WHATWG fetch the client needs; pass your own to add auth, retries or a test double. */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -44,7 +44,11 @@ export async function fetchOk(http: HttpOptions, url: string, init: RequestInit 
   try {
     res = await http.fetch(url, withTimeout);
   } catch (e) {
-    throw new LogFetchError(url, 0, `cannot reach ${url}: ${describeFetchFailure(e)}; check the URL and that the log is up`, { cause: e });
+    throw new LogFetchError(`cannot reach ${url}: ${describeFetchFailure(e)}; check the URL and that the log is up`, {
+      url,
+      status: 0,
+      cause: e,
+    });
   }
   if (!res.ok) {
     let detail = '';
@@ -54,18 +58,18 @@ export async function fetchOk(http: HttpOptions, url: string, init: RequestInit 
     } catch {
       // The status is what matters; an unreadable body adds nothing.
     }
-    throw new LogFetchError(url, res.status, `${init.method ?? 'GET'} ${url} answered ${res.status}${detail}`);
+    throw new LogFetchError(`${init.method ?? 'GET'} ${url} answered ${res.status}${detail}`, { url, status: res.status });
   }
   return res;
 }
 
 /**
  * Reads a response body, refusing one longer than maxBytes (a log must not be able to make the
- * client buffer without bound): LogFetchError naming the limit. Reading stops at the limit.
+ * client buffer without bound): ProtocolError naming the limit. Reading stops at the limit.
+ * A body cut off by the network is a LogFetchError with the answer's status.
  */
 export async function readLimited(res: Response, maxBytes: number, url: string): Promise<Uint8Array> {
-  const tooLarge = () =>
-    new LogFetchError(url, res.status, `${url} answered more than ${maxBytes} bytes, more than any valid answer; refusing it`);
+  const tooLarge = () => new ProtocolError(`${url} answered more than ${maxBytes} bytes, more than any valid answer; refusing it`, { url });
   // Content-Length is not checked: with Content-Encoding it counts compressed bytes.
   if (res.body === null) return new Uint8Array(0);
   const reader = res.body.getReader();
@@ -83,8 +87,8 @@ export async function readLimited(res: Response, maxBytes: number, url: string):
       chunks.push(value);
     }
   } catch (e) {
-    if (e instanceof LogFetchError) throw e;
-    throw new LogFetchError(url, res.status, `reading the answer of ${url} failed: ${describeFetchFailure(e)}`, { cause: e });
+    if (e instanceof ProtocolError) throw e;
+    throw new LogFetchError(`reading the answer of ${url} failed: ${describeFetchFailure(e)}`, { url, status: res.status, cause: e });
   }
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);
@@ -110,13 +114,13 @@ export async function fetchText(http: HttpOptions, url: string, maxBytes: number
 /** Largest JSON answer the client reads (proofs are at most 63 hashes; receipts of a batch are larger). */
 export const MAX_JSON_ANSWER = 32 << 20;
 
-/** Fetches url (2xx only) and parses the body as JSON; a body that is not JSON is a LogFetchError. */
+/** Fetches url (2xx only) and parses the body as JSON; a body that is not JSON is a ProtocolError. */
 export async function fetchJson(http: HttpOptions, url: string, init?: RequestInit): Promise<unknown> {
   const res = await fetchOk(http, url, init);
   const text = new TextDecoder().decode(await readLimited(res, MAX_JSON_ANSWER, url));
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new LogFetchError(url, res.status, `${url} answered with a body that is not JSON: ${text.slice(0, 100).replace(/\s+/g, ' ')}`);
+    throw new ProtocolError(`${url} answered with a body that is not JSON: ${text.slice(0, 100).replace(/\s+/g, ' ')}`, { url });
   }
 }

@@ -1,14 +1,20 @@
 /**
  * @tlog/client: a verifying client for C2SP tlog-tiles logs (checkpoints, receipts, proofs,
- * entries, audits) and a C2SP tlog-witness server app. Runs in Node and browsers; the Node-only
- * parts (files, trusted state) are in '@tlog/client/node'.
+ * entries, audits). Runs in Node and browsers; the Node-only parts (files, trusted state) are in
+ * '@tlog/client/node'. The tlog-witness server is @tlog/witness, the `tlog` command @tlog/cli.
  */
 
 export * from './audit.js';
+export type { VerifiedCheckpoint } from './checkpoint.js';
+export type { LogEntry } from './entries.js';
 export * from './errors.js';
+export * from './evidence-file.js';
+export type { ForkProof } from './fork-evidence.js';
+export { verifyForkEvidence } from './fork-evidence.js';
 export type { FetchLike } from './http.js';
+export type { InclusionProof, LeafHashProofOptions } from './inclusion.js';
 export * from './log-client.js';
+export type { ProofOptions, ProofSource } from './proof-source.js';
+export { PROOF_SOURCES } from './proof-source.js';
 export * from './receipt.js';
-export * from './witness/add-checkpoint.js';
-export * from './witness/witness-app.js';
-export * from './witness/witness-state.js';
+export type { VerifiedReceipt } from './submission.js';

@@ -1,6 +1,6 @@
 import { defaultHasher, formatCheckpoint, generateEd25519Key, parseSignerKey, signNote } from '@tlog/merkle';
 import { describe, expect, it } from 'vitest';
-import { LogClientError, LogFetchError, LogMisbehaviourError } from './errors.js';
+import { ArgumentError, LogClientError, LogFetchError, LogMisbehaviourError, ProtocolError } from './errors.js';
 import { LogClient } from './log-client.js';
 
 const key = generateEd25519Key('example.com/unit', new Uint8Array(32).fill(5));
@@ -19,8 +19,10 @@ function fakeFetch(routes: Record<string, () => Response>) {
 
 describe('LogClient', () => {
   it('refuses a bad URL or key at construction', () => {
-    expect(() => new LogClient({ url: 'ftp://x', vkey: key.verifierKey })).toThrow(LogClientError);
-    expect(() => new LogClient({ url: 'http://x', vkey: 'nonsense' })).toThrow();
+    expect(() => new LogClient({ url: 'ftp://x', vkey: key.verifierKey })).toThrow(ArgumentError);
+    expect(() => new LogClient({ url: 'http://x', vkey: 'nonsense' })).toThrow(ArgumentError);
+    expect(() => new LogClient({ url: 'http://x', vkey: key.verifierKey, timeoutMs: -1 })).toThrow(ArgumentError);
+    expect(new ArgumentError('x')).toBeInstanceOf(LogClientError);
   });
 
   it('verifies the checkpoint and trims the key; origin defaults to the key name', async () => {
@@ -46,7 +48,7 @@ describe('LogClient', () => {
     expect((err as LogMisbehaviourError).evidence.candidate).toBe(tampered);
   });
 
-  it('reports HTTP errors, unreachable logs and malformed JSON as LogFetchError', async () => {
+  it('reports HTTP errors and unreachable logs as LogFetchError, malformed JSON as ProtocolError', async () => {
     const at = await new LogClient({
       url: 'http://log.test',
       vkey: key.verifierKey,
@@ -64,7 +66,10 @@ describe('LogClient', () => {
       fetch: () => Promise.resolve(new Response('{"from": "x"}')),
     });
     const big = { ...at, checkpoint: { ...at.checkpoint, size: 5 } };
-    await expect(garbage.consistencyProof({ ...big, checkpoint: { ...big.checkpoint, size: 2 } }, big)).rejects.toThrow(LogFetchError);
-    await expect(garbage.submit(new Uint8Array(65536))).rejects.toThrow(RangeError);
+    await expect(garbage.consistencyProof({ ...big, checkpoint: { ...big.checkpoint, size: 2 } }, big)).rejects.toThrow(ProtocolError);
+    const notJson = new LogClient({ url: 'http://log.test', vkey: key.verifierKey, fetch: () => Promise.resolve(new Response('<html>')) });
+    await expect(notJson.consistencyProof({ ...big, checkpoint: { ...big.checkpoint, size: 2 } }, big)).rejects.toThrow(ProtocolError);
+    await expect(garbage.submit(new Uint8Array(65536))).rejects.toThrow(ArgumentError);
+    await expect(garbage.consistencyProof(big, { ...big, checkpoint: { ...big.checkpoint, size: 2 } })).rejects.toThrow(ArgumentError);
   });
 });

@@ -1,14 +1,14 @@
 /**
- * Node-only part of @tlog/client: the trusted-state store, atomic files, the witness's file
- * state, a node:crypto hasher and key-argument loading.
+ * Node-only part of @tlog/client: the trusted-state store, a node:crypto hasher and
+ * key-argument loading.
  */
 
 import { hash as nodeHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { Hasher } from '@tlog/merkle';
+import { ArgumentError } from './errors.js';
 
 export * from './trusted-state.js';
-export * from './witness/file-witness-state.js';
 
 /** A Hasher on node:crypto's SHA-256 (faster than the pure-JS default). */
 export function createNodeHasher(): Hasher {
@@ -17,7 +17,8 @@ export function createNodeHasher(): Hasher {
 
 /**
  * A key given on the command line: the key string itself, or the path of a file holding it
- * (first non-empty line, trimmed). Throws if the argument is empty.
+ * (first non-empty line, trimmed). ArgumentError if the argument or the file is empty. The key
+ * itself is not checked (parse it with parseVerifierKey or give it to a LogClient).
  */
 export function readKeyArgument(value: string): string {
   if (existsSync(value)) {
@@ -25,9 +26,9 @@ export function readKeyArgument(value: string): string {
       .split('\n')
       .map((l) => l.trim())
       .find((l) => l.length > 0);
-    if (line === undefined) throw new Error(`the key file ${value} is empty`);
+    if (line === undefined) throw new ArgumentError(`the key file ${value} is empty`);
     return line;
   }
-  if (value.trim() === '') throw new Error('an empty key was given');
+  if (value.trim() === '') throw new ArgumentError('an empty key was given');
   return value.trim();
 }

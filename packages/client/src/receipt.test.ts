@@ -1,10 +1,12 @@
 import {
   defaultHasher,
   formatCheckpoint,
+  formatNote,
   formatTlogProof,
   generateCosignatureKey,
   generateEd25519Key,
   parseCosignerKey,
+  parseNote,
   parseSignerKey,
   rootFromLeafHashes,
   signNote,
@@ -12,7 +14,6 @@ import {
 import { describe, expect, it } from 'vitest';
 import { VerificationError } from './errors.js';
 import { verifyReceipt } from './receipt.js';
-import { formatSignatureLine } from './witness/witness-app.js';
 
 const enc = new TextEncoder();
 const log = generateEd25519Key('example.com/log', new Uint8Array(32).fill(1));
@@ -24,7 +25,11 @@ function receiptFor(entries: Uint8Array[], index: number, withWitness = false): 
   const root = rootFromLeafHashes(leaves);
   const text = formatCheckpoint({ origin: 'example.com/log', size: entries.length, root, extensions: [] });
   let note = signNote(text, [parseSignerKey(log.signerKey)]);
-  if (withWitness) note += formatSignatureLine(parseCosignerKey(witness.signerKey).cosign(text, 1_700_000_000));
+  if (withWitness)
+    note = formatNote({
+      text,
+      signatures: [...parseNote(note).signatures, parseCosignerKey(witness.signerKey).cosign(text, 1_700_000_000)],
+    });
   // Two leaves: the proof for index 0 is leaf 1 and vice versa.
   const proof = entries.length === 2 ? [leaves[1 - index]!] : [];
   return formatTlogProof({ index, proof, checkpoint: note });

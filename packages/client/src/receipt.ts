@@ -1,7 +1,8 @@
 import type { Checkpoint, Hash, Hasher, TlogProof } from '@tlog/merkle';
-import { MerkleError, parseCheckpoint, parseNote, parseTlogProof, parseVerifierKey, verifyTlogProof } from '@tlog/merkle';
+import { parseCheckpoint, parseNote, parseTlogProof, parseVerifierKey, verifyTlogProof } from '@tlog/merkle';
 import { errorMessage } from './checks.js';
-import { VerificationError } from './errors.js';
+import { ArgumentError, VerificationError } from './errors.js';
+import { isDataError, notDataError } from './merkle-errors.js';
 
 /** Witness policy for {@link verifyReceipt}. */
 export interface ReceiptWitnessPolicy {
@@ -30,7 +31,8 @@ export interface VerifiedReceiptInfo {
 /**
  * Offline check of a c2sp.org/tlog-proof@v1 receipt: the checkpoint in it is signed by one of
  * trustedKeys (log verifier key strings) for its origin, by at least `quorum` of the witnesses,
- * and `entry` is at the receipt's index in that tree. Throws VerificationError with the reason.
+ * and `entry` is at the receipt's index in that tree. Throws VerificationError with the reason,
+ * or ArgumentError if a key or the quorum given is not valid.
  */
 export function verifyReceipt(
   receipt: string | Uint8Array | TlogProof,
@@ -39,21 +41,21 @@ export function verifyReceipt(
   policy: ReceiptWitnessPolicy = {},
 ): VerifiedReceiptInfo {
   const keys = typeof trustedKeys === 'string' ? [trustedKeys] : trustedKeys;
-  if (keys.length === 0) throw new VerificationError('no trusted log key given: pass the log verifier key (name+keyid+base64)');
+  if (keys.length === 0) throw new ArgumentError('no trusted log key given: pass the log verifier key (name+keyid+base64)');
   let proof: TlogProof;
   let origin: string;
   try {
     proof = typeof receipt === 'string' || receipt instanceof Uint8Array ? parseTlogProof(receipt) : receipt;
     origin = parseCheckpoint(parseNote(proof.checkpoint).text).origin;
   } catch (e) {
+    // Only the receipt is given here: whatever parsing refuses is the receipt's bytes.
+    if (!isDataError(e, { decoding: true })) throw notDataError(e);
     throw new VerificationError(`the receipt is malformed: ${errorMessage(e)}`, { cause: e });
   }
   const witnesses = (policy.witnesses ?? []).map((k) => parseKey(k, 'witness'));
   const quorum = policy.quorum ?? witnesses.length;
   if (!Number.isSafeInteger(quorum) || quorum < 0 || quorum > witnesses.length) {
-    throw new VerificationError(
-      `the witness quorum must be between 0 and the ${witnesses.length} witness keys given, got ${String(quorum)}`,
-    );
+    throw new ArgumentError(`the witness quorum must be between 0 and the ${witnesses.length} witness keys given, got ${String(quorum)}`);
   }
   // Only keys named for the receipt's origin can sign it (a key's name is the origin it signs for), unless an origin is pinned.
   const candidates = keys
@@ -70,7 +72,7 @@ export function verifyReceipt(
       const r = verifyTlogProof(proof, entry, { log: verifier, origin: policy.origin ?? origin, witnesses, quorum }, policy.hasher);
       return { ...r, logKey: key };
     } catch (e) {
-      if (!(e instanceof MerkleError)) throw e;
+      if (!isDataError(e)) throw notDataError(e);
       lastError = e;
     }
   }
@@ -81,7 +83,7 @@ function parseKey(k: string, what: string) {
   try {
     return parseVerifierKey(k.trim());
   } catch (e) {
-    throw new VerificationError(`the ${what} verifier key ${JSON.stringify(k.slice(0, 80))} is not valid: ${errorMessage(e)}`, {
+    throw new ArgumentError(`the ${what} verifier key ${JSON.stringify(k.slice(0, 80))} is not valid: ${errorMessage(e)}`, {
       cause: e,
     });
   }

@@ -4,9 +4,13 @@ import { join } from 'node:path';
 import { PUBLIC_FILE_MODE, writeFileAtomic } from '@tlog/files';
 import type { Hash } from '@tlog/merkle';
 import { toBase64 } from '@tlog/merkle';
+import type { VerifiedCheckpoint } from './checkpoint.js';
 import { errorMessage } from './checks.js';
-import { LogClientError, LogMisbehaviourError } from './errors.js';
-import type { LogClient, ProofOptions, VerifiedCheckpoint } from './log-client.js';
+import { ArgumentError, LogClientError, LogMisbehaviourError } from './errors.js';
+import type { EvidenceFileOptions } from './evidence-file.js';
+import { formatEvidence } from './evidence-file.js';
+import type { LogClient } from './log-client.js';
+import type { ProofOptions } from './proof-source.js';
 
 /** The state directory holds something this client cannot use (unreadable, or not signed by the pinned key). */
 export class StateError extends LogClientError {
@@ -24,9 +28,6 @@ export interface AdvanceResult {
   /** Whether the stored checkpoint changed. */
   readonly changed: boolean;
 }
-
-/** Format tag of evidence files, so other tools can recognise them. */
-export const EVIDENCE_TYPE = 'tlog-misbehaviour-evidence/v1';
 
 /**
  * The latest verified checkpoint of each log, kept in a directory (Node only). The stored
@@ -76,6 +77,8 @@ export class TrustedStateStore {
    * One monitoring round: fetch the latest checkpoint (or use `candidate`), verify it, prove it
    * consistent with the trusted one and store it. On misbehaviour, saves the evidence (setting
    * err.evidencePath) and rethrows the LogMisbehaviourError; the trusted checkpoint is unchanged.
+   * The first round (nothing trusted yet) checks the configuration instead: a checkpoint that does
+   * not verify is a ConfigurationError (LogClient.verifyLogKey) and no evidence is written.
    * Rounds of one store are serialized; other processes sharing the directory are tolerated (a
    * larger stored checkpoint is never overwritten) but should be avoided.
    */
@@ -83,7 +86,9 @@ export class TrustedStateStore {
     return this.serialized(async () => {
       const previous = await this.load(client);
       try {
-        const current = options.candidate ?? (await client.latestCheckpoint());
+        // With nothing trusted yet, a checkpoint that does not verify means the key or origin is
+        // not this log's: a ConfigurationError, not evidence against the log.
+        const current = options.candidate ?? (previous === undefined ? await client.verifyLogKey() : await client.latestCheckpoint());
         const proof = await client.verifyUpdate(previous, current, options);
         const changed = previous === undefined || previous.checkpoint.size !== current.checkpoint.size;
         if (!changed) return { previous, current: previous, proof, changed };
@@ -101,7 +106,8 @@ export class TrustedStateStore {
         return { ...(previous === undefined ? {} : { previous }), current, proof, changed };
       } catch (e) {
         // A bad signature names no trusted checkpoint itself; the evidence still records it.
-        if (e instanceof LogMisbehaviourError) await this.saveEvidenceUnlocked(e, client.vkey, previous?.note);
+        if (e instanceof LogMisbehaviourError)
+          await this.saveEvidenceUnlocked(e, { verifierKey: client.vkey, ...(previous === undefined ? {} : { trusted: previous.note }) });
         throw e;
       }
     });
@@ -109,10 +115,10 @@ export class TrustedStateStore {
 
   /**
    * Writes the evidence of err to a new JSON file in the state directory, sets err.evidencePath
-   * and returns the path. `trusted` (a signed note) is recorded when the evidence names none.
+   * and returns the path (once per error: saving it again returns the same path).
    */
-  saveEvidence(err: LogMisbehaviourError, verifierKey?: string, trusted?: string): Promise<string> {
-    return this.serialized(() => this.saveEvidenceUnlocked(err, verifierKey, trusted));
+  saveEvidence(err: LogMisbehaviourError, options: EvidenceFileOptions = {}): Promise<string> {
+    return this.serialized(() => this.saveEvidenceUnlocked(err, options));
   }
 
   /** Path of the file holding the entries cursor of the log with this origin (see {@link saveEntriesCursor}). */
@@ -157,7 +163,7 @@ export class TrustedStateStore {
    */
   saveEntriesCursor(client: LogClient, next: number): Promise<void> {
     if (!Number.isSafeInteger(next) || next < 0)
-      throw new RangeError(`the entries cursor must be a non-negative integer, got ${String(next)}`);
+      throw new ArgumentError(`the entries cursor must be a non-negative integer, got ${String(next)}`);
     return this.serialized(() =>
       writeFileAtomic(this.entriesCursorPath(client.origin), JSON.stringify({ origin: client.origin, next }) + '\n', {
         mode: PUBLIC_FILE_MODE,
@@ -165,13 +171,13 @@ export class TrustedStateStore {
     );
   }
 
-  private async saveEvidenceUnlocked(err: LogMisbehaviourError, verifierKey?: string, trusted?: string): Promise<string> {
+  private async saveEvidenceUnlocked(err: LogMisbehaviourError, options: EvidenceFileOptions): Promise<string> {
     if (err.evidencePath !== undefined) return err.evidencePath;
     const now = new Date();
     const stamp = now.toISOString().replace(/[:.]/g, '-');
     // The random suffix keeps two findings in the same millisecond from overwriting each other.
     const path = join(this.dir, `evidence-${fileSlug(err.evidence.origin)}-${stamp}-${err.kind}-${randomBytes(3).toString('hex')}.json`);
-    await writeFileAtomic(path, formatEvidence(err, now, verifierKey, trusted), { mode: PUBLIC_FILE_MODE });
+    await writeFileAtomic(path, formatEvidence(err, { ...options, detectedAt: now }), { mode: PUBLIC_FILE_MODE });
     err.evidencePath = path;
     return path;
   }
@@ -181,35 +187,6 @@ export class TrustedStateStore {
     this.queue = run.catch(() => undefined);
     return run;
   }
-}
-
-/**
- * The evidence file format (JSON, one object): {type: "tlog-misbehaviour-evidence/v1", kind,
- * message, detectedAt (ISO 8601), origin, url, verifierKey, trusted (signed note or null),
- * candidate (signed note or raw text or null), proof (base64 hashes), details}. `trusted` is
- * the evidence's own trusted note, else the one given here.
- */
-export function formatEvidence(err: LogMisbehaviourError, detectedAt: Date, verifierKey?: string, trusted?: string): string {
-  const ev = err.evidence;
-  return (
-    JSON.stringify(
-      {
-        type: EVIDENCE_TYPE,
-        kind: err.kind,
-        message: err.message,
-        detectedAt: detectedAt.toISOString(),
-        origin: ev.origin,
-        url: ev.url ?? null,
-        verifierKey: verifierKey ?? null,
-        trusted: ev.trusted ?? trusted ?? null,
-        candidate: ev.candidate ?? null,
-        proof: ev.proof ?? [],
-        details: ev.details ?? {},
-      },
-      null,
-      2,
-    ) + '\n'
-  );
 }
 
 /** A file-name-safe, collision-resistant name for an origin: readable prefix plus a hash. */

@@ -14,7 +14,9 @@ export interface WitnessLogState {
  * so implementations need not handle concurrent writes to one origin.
  */
 export interface WitnessStateStore {
+  /** The state of the log with this origin, or undefined if the witness never cosigned for it. */
   get(origin: string): Promise<WitnessLogState | undefined>;
+  /** Replaces the state of the log with this origin; resolves once it is durable. */
   set(origin: string, state: WitnessLogState): Promise<void>;
 }
 

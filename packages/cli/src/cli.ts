@@ -1,18 +1,27 @@
 #!/usr/bin/env node
 /**
  * The `tlog` command: checkpoint, submit, verify, monitor, audit and witness.
- * Exit status: 0 everything verified, 1 usage or network error, 3 the log misbehaved or a proof failed.
- * Every failure is reported as one line on stderr.
+ * Exit status: 0 everything verified, 1 usage, configuration, file or network error, 3 the log
+ * misbehaved or a proof failed. Every failure is reported as one line on stderr.
  */
 import { Command, CommanderError } from 'commander';
-import { registerBasicCommands } from './cli/basic.js';
-import { describeFailure, EXIT_ERROR } from './cli/common.js';
-import { registerMonitorCommands } from './cli/monitor.js';
-import { registerWitnessCommands } from './cli/witness.js';
+import { registerAuditCommand } from './commands/audit.js';
+import { registerCheckpointCommand } from './commands/checkpoint.js';
+import { registerMonitorCommand } from './commands/monitor.js';
+import { registerSubmitCommand } from './commands/submit.js';
+import { registerVerifyCommand } from './commands/verify.js';
+import { registerWitnessCommands } from './commands/witness.js';
+import { describeFailure, EXIT_ERROR } from './failure.js';
+import { cliVersion } from './version.js';
 
-const program = new Command('tlog').description('verifying client for tlog transparency logs');
-registerBasicCommands(program);
-registerMonitorCommands(program);
+const program = new Command('tlog')
+  .description('verifying client for tlog transparency logs')
+  .version(cliVersion(), '-V, --version', 'print the version');
+registerCheckpointCommand(program);
+registerSubmitCommand(program);
+registerVerifyCommand(program);
+registerMonitorCommand(program);
+registerAuditCommand(program);
 registerWitnessCommands(program);
 
 /**

@@ -1,14 +1,12 @@
+import type { LogClient, ProofSource } from '@tlog/client';
+import { LogMisbehaviourError } from '@tlog/client';
+import type { AdvanceResult } from '@tlog/client/node';
+import { StateError, TrustedStateStore } from '@tlog/client/node';
 import { toBase64 } from '@tlog/merkle';
-import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { auditLog } from '../audit.js';
-import { errorMessage } from '../checks.js';
-import { LogFetchError, LogMisbehaviourError } from '../errors.js';
-import type { LogClient, ProofSource } from '../log-client.js';
-import type { AdvanceResult } from '../trusted-state.js';
-import { StateError, TrustedStateStore } from '../trusted-state.js';
-import type { LogOptions } from './common.js';
-import { clientFor, describeFailure, proofSourceOption, secondsOption, withLogOptions } from './common.js';
+import { describeFailure, errorMessage, isTransient } from '../failure.js';
+import type { LogOptions } from '../options.js';
+import { clientFor, emit, proofSourceOption, secondsOption, withLogOptions } from '../options.js';
 
 interface MonitorOptions extends LogOptions {
   state: string;
@@ -17,10 +15,6 @@ interface MonitorOptions extends LogOptions {
   json?: boolean;
   entries?: boolean;
   proofs: ProofSource;
-}
-
-function emit(json: boolean | undefined, obj: Record<string, unknown>, text: string): void {
-  process.stdout.write(json ? JSON.stringify(obj) + '\n' : text + '\n');
 }
 
 /**
@@ -53,8 +47,8 @@ async function streamEntries(client: LogClient, store: TrustedStateStore, r: Adv
   }
 }
 
-/** Registers `monitor` and `audit`. */
-export function registerMonitorCommands(program: Command): void {
+/** Registers `monitor`: follow the log, keeping the trusted checkpoint in --state. */
+export function registerMonitorCommand(program: Command): void {
   withLogOptions(
     program
       .command('monitor')
@@ -95,7 +89,7 @@ export function registerMonitorCommands(program: Command): void {
           await streamEntries(client, store, r, opts.json);
         } catch (e) {
           // Found after the checkpoint was trusted, so advance() did not save it.
-          if (e instanceof LogMisbehaviourError) await store.saveEvidence(e, client.vkey, r.current.note);
+          if (e instanceof LogMisbehaviourError) await store.saveEvidence(e, { verifierKey: client.vkey, trusted: r.current.note });
           throw e;
         }
       };
@@ -103,7 +97,6 @@ export function registerMonitorCommands(program: Command): void {
         try {
           await round();
         } catch (e) {
-          const f = describeFailure(e);
           if (opts.json) {
             const ev =
               e instanceof LogMisbehaviourError
@@ -111,43 +104,12 @@ export function registerMonitorCommands(program: Command): void {
                 : { type: 'error' };
             process.stdout.write(JSON.stringify({ ...ev, message: errorMessage(e) }) + '\n');
           }
-          // Misbehaviour and local problems end monitoring; a network error ends only this round.
-          if (!(e instanceof LogFetchError) || opts.once) throw e;
-          process.stderr.write(`tlog: ${f.line} (retrying in ${opts.interval}s)\n`);
+          // Misbehaviour, configuration and local problems end monitoring; a network error ends only this round.
+          if (!isTransient(e) || opts.once) throw e;
+          process.stderr.write(`tlog: ${describeFailure(e).line} (retrying in ${opts.interval}s)\n`);
         }
         if (opts.once) return;
         await new Promise((resolve) => setTimeout(resolve, opts.interval * 1000));
-      }
-    });
-
-  withLogOptions(
-    program.command('audit').description('fetch every entry and tile, recompute the tree and check it against the trusted checkpoint'),
-  )
-    .requiredOption('--state <dir>', 'directory holding the trusted checkpoint and evidence')
-    .option('--json', 'print the result as JSON')
-    .option('--proofs <source>', 'consistency proofs from the JSON "api", computed from "tiles", or "auto"', proofSourceOption, 'auto')
-    .action(async (opts: LogOptions & { state: string; json?: boolean; proofs: ProofSource }) => {
-      const client = clientFor(opts);
-      const store = new TrustedStateStore(opts.state);
-      const { current } = await store.advance(client, { source: opts.proofs });
-      // The bar is for people watching a terminal; piped output stays clean.
-      const tty = process.stderr.isTTY === true;
-      const bar = tty
-        ? new SingleBar({ format: 'audit [{bar}] {percentage}% {value}/{total} entries', stream: process.stderr }, Presets.shades_classic)
-        : undefined;
-      bar?.start(current.checkpoint.size, 0);
-      try {
-        const r = await auditLog(client, current, { onProgress: (p) => bar?.update(p.entries) });
-        bar?.stop();
-        emit(
-          opts.json,
-          { type: 'audit', ok: true, origin: client.origin, size: r.size, root: toBase64(r.root), bundles: r.bundles, tiles: r.tiles },
-          `audit OK: ${r.size} entries of ${client.origin} hash to root ${toBase64(r.root)} (${r.bundles} entry bundles, ${r.tiles} tiles checked)`,
-        );
-      } catch (e) {
-        bar?.stop();
-        if (e instanceof LogMisbehaviourError) await store.saveEvidence(e, client.vkey, current.note);
-        throw e;
       }
     });
 }

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileSlug } from '@tlog/client/node';
 import { PUBLIC_FILE_MODE, writeFileAtomic } from '@tlog/files';
 import { z } from 'zod';
-import { fileSlug } from '../trusted-state.js';
 import type { WitnessLogState, WitnessStateStore } from './witness-state.js';
 
 const stateSchema = z.object({
@@ -11,6 +11,11 @@ const stateSchema = z.object({
   root: z.string(),
   checkpoint: z.string(),
 });
+
+/** A witness state file is unreadable, corrupted or belongs to another log: the operator must restore it. */
+export class WitnessStateError extends Error {
+  override readonly name: string = 'WitnessStateError';
+}
 
 /** Witness state in a directory, one JSON file per log, each replaced atomically and durably (Node only). */
 export class FileWitnessState implements WitnessStateStore {
@@ -25,7 +30,10 @@ export class FileWitnessState implements WitnessStateStore {
     return join(this.dir, `${fileSlug(origin)}.witness.json`);
   }
 
-  /** The stored state, or undefined if never set; throws if the file is unreadable or corrupted (refuse to guess). */
+  /**
+   * The stored state, or undefined if never set. WitnessStateError if the file is unreadable or
+   * corrupted: the witness refuses to guess, since cosigning from a lost state could sign a fork.
+   */
   async get(origin: string): Promise<WitnessLogState | undefined> {
     const path = this.pathFor(origin);
     let text: string;
@@ -33,11 +41,17 @@ export class FileWitnessState implements WitnessStateStore {
       text = await readFile(path, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
+      throw new WitnessStateError(`cannot read the witness state file ${path}: ${(e as Error).message}`, { cause: e });
     }
-    const parsed = stateSchema.safeParse(JSON.parse(text));
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const parsed = stateSchema.safeParse(json);
     if (!parsed.success || parsed.data.origin !== origin) {
-      throw new Error(`witness state file ${path} is corrupted or belongs to another log; restore it from a backup`);
+      throw new WitnessStateError(`witness state file ${path} is corrupted or belongs to another log; restore it from a backup`);
     }
     const { size, root, checkpoint } = parsed.data;
     return { size, root, checkpoint };

@@ -1,19 +1,11 @@
 import { existsSync } from 'node:fs';
+import type { ProofSource } from '@tlog/client';
+import { LogClient, PROOF_SOURCES } from '@tlog/client';
+import { createNodeHasher, readKeyArgument } from '@tlog/client/node';
 import { parseVerifierKey } from '@tlog/merkle';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { errorMessage } from '../checks.js';
-import { LogFetchError, LogMisbehaviourError, VerificationError } from '../errors.js';
-import type { ProofSource } from '../log-client.js';
-import { LogClient, PROOF_SOURCES } from '../log-client.js';
-import { createNodeHasher, readKeyArgument } from '../node.js';
-
-/** Exit status: everything verified. */
-export const EXIT_OK = 0;
-/** Exit status: usage, configuration or network error. */
-export const EXIT_ERROR = 1;
-/** Exit status: the log misbehaved or a proof failed to verify. */
-export const EXIT_MISBEHAVIOUR = 3;
+import { errorMessage, UsageError } from './failure.js';
 
 /** Options shared by every command that reads from a log. */
 export interface LogOptions {
@@ -34,7 +26,7 @@ export function withLogOptions(cmd: Command): Command {
 
 /**
  * A verifier key given as --vkey (or --witness): the key string itself or a file holding it.
- * Throws one line saying which of the two failed and why.
+ * Throws a UsageError of one line saying which of the two failed and why.
  */
 export function readVerifierKeyArgument(value: string, flag: string): string {
   const isFile = existsSync(value);
@@ -46,7 +38,7 @@ export function readVerifierKeyArgument(value: string, flag: string): string {
     const what = isFile
       ? `the file ${value} does not hold a valid verifier key`
       : `${JSON.stringify(value)} is neither a file nor a valid verifier key (name+keyid+base64)`;
-    throw new Error(`${flag}: ${what}: ${errorMessage(e)}`);
+    throw new UsageError(`${flag}: ${what}: ${errorMessage(e)}`);
   }
   return key;
 }
@@ -95,13 +87,7 @@ export function proofSourceOption(value: string): ProofSource {
   return s;
 }
 
-/** The exit status for an error, and its one-line description. */
-export function describeFailure(e: unknown): { status: number; line: string } {
-  if (e instanceof LogMisbehaviourError) {
-    const saved = e.evidencePath === undefined ? '' : `; evidence saved to ${e.evidencePath}`;
-    return { status: EXIT_MISBEHAVIOUR, line: `log misbehaviour (${e.kind}): ${errorMessage(e)}${saved}` };
-  }
-  if (e instanceof VerificationError) return { status: EXIT_MISBEHAVIOUR, line: `verification failed: ${errorMessage(e)}` };
-  if (e instanceof LogFetchError) return { status: EXIT_ERROR, line: `network error: ${errorMessage(e)}` };
-  return { status: EXIT_ERROR, line: `error: ${errorMessage(e)}` };
+/** Writes one result line: the JSON object with --json, the text otherwise. */
+export function emit(json: boolean | undefined, obj: Record<string, unknown>, text: string): void {
+  process.stdout.write(json ? JSON.stringify(obj) + '\n' : text + '\n');
 }

@@ -2,7 +2,6 @@ import type { Checkpoint, Cosigner, NoteSignature, NoteVerifier } from '@tlog/me
 import { fromBase64, MerkleError, openNote, parseCheckpoint, parseNote, SignatureError, toBase64, verifyConsistency } from '@tlog/merkle';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { errorMessage } from '../checks.js';
 import { type AddCheckpointRequest, MalformedRequestError, parseAddCheckpoint } from './add-checkpoint.js';
 import type { WitnessStateStore } from './witness-state.js';
 
@@ -116,4 +115,9 @@ export function formatSignatureLine(sig: NoteSignature): string {
   new DataView(blob.buffer).setUint32(0, sig.keyId >>> 0, false);
   blob.set(sig.signature, 4);
   return `\u2014 ${sig.name} ${toBase64(blob)}\n`;
+}
+
+/** The message of a thrown value on one line, for a plain-text answer. */
+function errorMessage(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
 }
