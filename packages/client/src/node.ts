@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Hasher } from '@tlog/merkle';
 import { ArgumentError } from './errors.js';
 
+export { fileSlug } from '@tlog/files';
 export * from './trusted-state.js';
 
 /** A Hasher on node:crypto's SHA-256 (faster than the pure-JS default). */

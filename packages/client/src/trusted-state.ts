@@ -1,9 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PUBLIC_FILE_MODE, writeFileAtomic } from '@tlog/files';
+import { fileSlug, PUBLIC_FILE_MODE, writeFileAtomic } from '@tlog/files';
 import type { Hash } from '@tlog/merkle';
-import { toBase64 } from '@tlog/merkle';
 import type { VerifiedCheckpoint } from './checkpoint.js';
 import { errorMessage } from './checks.js';
 import { ArgumentError, LogClientError, LogMisbehaviourError } from './errors.js';
@@ -187,13 +186,4 @@ export class TrustedStateStore {
     this.queue = run.catch(() => undefined);
     return run;
   }
-}
-
-/** A file-name-safe, collision-resistant name for an origin: readable prefix plus a hash. */
-export function fileSlug(origin: string): string {
-  const readable = origin.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60);
-  const h = toBase64(createHash('sha256').update(origin).digest())
-    .replace(/[^A-Za-z0-9]/g, '')
-    .slice(0, 8);
-  return `${readable}-${h}`;
 }

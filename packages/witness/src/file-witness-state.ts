@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileSlug } from '@tlog/client/node';
-import { PUBLIC_FILE_MODE, writeFileAtomic } from '@tlog/files';
+import { fileSlug, PUBLIC_FILE_MODE, writeFileAtomic } from '@tlog/files';
 import { z } from 'zod';
 import type { WitnessLogState, WitnessStateStore } from './witness-state.js';
 

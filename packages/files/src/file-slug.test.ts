@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fileSlug } from './trusted-state.js';
+import { fileSlug } from './file-slug.js';
 
 describe('fileSlug', () => {
   it('is file-name safe and distinguishes origins that sanitize alike', () => {
