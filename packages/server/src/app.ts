@@ -1,11 +1,11 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Log } from './log.js';
+import { ByteBudget } from './routes/byte-budget.js';
 import { ENTRIES_PAGE_MAX, ENTRIES_PAGE_MAX_BYTES, entryRoutes } from './routes/entries.js';
 import { clip, ECHO_MAX, type ErrorReporter, echo, errorResponse, httpError } from './routes/errors.js';
 import { logInfoRoutes } from './routes/log-info.js';
 import { proofRoutes } from './routes/proofs.js';
-import { ReadBudget } from './routes/read-budget.js';
 import { tileRoutes } from './routes/tiles.js';
 
 /** What the HTTP layer needs besides the log. */
@@ -25,11 +25,16 @@ export interface AppOptions {
 
 /**
  * Entry bytes that reads of bundles and entries may hold at once (read from the store or being
- * sent): two bundles of 64 KiB entries and some room. Beyond it requests wait, up to READ_WAIT_MS.
+ * sent): two bundles of 64 KiB entries and some room. Beyond it requests wait, up to BUSY_WAIT_MS.
  */
 export const READ_BUDGET_BYTES = 40 * 1024 * 1024;
-/** How long a read waits for room in the read budget before a 503. */
-export const READ_WAIT_MS = 30_000;
+/**
+ * Bytes of batch bodies being received or waiting to be committed at once: two of the largest
+ * (--max-batch-bytes 16 MiB); reading one costs about three times its size for a moment.
+ */
+export const BODY_BUDGET_BYTES = 32 * 1024 * 1024;
+/** How long a request waits for room in a budget before a 503. */
+export const BUSY_WAIT_MS = 30_000;
 
 /**
  * Only `X-Content-Type-Options: nosniff` (on every answer, errors included): the other headers
@@ -73,10 +78,11 @@ const plainTransferEncoding: MiddlewareHandler = async (c, next) => {
 export function createApp(log: Log, opts: AppOptions): Hono {
   const app = new Hono();
   const report: ErrorReporter = opts.report ?? (() => {});
-  const budget = new ReadBudget({ bytes: READ_BUDGET_BYTES, waitMs: READ_WAIT_MS });
+  const reads = new ByteBudget({ bytes: READ_BUDGET_BYTES, waitMs: BUSY_WAIT_MS, busyWith: 'sending large answers' });
+  const bodies = new ByteBudget({ bytes: BODY_BUDGET_BYTES, waitMs: BUSY_WAIT_MS, busyWith: 'receiving large batches' });
   app.use(nosniff);
   app.use(plainTransferEncoding);
-  app.route('/', tileRoutes(log, budget));
+  app.route('/', tileRoutes(log, reads));
   app.route(
     '/',
     logInfoRoutes(log, {
@@ -87,7 +93,7 @@ export function createApp(log: Log, opts: AppOptions): Hono {
     }),
   );
   app.route('/', proofRoutes(log));
-  app.route('/', entryRoutes(log, opts, budget));
+  app.route('/', entryRoutes(log, opts, { reads, bodies }));
   app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${clip(new URL(c.req.url).pathname, ECHO_MAX)}` }, 404));
   app.onError((err, c) => errorResponse(err, c, report));
   return app;

@@ -4,10 +4,10 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { Log } from '../log.js';
 import { countEntries } from '../tree/entry-reader.js';
+import { type ByteBudget, sendWithin } from './byte-budget.js';
 import { echo, httpError, methodNotAllowed } from './errors.js';
 import { decimal, noQuery, param, query } from './params.js';
 import { publicRead, READ_METHODS } from './public-read.js';
-import { type ReadBudget, sendWithin } from './read-budget.js';
 
 /** Most entries one GET /v1/entries page returns. */
 export const ENTRIES_PAGE_MAX = 1000;
@@ -56,8 +56,10 @@ const rawBody: MiddlewareHandler = async (c, next) => {
  * bodyLimit is not used for declared lengths because it opens `c.req.raw.body` first, which under
  * @hono/node-server gives up the direct (one-copy) body read and, when the body is refused,
  * stalls the draining of its unread rest, so the connection could not carry the next request.
+ * With `budget`, room for the body (its declared length, else maxSize) is reserved before it is
+ * read and held until the handler is done with it.
  */
-function sizeLimit(maxSize: number, what: string): MiddlewareHandler {
+function sizeLimit(maxSize: number, what: string, budget?: ByteBudget): MiddlewareHandler {
   const tooBig = () => httpError(413, `${what} is larger than ${maxSize} bytes`);
   const chunked = bodyLimit({
     maxSize,
@@ -67,10 +69,16 @@ function sizeLimit(maxSize: number, what: string): MiddlewareHandler {
     },
   });
   return async (c, next) => {
-    const declared = c.req.header('content-length');
-    if (declared === undefined || c.req.header('transfer-encoding') !== undefined) return chunked(c, next);
-    if (Number(declared) > maxSize) throw tooBig();
-    await next();
+    const header = c.req.header('content-length');
+    const declared = header === undefined || c.req.header('transfer-encoding') !== undefined ? undefined : Number(header);
+    if (declared !== undefined && declared > maxSize) throw tooBig();
+    const room = await budget?.reserve(declared ?? maxSize);
+    try {
+      if (declared === undefined) await chunked(c, next);
+      else await next();
+    } finally {
+      room?.release();
+    }
   };
 }
 
@@ -105,46 +113,53 @@ async function readPage(log: Log, start: number, end: number): Promise<{ end: nu
 /**
  * Writes: POST /v1/entries (one entry, raw body) and POST /v1/entries/batch (an entry bundle:
  * uint16-BE-length-prefixed entries). Reads: GET /v1/entries/<i> and GET /v1/entries?start=&end=,
- * each reading whole bundles (up to 16 MiB) within `budget`.
+ * each reading whole bundles (up to 16 MiB) within `budgets.reads`; batch bodies are received
+ * within `budgets.bodies`.
  */
-export function entryRoutes(log: Log, limits: EntryLimits, budget: ReadBudget): Hono {
+export function entryRoutes(log: Log, limits: EntryLimits, budgets: { readonly reads: ByteBudget; readonly bodies: ByteBudget }): Hono {
   const app = new Hono();
 
   // Before /v1/entries/:index, which would otherwise take GET /v1/entries/batch for index "batch".
-  app.post('/v1/entries/batch', rawBody, query(receiptsQuery), sizeLimit(limits.maxBatchBytes, 'the batch body'), async (c) => {
-    const q = c.req.valid('query');
-    const withReceipts = q.receipts === '1' || q.receipts === 'true';
-    const body = new Uint8Array(await c.req.arrayBuffer());
-    // Counted before decoding: a body of empty entries would otherwise cost a view per 2 bytes.
-    const most = withReceipts ? Math.min(limits.maxBatchEntries, limits.maxReceiptEntries) : limits.maxBatchEntries;
-    if (countEntries(body, most + 1) > most) {
-      throw httpError(
-        413,
-        withReceipts && most === limits.maxReceiptEntries
-          ? `the batch holds more than ${most} entries, the most per request with receipts=1; split it, or leave out receipts=1 and fetch proofs later`
-          : `the batch holds more than ${most} entries, the most per request; split it`,
-      );
-    }
-    let entries: Uint8Array[];
-    try {
-      entries = decodeEntryBundle(body);
-    } catch (err) {
-      if (err instanceof MerkleError) {
-        throw httpError(400, `the batch body is not a sequence of uint16-BE-length-prefixed entries: ${err.message}`);
+  app.post(
+    '/v1/entries/batch',
+    rawBody,
+    query(receiptsQuery),
+    sizeLimit(limits.maxBatchBytes, 'the batch body', budgets.bodies),
+    async (c) => {
+      const q = c.req.valid('query');
+      const withReceipts = q.receipts === '1' || q.receipts === 'true';
+      const body = new Uint8Array(await c.req.arrayBuffer());
+      // Counted before decoding: a body of empty entries would otherwise cost a view per 2 bytes.
+      const most = withReceipts ? Math.min(limits.maxBatchEntries, limits.maxReceiptEntries) : limits.maxBatchEntries;
+      if (countEntries(body, most + 1) > most) {
+        throw httpError(
+          413,
+          withReceipts && most === limits.maxReceiptEntries
+            ? `the batch holds more than ${most} entries, the most per request with receipts=1; split it, or leave out receipts=1 and fetch proofs later`
+            : `the batch holds more than ${most} entries, the most per request; split it`,
+        );
       }
-      throw err;
-    }
-    if (entries.length === 0) throw httpError(400, 'the batch body holds no entries');
-    const r = await log.append(entries, withReceipts);
-    return c.json({
-      count: r.indexes.length,
-      indexes: r.indexes,
-      treeSize: r.published.size,
-      checkpoint: r.published.checkpoint,
-      ...(r.published.witnessed !== undefined ? { witnessed: r.published.witnessed } : {}),
-      ...(withReceipts ? { receipts: r.receipts } : {}),
-    });
-  });
+      let entries: Uint8Array[];
+      try {
+        entries = decodeEntryBundle(body);
+      } catch (err) {
+        if (err instanceof MerkleError) {
+          throw httpError(400, `the batch body is not a sequence of uint16-BE-length-prefixed entries: ${err.message}`);
+        }
+        throw err;
+      }
+      if (entries.length === 0) throw httpError(400, 'the batch body holds no entries');
+      const r = await log.append(entries, withReceipts);
+      return c.json({
+        count: r.indexes.length,
+        indexes: r.indexes,
+        treeSize: r.published.size,
+        checkpoint: r.published.checkpoint,
+        ...(r.published.witnessed !== undefined ? { witnessed: r.published.witnessed } : {}),
+        ...(withReceipts ? { receipts: r.receipts } : {}),
+      });
+    },
+  );
   app.all('/v1/entries/batch', methodNotAllowed(['POST']));
 
   app.post('/v1/entries', rawBody, query(noQuery), sizeLimit(MAX_ENTRY_SIZE, 'an entry'), async (c) => {
@@ -166,7 +181,7 @@ export function entryRoutes(log: Log, limits: EntryLimits, budget: ReadBudget): 
     if (q.end !== undefined && q.end <= q.start) throw httpError(400, `"end" (${q.end}) must be greater than "start" (${q.start})`);
     // Room for a bundle read, then for the answer until it is sent (64 pages of 1.4 MB would
     // otherwise wait in memory for slow clients all at once).
-    const room = await budget.reserve(BUNDLE_MAX_BYTES);
+    const room = await budgets.reads.reserve(BUNDLE_MAX_BYTES);
     let json: Uint8Array;
     try {
       const page = await readPage(log, q.start, Math.min(q.end ?? size, q.start + ENTRIES_PAGE_MAX, size));
@@ -185,7 +200,7 @@ export function entryRoutes(log: Log, limits: EntryLimits, budget: ReadBudget): 
 
   app.on(['GET', 'OPTIONS'], '/v1/entries/:index', publicRead, param(indexParam), query(noQuery), async (c) => {
     const { index } = c.req.valid('param');
-    const room = await budget.reserve(BUNDLE_MAX_BYTES);
+    const room = await budgets.reads.reserve(BUNDLE_MAX_BYTES);
     let entry: Uint8Array;
     try {
       // A copy: a view would keep the whole bundle (up to 16 MiB) until the answer is sent.

@@ -4,7 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { NotFoundError } from '../log.js';
 import { PoolFullError, SequencerClosedError } from '../sequencer.js';
 import { StorageError } from '../storage/store.js';
-import { ReadBusyError } from './read-budget.js';
+import { BusyError } from './byte-budget.js';
 
 /** A 4xx answer with a JSON {error} body; throw it from a route. */
 export function httpError(status: ContentfulStatusCode, message: string): HTTPException {
@@ -70,7 +70,7 @@ export function errorResponse(err: unknown, c: Context, report: ErrorReporter): 
     c.header('Retry-After', String(err.retryAfterSeconds));
     return c.json({ error: err.message }, 503);
   }
-  if (err instanceof ReadBusyError) {
+  if (err instanceof BusyError) {
     c.header('Retry-After', '1');
     return c.json({ error: err.message }, 503);
   }

@@ -1,10 +1,10 @@
 import { MAX_ENTRY_SIZE, MerkleError, type ParsedTilePath, parseTilePath, TILE_WIDTH } from '@tlog/merkle';
 import { Hono } from 'hono';
 import type { Log } from '../log.js';
+import { type ByteBudget, sendWithin } from './byte-budget.js';
 import { clip, ECHO_MAX, echo, httpError, methodNotAllowed } from './errors.js';
 import { noQuery, query } from './params.js';
 import { publicRead, READ_METHODS } from './public-read.js';
-import { type ReadBudget, sendWithin } from './read-budget.js';
 
 /** Full tiles and bundles never change: cache them for a year. */
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -23,7 +23,7 @@ function rawPath(url: string): string {
  * C2SP tlog-tiles read endpoints: /checkpoint, /tile/<L>/<N>[.p/<W>], /tile/entries/<N>[.p/<W>].
  * An entry bundle (up to 16 MiB) is read and sent within `budget`.
  */
-export function tileRoutes(log: Log, budget: ReadBudget): Hono {
+export function tileRoutes(log: Log, budget: ByteBudget): Hono {
   const app = new Hono();
 
   app.on(['GET', 'OPTIONS'], '/checkpoint', publicRead, query(noQuery), (c) => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ReadBudget, ReadBusyError } from './read-budget.js';
+import { BusyError, ByteBudget } from './byte-budget.js';
 
 const MiB = 1024 * 1024;
 
-describe('ReadBudget', () => {
+describe('ByteBudget', () => {
   it('admits reservations up to the budget, in order, and gives shrunk and released room back', async () => {
-    const budget = new ReadBudget({ bytes: 4 * MiB, waitMs: 60_000 });
+    const budget = new ByteBudget({ bytes: 4 * MiB, waitMs: 60_000, busyWith: 'testing' });
     const a = await budget.reserve(3 * MiB);
     const admitted: string[] = [];
     const admit = (name: string, bytes: number) =>
@@ -30,10 +30,10 @@ describe('ReadBudget', () => {
     (await budget.reserve(4 * MiB)).release();
   });
 
-  it('gives up with ReadBusyError after the wait', async () => {
-    const budget = new ReadBudget({ bytes: MiB, waitMs: 20 });
+  it('gives up with BusyError after the wait', async () => {
+    const budget = new ByteBudget({ bytes: MiB, waitMs: 20, busyWith: 'testing' });
     const held = await budget.reserve(MiB);
-    await expect(budget.reserve(MiB)).rejects.toBeInstanceOf(ReadBusyError);
+    await expect(budget.reserve(MiB)).rejects.toThrow(new BusyError('the server is busy testing (waited 20 ms for room); retry shortly'));
     held.release();
     (await budget.reserve(MiB)).release();
   });

@@ -4,16 +4,16 @@ import type { Context } from 'hono';
 /** The budget's accounting unit: reservations are rounded up to whole 64 KiB. */
 const UNIT = 64 * 1024;
 
-/** No room in the read budget within the wait: the server is busy with large reads (maps to 503). */
-export class ReadBusyError extends Error {
-  /** @param waitMs how long the request waited */
-  constructor(waitMs: number) {
-    super(`the server is busy sending large answers (waited ${waitMs} ms for room); retry shortly`);
-    this.name = 'ReadBusyError';
+/** No room in a {@link ByteBudget} within the wait: the server is busy with large requests (maps to 503). */
+export class BusyError extends Error {
+  /** @param message what the server is busy with, how long the request waited */
+  constructor(message: string) {
+    super(message);
+    this.name = 'BusyError';
   }
 }
 
-/** Bytes reserved in a {@link ReadBudget}: shrink it to what is really held, release it once. */
+/** Bytes reserved in a {@link ByteBudget}: shrink it to what is really held, release it once. */
 export class Reservation {
   constructor(
     private readonly sem: SemaphoreInterface,
@@ -35,28 +35,34 @@ export class Reservation {
 }
 
 /**
- * The bytes of entry data that reads may hold at once (read from the store, or waiting to be
- * sent): a read reserves the most it could need before it starts, shrinks the reservation to
- * what it got, and releases it once the answer is sent. Requests beyond the budget wait their
- * turn, in order, and get a {@link ReadBusyError} after `waitMs`. Without it, 64 clients fetching
- * different bundles of 64 KiB entries hold 64 x 16 MiB at once.
+ * Bytes that large requests may hold at once: request bodies being received and waiting to be
+ * committed, or entry data read from the store and waiting to be sent. A request reserves the
+ * most it could need before it starts, may shrink the reservation to what it got, and releases
+ * it once done. Requests beyond the budget wait their turn, in order, and get a
+ * {@link BusyError} after `waitMs`. Without it, 64 clients fetching different bundles of 64 KiB
+ * entries hold 64 x 16 MiB at once, and 16 uploading 16 MiB batches over 700 MB.
  */
-export class ReadBudget {
+export class ByteBudget {
   private readonly sem: SemaphoreInterface;
 
   /** The budget in bytes (at least one unit). */
   readonly bytes: number;
 
-  /** @param opts `bytes`: the budget; `waitMs`: how long a request waits for room before a ReadBusyError */
-  constructor(opts: { readonly bytes: number; readonly waitMs: number }) {
+  /**
+   * @param opts `bytes`: the budget; `waitMs`: how long a request waits for room; `busyWith`:
+   *   what the BusyError says the server is busy with ("sending large answers")
+   */
+  constructor(opts: { readonly bytes: number; readonly waitMs: number; readonly busyWith: string }) {
     this.bytes = Math.max(UNIT, opts.bytes);
+    const busy = new BusyError(`the server is busy ${opts.busyWith} (waited ${opts.waitMs} ms for room); retry shortly`);
     // Counted in units, not bytes: the semaphore's bookkeeping loops over its value.
-    this.sem = withTimeout(new Semaphore(Math.floor(this.bytes / UNIT)), opts.waitMs, new ReadBusyError(opts.waitMs));
+    this.sem = withTimeout(new Semaphore(Math.floor(this.bytes / UNIT)), opts.waitMs, busy);
   }
 
-  /** Reserves room for `bytes` (at most the whole budget), waiting for it; throws ReadBusyError after the wait. */
+  /** Reserves room for `bytes` (at most the whole budget), waiting for it; throws BusyError after the wait. */
   async reserve(bytes: number): Promise<Reservation> {
-    const units = Math.min(Math.max(1, Math.ceil(bytes / UNIT)), Math.floor(this.bytes / UNIT));
+    const want = Number.isFinite(bytes) ? bytes : this.bytes;
+    const units = Math.min(Math.max(1, Math.ceil(want / UNIT)), Math.floor(this.bytes / UNIT));
     await this.sem.acquire(units);
     return new Reservation(this.sem, units);
   }
