@@ -3,7 +3,7 @@
  * tests) as a child process on a free port and parses its startup lines.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -36,15 +36,19 @@ export function tempDataDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'tlog-e2e-'));
 }
 
+/** The Node flags `pnpm start` runs the server with (V8's old space capped at 192 MB). */
+export const START_NODE_ARGS: readonly string[] = ['--max-old-space-size=192'];
+
 /**
- * Starts `node packages/server/dist/main.js --port 0 --data-dir <dir> ...args` and waits for
- * `tlog: listening on`. Rejects with the server's stderr if it exits first or takes over 15 s.
+ * Starts `node ...nodeArgs packages/server/dist/main.js --port 0 --data-dir <dir> --log-level warn ...args`
+ * and waits for `tlog: listening on`. Rejects with the server's stderr if it exits first or takes over 15 s.
  */
 export async function spawnServer(
-  opts: { dataDir?: string; args?: readonly string[]; env?: Record<string, string> } = {},
+  opts: { dataDir?: string; args?: readonly string[]; env?: Record<string, string>; nodeArgs?: readonly string[] } = {},
 ): Promise<SpawnedServer> {
   const dataDir = opts.dataDir ?? (await tempDataDir());
-  const child = spawn(process.execPath, [SERVER_MAIN, '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...(opts.args ?? [])], {
+  const argv = [...(opts.nodeArgs ?? []), SERVER_MAIN, '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...(opts.args ?? [])];
+  const child = spawn(process.execPath, argv, {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -84,6 +88,14 @@ export async function spawnServer(
       await exited;
     },
   };
+}
+
+/** The peak resident set size of a process so far (VmHWM in /proc/<pid>/status), in bytes. */
+export async function peakRss(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmHWM:\s+(\d+) kB$/m.exec(status);
+  if (m === null) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return Number(m[1]) * 1024;
 }
 
 /** Runs the server binary to completion (for configuration errors): exit code and stderr. */

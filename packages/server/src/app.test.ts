@@ -1,7 +1,7 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeEntryBundle, parseVerifierKey, verifyTlogProof } from '@tlog/merkle';
+import { encodeEntryBundle, fromBase64, parseVerifierKey, verifyTlogProof } from '@tlog/merkle';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from './config.js';
 import { createLogServer, type LogServer } from './index.js';
@@ -84,7 +84,7 @@ describe('HTTP app', () => {
     expect((await post(s, '/v1/entries/batch', new Uint8Array(100_001))).status).toBe(413);
     expect((await post(s, '/v1/entries/batch?receipts=maybe', eleven)).status).toBe(400);
     expect(s.log.published.size).toBe(0);
-    expect((await s.app.request('/v1/entries', { method: 'DELETE' })).status).toBe(404);
+    expect((await s.app.request('/v1/entries', { method: 'DELETE' })).status).toBe(405);
   });
 
   it('answers a batch with indexes, the checkpoint and optional receipts', async () => {
@@ -99,6 +99,33 @@ describe('HTTP app', () => {
     const plain = await json(await post(s, '/v1/entries/batch', encodeEntryBundle([Uint8Array.of(9)])));
     expect(plain.indexes).toEqual([3]);
     expect(plain.receipts).toBeUndefined();
+  });
+
+  it('announces its request limits in /v1/log and refuses batches over them with 413', async () => {
+    const s = await server({ maxBatchEntries: 5, maxReceiptEntries: 2 });
+    const info = await json(await s.app.request('/v1/log'));
+    expect(info).toMatchObject({ maxBatchEntries: 5, maxReceiptEntries: 2, maxPageEntries: 1000, maxPageBytes: 1 << 20 });
+    const three = encodeEntryBundle(['a', 'b', 'c'].map((x) => new TextEncoder().encode(x)));
+    const withReceipts = await post(s, '/v1/entries/batch?receipts=1', three);
+    expect(withReceipts.status).toBe(413);
+    expect((await json(withReceipts)).error).toMatch(/more than 2 entries.*receipts=1/);
+    const six = encodeEntryBundle(Array.from({ length: 6 }, (_, i) => Uint8Array.of(i)));
+    expect((await post(s, '/v1/entries/batch', six)).status).toBe(413);
+    expect(s.log.published.size).toBe(0);
+    expect((await post(s, '/v1/entries/batch', three)).status).toBe(200);
+    expect(s.log.published.size).toBe(3);
+  });
+
+  it('cuts entry pages at 1 MiB of entry bytes (never below one entry) and says where it stopped', async () => {
+    const s = await server();
+    const big = Array.from({ length: 40 }, (_, i) => new Uint8Array(60_000).fill(i));
+    expect((await post(s, '/v1/entries/batch', encodeEntryBundle(big))).status).toBe(200);
+    const page = await json(await s.app.request('/v1/entries?start=0'));
+    expect(page).toMatchObject({ start: 0, end: 17, treeSize: 40 });
+    expect(page.entries).toHaveLength(17);
+    const next = await json(await s.app.request('/v1/entries?start=17&end=18'));
+    expect(next).toMatchObject({ start: 17, end: 18 });
+    expect(fromBase64((next.entries as string[])[0]!)).toEqual(big[17]);
   });
 
   it('answers 503 with Retry-After when the pool is full, writing nothing for the refused entry', async () => {

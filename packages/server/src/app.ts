@@ -1,7 +1,9 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { secureHeaders } from 'hono/secure-headers';
 import type { Log } from './log.js';
-import { entryRoutes } from './routes/entries.js';
-import { type ErrorReporter, errorResponse } from './routes/errors.js';
+import { ByteBudget } from './routes/byte-budget.js';
+import { ENTRIES_PAGE_MAX, ENTRIES_PAGE_MAX_BYTES, entryRoutes } from './routes/entries.js';
+import { clip, ECHO_MAX, type ErrorReporter, echo, errorResponse, httpError } from './routes/errors.js';
 import { logInfoRoutes } from './routes/log-info.js';
 import { proofRoutes } from './routes/proofs.js';
 import { tileRoutes } from './routes/tiles.js';
@@ -12,6 +14,8 @@ export interface AppOptions {
   readonly maxBatchBytes: number;
   /** Most entries in one batch request (at most the pool size, or it could never be admitted). */
   readonly maxBatchEntries: number;
+  /** Most entries in one batch request with receipts=1 (receipts are about 1 KB each). */
+  readonly maxReceiptEntries: number;
   /** Witness URLs, shown in /v1/log. */
   readonly witnesses?: readonly string[];
   readonly witnessQuorum?: number;
@@ -20,17 +24,77 @@ export interface AppOptions {
 }
 
 /**
+ * Entry bytes that reads of bundles and entries may hold at once (read from the store or being
+ * sent): two bundles of 64 KiB entries and some room. Beyond it requests wait, up to BUSY_WAIT_MS.
+ */
+export const READ_BUDGET_BYTES = 40 * 1024 * 1024;
+/**
+ * Bytes of batch bodies being received or waiting to be committed at once: two of the largest
+ * (--max-batch-bytes 16 MiB); reading one costs about three times its size for a moment.
+ */
+export const BODY_BUDGET_BYTES = 32 * 1024 * 1024;
+/** How long a request waits for room in a budget before a 503. */
+export const BUSY_WAIT_MS = 30_000;
+
+/**
+ * Only `X-Content-Type-Options: nosniff` (on every answer, errors included): the other headers
+ * of Hono's secure-headers are for HTML pages, and some would hurt an API (Cross-Origin-Resource-
+ * Policy would block cross-origin reads; Strict-Transport-Security is the operator's call).
+ */
+const nosniff = secureHeaders({
+  xContentTypeOptions: true,
+  crossOriginEmbedderPolicy: false,
+  crossOriginResourcePolicy: false,
+  crossOriginOpenerPolicy: false,
+  originAgentCluster: false,
+  referrerPolicy: false,
+  strictTransportSecurity: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xFrameOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+  removePoweredBy: false,
+});
+
+/**
+ * A body is framed by Content-Length or by chunked transfer coding; any other coding (gzip,
+ * "gzip, chunked", identity) is refused, and the connection closed, since the bytes read would
+ * not be the body meant.
+ */
+const plainTransferEncoding: MiddlewareHandler = async (c, next) => {
+  const te = c.req.header('transfer-encoding');
+  if (te !== undefined && te.trim().toLowerCase() !== 'chunked') {
+    c.header('Connection', 'close');
+    throw httpError(400, `Transfer-Encoding ${echo(te)} is not supported; send the body with Content-Length or Transfer-Encoding: chunked`);
+  }
+  await next();
+};
+
+/**
  * The log's HTTP API as a Hono app (Web-standard Request/Response; no Node specifics here).
  * Every error answer is JSON {"error": "..."}; input errors are 4xx, never 5xx.
  */
 export function createApp(log: Log, opts: AppOptions): Hono {
   const app = new Hono();
   const report: ErrorReporter = opts.report ?? (() => {});
-  app.route('/', tileRoutes(log));
-  app.route('/', logInfoRoutes(log, opts));
+  const reads = new ByteBudget({ bytes: READ_BUDGET_BYTES, waitMs: BUSY_WAIT_MS, busyWith: 'sending large answers' });
+  const bodies = new ByteBudget({ bytes: BODY_BUDGET_BYTES, waitMs: BUSY_WAIT_MS, busyWith: 'receiving large batches' });
+  app.use(nosniff);
+  app.use(plainTransferEncoding);
+  app.route('/', tileRoutes(log, reads));
+  app.route(
+    '/',
+    logInfoRoutes(log, {
+      ...opts,
+      maxReceiptEntries: Math.min(opts.maxReceiptEntries, opts.maxBatchEntries),
+      maxPageEntries: ENTRIES_PAGE_MAX,
+      maxPageBytes: ENTRIES_PAGE_MAX_BYTES,
+    }),
+  );
   app.route('/', proofRoutes(log));
-  app.route('/', entryRoutes(log, opts));
-  app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
+  app.route('/', entryRoutes(log, opts, { reads, bodies }));
+  app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${clip(new URL(c.req.url).pathname, ECHO_MAX)}` }, 404));
   app.onError((err, c) => errorResponse(err, c, report));
   return app;
 }

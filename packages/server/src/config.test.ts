@@ -22,6 +22,8 @@ describe('parseConfig', () => {
       poolMaxEntries: '100',
       poolMaxBytes: '100000',
       maxBatchBytes: '100000',
+      maxBatchEntries: '500',
+      maxReceiptEntries: '50',
       tileCacheTiles: '64',
       entryCacheBytes: '0',
       witnessTimeoutMs: '9',

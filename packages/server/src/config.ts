@@ -5,6 +5,15 @@ import { z } from 'zod';
 /** The origin used when neither --origin nor an existing key names one. */
 export const DEFAULT_ORIGIN = 'tlog.localhost/log';
 
+/**
+ * Default most entries per POST /v1/entries/batch. A request's memory grows with its entry
+ * count (the decoded views, the sequencer's per-entry records, the answer's indexes), so this
+ * bounds the worst single batch of tiny entries; see test/memory.test.ts for the measurement.
+ */
+export const DEFAULT_MAX_BATCH_ENTRIES = 16_384;
+/** Default most entries per batch with receipts=1: each receipt is about 1 KB of JSON. */
+export const DEFAULT_MAX_RECEIPT_ENTRIES = 2048;
+
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** A witness the log asks for cosignatures: its tlog-witness submission prefix and cosignature verifier key. */
@@ -49,6 +58,8 @@ export const ConfigSchema = z
     poolMaxEntries: int(1, 100_000_000).default(200_000),
     poolMaxBytes: int(65_536, 2 ** 40).default(64 * 1024 * 1024),
     maxBatchBytes: int(65_537, 1 << 30).default(16 * 1024 * 1024),
+    maxBatchEntries: int(1, 1 << 20).default(DEFAULT_MAX_BATCH_ENTRIES),
+    maxReceiptEntries: int(1, 1 << 20).default(DEFAULT_MAX_RECEIPT_ENTRIES),
     tileCacheTiles: int(16, 10_000_000).default(4096),
     entryCacheBytes: int(0, 2 ** 40).default(32 * 1024 * 1024),
     witness: z.array(witnessSpec).default([]),
@@ -114,6 +125,18 @@ export const CONFIG_OPTIONS: readonly { key: Key; flag: string; env: string; des
     flag: '--max-batch-bytes <n>',
     env: 'MAX_BATCH_BYTES',
     description: 'largest POST /v1/entries/batch body [16 MiB]',
+  },
+  {
+    key: 'maxBatchEntries',
+    flag: '--max-batch-entries <n>',
+    env: 'MAX_BATCH_ENTRIES',
+    description: `most entries in one POST /v1/entries/batch (and at most --pool-max-entries); beyond it 413 [${DEFAULT_MAX_BATCH_ENTRIES}]`,
+  },
+  {
+    key: 'maxReceiptEntries',
+    flag: '--max-receipt-entries <n>',
+    env: 'MAX_RECEIPT_ENTRIES',
+    description: `most entries in one batch asking for receipts (receipts=1); beyond it 413 [${DEFAULT_MAX_RECEIPT_ENTRIES}]`,
   },
   {
     key: 'tileCacheTiles',

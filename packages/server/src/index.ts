@@ -164,7 +164,8 @@ export async function createLogServer(input: ConfigInput, logger?: Logger, hooks
   }
   const app = createApp(log, {
     maxBatchBytes: config.maxBatchBytes,
-    maxBatchEntries: Math.min(config.poolMaxEntries, 1 << 20),
+    maxBatchEntries: Math.min(config.poolMaxEntries, config.maxBatchEntries),
+    maxReceiptEntries: config.maxReceiptEntries,
     witnesses: config.witness.map((w) => w.url),
     witnessQuorum: config.witnessQuorum ?? config.witness.length,
     report: (err, c) => log0.error({ err, method: c.req.method, path: c.req.path }, 'request failed'),

@@ -1,12 +1,31 @@
-import { decodeEntryBundle, MAX_ENTRY_SIZE, MerkleError, toBase64 } from '@tlog/merkle';
-import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { decodeEntryBundle, MAX_ENTRY_SIZE, MerkleError, TILE_WIDTH, toBase64 } from '@tlog/merkle';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { Log } from '../log.js';
-import { httpError } from './errors.js';
-import { decimal, parseParams } from './params.js';
+import { countEntries } from '../tree/entry-reader.js';
+import { type ByteBudget, sendWithin } from './byte-budget.js';
+import { echo, httpError, methodNotAllowed } from './errors.js';
+import { decimal, noQuery, param, query } from './params.js';
+import { publicRead, READ_METHODS } from './public-read.js';
 
 /** Most entries one GET /v1/entries page returns. */
 export const ENTRIES_PAGE_MAX = 1000;
+/**
+ * Most entry bytes (before base64) one GET /v1/entries page returns; a page always holds at
+ * least one entry, so a page of 64 KiB entries holds 16 and its JSON stays under 1.5 MB.
+ */
+export const ENTRIES_PAGE_MAX_BYTES = 1 << 20;
+
+/** How much one write request may carry. */
+export interface EntryLimits {
+  /** Largest POST /v1/entries/batch body. */
+  readonly maxBatchBytes: number;
+  /** Most entries in one batch request. */
+  readonly maxBatchEntries: number;
+  /** Most entries in one batch request with receipts=1. */
+  readonly maxReceiptEntries: number;
+}
 
 /**
  * An entry is the request body's bytes, whatever they encode (JSON, text, a file): any
@@ -19,69 +38,132 @@ const rawBody: MiddlewareHandler = async (c, next) => {
   if (type?.trimStart().toLowerCase().startsWith('multipart/')) {
     throw httpError(
       415,
-      `send the entry's raw bytes (e.g. curl --data-binary @file -H 'Content-Type: application/octet-stream'), not a multipart form (got ${JSON.stringify(type)})`,
+      `send the entry's raw bytes (e.g. curl --data-binary @file -H 'Content-Type: application/octet-stream'), not a multipart form (got ${echo(type)})`,
     );
   }
   const encoding = c.req.header('content-encoding');
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-    throw httpError(415, `Content-Encoding ${JSON.stringify(encoding)} is not supported; send the entry's bytes uncompressed`);
+    throw httpError(415, `Content-Encoding ${echo(encoding)} is not supported; send the entry's bytes uncompressed`);
   }
   await next();
 };
 
 /**
- * Reads the request body, refusing (413) more than maxSize bytes before buffering them: a
- * declared Content-Length is checked first; a chunked body is counted while it streams and the
- * stream is cancelled as soon as it passes the limit.
+ * The request body's size limit: 413 for more than maxSize bytes. A body with a declared
+ * Content-Length is judged by the header alone (Node's parser holds the body to that length);
+ * only a chunked body goes through Hono's bodyLimit, which counts it while it streams and cuts it
+ * off at the limit (that connection is then closed: the rest of the body is never read).
+ * bodyLimit is not used for declared lengths because it opens `c.req.raw.body` first, which under
+ * @hono/node-server gives up the direct (one-copy) body read and, when the body is refused,
+ * stalls the draining of its unread rest, so the connection could not carry the next request.
+ * With `budget`, room for the body (its declared length, else maxSize) is reserved before it is
+ * read and held until the handler is done with it.
  */
-async function readBody(c: Context, maxSize: number, what: string): Promise<Uint8Array> {
+function sizeLimit(maxSize: number, what: string, budget?: ByteBudget): MiddlewareHandler {
   const tooBig = () => httpError(413, `${what} is larger than ${maxSize} bytes`);
-  const declared = c.req.header('content-length');
-  if (declared !== undefined && c.req.header('transfer-encoding') === undefined) {
-    if (Number(declared) > maxSize) throw tooBig();
-    // Node's HTTP parser enforces the declared length, so the body cannot be larger.
-    return new Uint8Array(await c.req.arrayBuffer());
-  }
-  const body = c.req.raw.body;
-  if (body === null) return new Uint8Array(0);
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > maxSize) {
-      await reader.cancel().catch(() => {});
+  const chunked = bodyLimit({
+    maxSize,
+    onError: (c) => {
+      c.header('Connection', 'close');
       throw tooBig();
+    },
+  });
+  return async (c, next) => {
+    const header = c.req.header('content-length');
+    const declared = header === undefined || c.req.header('transfer-encoding') !== undefined ? undefined : Number(header);
+    if (declared !== undefined && declared > maxSize) throw tooBig();
+    const room = await budget?.reserve(declared ?? maxSize);
+    try {
+      if (declared === undefined) await chunked(c, next);
+      else await next();
+    } finally {
+      room?.release();
     }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const ch of chunks) {
-    out.set(ch, off);
-    off += ch.length;
-  }
-  return out;
+  };
 }
 
-const noQuery = z.object({});
 const indexParam = z.object({ index: decimal });
 const receiptsQuery = z.object({ receipts: z.enum(['0', '1', 'true', 'false']).optional() });
 const pageQuery = z.object({ start: decimal, end: decimal.optional() });
 
+/** The most bytes one bundle read can bring in: 256 entries of 65535 bytes with their prefixes. */
+const BUNDLE_MAX_BYTES = TILE_WIDTH * (2 + MAX_ENTRY_SIZE);
+
+/**
+ * Entries [start, end) of the published tree, cut before the entry that would take the page past
+ * {@link ENTRIES_PAGE_MAX_BYTES} (never before the first), and where the page stopped. Reads one
+ * bundle at a time, so at most one bundle is read beyond what the page holds.
+ */
+async function readPage(log: Log, start: number, end: number): Promise<{ end: number; entries: Uint8Array[] }> {
+  const entries: Uint8Array[] = [];
+  let bytes = 0;
+  let next = start;
+  page: while (next < end) {
+    const bundleEnd = Math.min(end, (Math.floor(next / TILE_WIDTH) + 1) * TILE_WIDTH);
+    for (const entry of await log.entries(next, bundleEnd)) {
+      if (entries.length > 0 && bytes + entry.length > ENTRIES_PAGE_MAX_BYTES) break page;
+      bytes += entry.length;
+      entries.push(entry);
+      next++;
+    }
+  }
+  return { end: next, entries };
+}
+
 /**
  * Writes: POST /v1/entries (one entry, raw body) and POST /v1/entries/batch (an entry bundle:
- * uint16-BE-length-prefixed entries). Reads: GET /v1/entries/<i> and GET /v1/entries?start=&end=.
+ * uint16-BE-length-prefixed entries). Reads: GET /v1/entries/<i> and GET /v1/entries?start=&end=,
+ * each reading whole bundles (up to 16 MiB) within `budgets.reads`; batch bodies are received
+ * within `budgets.bodies`.
  */
-export function entryRoutes(log: Log, limits: { readonly maxBatchBytes: number; readonly maxBatchEntries: number }): Hono {
+export function entryRoutes(log: Log, limits: EntryLimits, budgets: { readonly reads: ByteBudget; readonly bodies: ByteBudget }): Hono {
   const app = new Hono();
 
-  app.post('/v1/entries', rawBody, async (c) => {
-    if (c.req.url.includes('?')) parseParams(noQuery, c.req.query());
-    const entry = await readBody(c, MAX_ENTRY_SIZE, 'an entry');
+  // Before /v1/entries/:index, which would otherwise take GET /v1/entries/batch for index "batch".
+  app.post(
+    '/v1/entries/batch',
+    rawBody,
+    query(receiptsQuery),
+    sizeLimit(limits.maxBatchBytes, 'the batch body', budgets.bodies),
+    async (c) => {
+      const q = c.req.valid('query');
+      const withReceipts = q.receipts === '1' || q.receipts === 'true';
+      const body = new Uint8Array(await c.req.arrayBuffer());
+      // Counted before decoding: a body of empty entries would otherwise cost a view per 2 bytes.
+      const most = withReceipts ? Math.min(limits.maxBatchEntries, limits.maxReceiptEntries) : limits.maxBatchEntries;
+      if (countEntries(body, most + 1) > most) {
+        throw httpError(
+          413,
+          withReceipts && most === limits.maxReceiptEntries
+            ? `the batch holds more than ${most} entries, the most per request with receipts=1; split it, or leave out receipts=1 and fetch proofs later`
+            : `the batch holds more than ${most} entries, the most per request; split it`,
+        );
+      }
+      let entries: Uint8Array[];
+      try {
+        entries = decodeEntryBundle(body);
+      } catch (err) {
+        if (err instanceof MerkleError) {
+          throw httpError(400, `the batch body is not a sequence of uint16-BE-length-prefixed entries: ${err.message}`);
+        }
+        throw err;
+      }
+      if (entries.length === 0) throw httpError(400, 'the batch body holds no entries');
+      const r = await log.append(entries, withReceipts);
+      return c.json({
+        count: r.indexes.length,
+        indexes: r.indexes,
+        treeSize: r.published.size,
+        checkpoint: r.published.checkpoint,
+        ...(r.published.witnessed !== undefined ? { witnessed: r.published.witnessed } : {}),
+        ...(withReceipts ? { receipts: r.receipts } : {}),
+      });
+    },
+  );
+  app.all('/v1/entries/batch', methodNotAllowed(['POST']));
+
+  app.post('/v1/entries', rawBody, query(noQuery), sizeLimit(MAX_ENTRY_SIZE, 'an entry'), async (c) => {
+    const entry = new Uint8Array(await c.req.arrayBuffer());
     const { indexes, leafHashes, receipts, published } = await log.append([entry], true);
     return c.json({
       index: indexes[0],
@@ -92,58 +174,51 @@ export function entryRoutes(log: Log, limits: { readonly maxBatchBytes: number; 
     });
   });
 
-  app.post('/v1/entries/batch', rawBody, async (c) => {
-    const q = parseParams(receiptsQuery, c.req.query());
-    const body = await readBody(c, limits.maxBatchBytes, 'the batch body');
-    let entries: Uint8Array[];
+  app.on(['GET', 'OPTIONS'], '/v1/entries', publicRead, query(pageQuery), async (c) => {
+    const q = c.req.valid('query');
+    const size = log.published.size;
+    if (q.start >= size) throw httpError(404, `start ${q.start} is not below the published size ${size}`);
+    if (q.end !== undefined && q.end <= q.start) throw httpError(400, `"end" (${q.end}) must be greater than "start" (${q.start})`);
+    // Room for a bundle read, then for the answer until it is sent (64 pages of 1.4 MB would
+    // otherwise wait in memory for slow clients all at once).
+    const room = await budgets.reads.reserve(BUNDLE_MAX_BYTES);
+    let json: Uint8Array;
     try {
-      entries = decodeEntryBundle(body);
+      const page = await readPage(log, q.start, Math.min(q.end ?? size, q.start + ENTRIES_PAGE_MAX, size));
+      // Encoded and serialized in one synchronous step: base64's garbage (about 20 MB for a page
+      // of 64 KiB entries) never waits across an await, where concurrent pages would pile it up.
+      json = new TextEncoder().encode(
+        JSON.stringify({ start: q.start, end: page.end, treeSize: size, entries: page.entries.map(toBase64) }),
+      );
     } catch (err) {
-      if (err instanceof MerkleError) {
-        throw httpError(400, `the batch body is not a sequence of uint16-BE-length-prefixed entries: ${err.message}`);
-      }
+      room.release();
       throw err;
     }
-    if (entries.length === 0) throw httpError(400, 'the batch body holds no entries');
-    if (entries.length > limits.maxBatchEntries) {
-      throw httpError(413, `the batch holds ${entries.length} entries; at most ${limits.maxBatchEntries} per request`);
-    }
-    const withReceipts = q.receipts === '1' || q.receipts === 'true';
-    const r = await log.append(entries, withReceipts);
-    return c.json({
-      count: r.indexes.length,
-      indexes: r.indexes,
-      treeSize: r.published.size,
-      checkpoint: r.published.checkpoint,
-      ...(r.published.witnessed !== undefined ? { witnessed: r.published.witnessed } : {}),
-      ...(withReceipts ? { receipts: r.receipts } : {}),
-    });
+    return sendWithin(c, room, json, 'application/json');
   });
+  app.all('/v1/entries', methodNotAllowed([...READ_METHODS, 'POST']));
 
-  app.get('/v1/entries/:index', async (c) => {
-    const { index } = parseParams(indexParam, { index: c.req.param('index') });
-    if (c.req.url.includes('?')) parseParams(noQuery, c.req.query());
-    const [entry] = await log.entries(index, index + 1);
+  app.on(['GET', 'OPTIONS'], '/v1/entries/:index', publicRead, param(indexParam), query(noQuery), async (c) => {
+    const { index } = c.req.valid('param');
+    const room = await budgets.reads.reserve(BUNDLE_MAX_BYTES);
+    let entry: Uint8Array;
+    try {
+      // A copy: a view would keep the whole bundle (up to 16 MiB) until the answer is sent.
+      entry = (await log.entries(index, index + 1))[0]!.slice();
+    } finally {
+      room.release();
+    }
     c.header('Vary', 'Accept');
     if ((c.req.header('accept') ?? '').includes('application/json')) {
       const leafHash = await log.leafHash(index);
-      return c.json({ index, leafHash: toBase64(leafHash), entry: toBase64(entry!) });
+      return c.json({ index, leafHash: toBase64(leafHash), entry: toBase64(entry) });
     }
-    return c.body(entry! as Uint8Array<ArrayBuffer>, 200, {
+    return c.body(entry as Uint8Array<ArrayBuffer>, 200, {
       'Content-Type': 'application/octet-stream',
       'Cache-Control': 'public, max-age=31536000, immutable',
     });
   });
-
-  app.get('/v1/entries', async (c) => {
-    const q = parseParams(pageQuery, c.req.query());
-    const size = log.published.size;
-    if (q.start >= size) throw httpError(404, `start ${q.start} is not below the published size ${size}`);
-    if (q.end !== undefined && q.end <= q.start) throw httpError(400, `"end" (${q.end}) must be greater than "start" (${q.start})`);
-    const end = Math.min(q.end ?? size, q.start + ENTRIES_PAGE_MAX, size);
-    const entries = await log.entries(q.start, end);
-    return c.json({ start: q.start, end, treeSize: size, entries: entries.map(toBase64) });
-  });
+  app.all('/v1/entries/:index', methodNotAllowed(READ_METHODS));
 
   return app;
 }

@@ -1,20 +1,62 @@
-import type { Context } from 'hono';
+import type { Context, Handler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { NotFoundError } from '../log.js';
 import { PoolFullError, SequencerClosedError } from '../sequencer.js';
 import { StorageError } from '../storage/store.js';
+import { BusyError } from './byte-budget.js';
 
 /** A 4xx answer with a JSON {error} body; throw it from a route. */
 export function httpError(status: ContentfulStatusCode, message: string): HTTPException {
   return new HTTPException(status, { message });
 }
 
+/** Most characters of user input an error message repeats (the rest is cut, marked with "…"). */
+export const ECHO_MAX = 100;
+
+/**
+ * User input quoted for an error message: JSON-quoted and cut to {@link ECHO_MAX} characters,
+ * so a megabyte of query string does not come back in the answer (or the log).
+ */
+export function echo(input: string): string {
+  return JSON.stringify(clip(input, ECHO_MAX));
+}
+
+/** `text` cut to `max` characters, marked with "…" when cut. */
+export function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/**
+ * The 405 answer for a known path asked with another method: register it with `app.all(path)`
+ * after the path's own handlers. `allowed` becomes the Allow header.
+ */
+export function methodNotAllowed(allowed: readonly string[]): Handler {
+  const allow = allowed.join(', ');
+  return (c) => {
+    c.header('Allow', allow);
+    return c.json({ error: `${c.req.method} is not allowed on ${echo(c.req.path)}; use ${allow}` }, 405);
+  };
+}
+
+/**
+ * Whether a request failed because its client went away (closed the connection before sending
+ * the whole body): nobody is waiting for an answer and nothing is wrong with the server. The
+ * request's signal says so once the server noticed; the body stream's error (Node's
+ * "aborted", ECONNRESET) may arrive first.
+ */
+export function isClientAbort(err: unknown, c: Context): boolean {
+  if (c.req.raw.signal.aborted) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
 /** Called for errors that are not a client's fault, so they can be logged. */
 export type ErrorReporter = (err: unknown, c: Context) => void;
 
 /**
- * Maps errors to JSON answers. Known client errors keep their 4xx status; overload and
+ * Maps errors to JSON answers. Known client errors keep their 4xx status; a request its client
+ * abandoned (see {@link isClientAbort}) is answered 400 and not reported; overload and
  * storage trouble are 503 with Retry-After (retrying is the right reaction); anything else is
  * a bug: it is reported and answered with a generic 500 that leaks nothing.
  */
@@ -28,6 +70,10 @@ export function errorResponse(err: unknown, c: Context, report: ErrorReporter): 
     c.header('Retry-After', String(err.retryAfterSeconds));
     return c.json({ error: err.message }, 503);
   }
+  if (err instanceof BusyError) {
+    c.header('Retry-After', '1');
+    return c.json({ error: err.message }, 503);
+  }
   if (err instanceof SequencerClosedError) {
     c.header('Retry-After', '5');
     return c.json({ error: err.message }, 503);
@@ -37,6 +83,8 @@ export function errorResponse(err: unknown, c: Context, report: ErrorReporter): 
     c.header('Retry-After', '5');
     return c.json({ error: 'the log could not read or write its storage; retry later' }, 503);
   }
+  // Not an error: the answer will not be read, and there is nothing for the operator to do.
+  if (isClientAbort(err, c)) return c.json({ error: 'the client closed the connection before the request was complete' }, 400);
   report(err, c);
   return c.json({ error: 'internal error; the operator has been told' }, 500);
 }

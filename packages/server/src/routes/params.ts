@@ -1,6 +1,7 @@
 import { type Hash, hashFromBase64 } from '@tlog/merkle';
+import { validator } from 'hono/validator';
 import { z } from 'zod';
-import { httpError } from './errors.js';
+import { echo, httpError } from './errors.js';
 
 /** A decimal index or size: digits only, no leading zeros, at most 2^53-1. */
 export const decimal = z
@@ -25,28 +26,50 @@ export const base64Hash = z.string().transform((s, ctx): Hash => {
   }
 });
 
-/**
- * Validates query parameters (or path parameters) with a zod object schema; answers 400 naming
- * the parameter on failure. Unknown parameters are refused too, so typos do not pass silently.
- */
-const strictCache = new WeakMap<z.ZodObject, z.ZodObject>();
+/** No query parameters at all. */
+export const noQuery = z.object({});
 
-export function parseParams<S extends z.ZodObject>(schema: S, params: Record<string, string>): z.output<S> {
-  // strict() builds a new schema: do it once per schema, not per request.
-  let strict = strictCache.get(schema);
-  if (strict === undefined) {
-    strict = schema.strict();
-    strictCache.set(schema, strict);
-  }
+/**
+ * Validates query parameters (or path parameters) with a strict zod object schema; answers 400
+ * naming the parameter on failure. Unknown parameters are refused, so typos do not pass silently.
+ */
+function parseParams<O>(strict: z.ZodObject, params: Record<string, string>): O {
   const r = strict.safeParse(params);
   if (!r.success) {
     const issue = r.error.issues[0]!;
     if (issue.code === 'unrecognized_keys') {
-      throw httpError(400, `unknown query parameter(s): ${issue.keys.join(', ')}`);
+      const names = issue.keys.slice(0, 5).map(echo).join(', ');
+      throw httpError(400, `unknown query parameter(s): ${names}${issue.keys.length > 5 ? ', …' : ''}`);
     }
     const name = issue.path.length > 0 ? String(issue.path[0]) : 'query';
-    const given = typeof params[name] === 'string' ? ` (got ${JSON.stringify(params[name])})` : '';
+    const value = params[name];
+    const given = typeof value === 'string' ? ` (got ${echo(value)})` : '';
     throw httpError(400, `bad parameter "${name}"${given}: ${issue.message}`);
   }
-  return r.data as z.output<S>;
+  return r.data as O;
+}
+
+/** Each query parameter given once: 400 naming the first that is repeated (which one would count is anybody's guess). */
+function once(query: Record<string, string | string[]>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(query)) {
+    if (typeof value !== 'string') throw httpError(400, `query parameter ${echo(name)} is given ${value.length} times; give it once`);
+    out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Hono's validator for the query string with a zod object schema (see {@link parseParams}):
+ * unknown and repeated parameters are refused (400). The handler reads `c.req.valid('query')`.
+ */
+export function query<S extends z.ZodObject>(schema: S) {
+  const strict = schema.strict();
+  return validator('query', (value) => parseParams<z.output<S>>(strict, once(value)));
+}
+
+/** Hono's validator for path parameters with a zod object schema; the handler reads `c.req.valid('param')`. */
+export function param<S extends z.ZodObject>(schema: S) {
+  const strict = schema.strict();
+  return validator('param', (value: Record<string, string>) => parseParams<z.output<S>>(strict, value));
 }

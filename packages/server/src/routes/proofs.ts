@@ -2,8 +2,9 @@ import { toBase64 } from '@tlog/merkle';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Log } from '../log.js';
-import { httpError } from './errors.js';
-import { base64Hash, decimal, parseParams } from './params.js';
+import { httpError, methodNotAllowed } from './errors.js';
+import { base64Hash, decimal, query } from './params.js';
+import { publicRead, READ_METHODS } from './public-read.js';
 
 const inclusionQuery = z.object({ index: decimal.optional(), leafHash: base64Hash.optional(), treeSize: decimal.optional() });
 const consistencyQuery = z.object({ from: decimal, to: decimal.optional() });
@@ -15,8 +16,8 @@ const consistencyQuery = z.object({ from: decimal, to: decimal.optional() });
 export function proofRoutes(log: Log): Hono {
   const app = new Hono();
 
-  app.get('/v1/proof/inclusion', async (c) => {
-    const q = parseParams(inclusionQuery, c.req.query());
+  app.on(['GET', 'OPTIONS'], '/v1/proof/inclusion', publicRead, query(inclusionQuery), async (c) => {
+    const q = c.req.valid('query');
     const treeSize = q.treeSize ?? log.published.size;
     if (treeSize > log.published.size) throw httpError(404, `treeSize ${treeSize} is beyond the published size ${log.published.size}`);
     let index: number;
@@ -36,8 +37,10 @@ export function proofRoutes(log: Log): Hono {
     return c.json({ index, treeSize, leafHash: toBase64(leafHash), proof: proof.map(toBase64) });
   });
 
-  app.get('/v1/proof/consistency', async (c) => {
-    const q = parseParams(consistencyQuery, c.req.query());
+  app.all('/v1/proof/inclusion', methodNotAllowed(READ_METHODS));
+
+  app.on(['GET', 'OPTIONS'], '/v1/proof/consistency', publicRead, query(consistencyQuery), async (c) => {
+    const q = c.req.valid('query');
     const to = q.to ?? log.published.size;
     if (q.from === 0) throw httpError(400, '"from" must be at least 1: every tree is consistent with the empty one');
     if (q.from > to) throw httpError(400, `"from" (${q.from}) must not exceed "to" (${to})`);
@@ -45,6 +48,7 @@ export function proofRoutes(log: Log): Hono {
     const proof = await log.consistencyProof(q.from, to);
     return c.json({ from: q.from, to, proof: proof.map(toBase64) });
   });
+  app.all('/v1/proof/consistency', methodNotAllowed(READ_METHODS));
 
   return app;
 }

@@ -1,35 +1,65 @@
 import { TILE_WIDTH } from '@tlog/merkle';
+import { LRUCache } from 'lru-cache';
 import { type LogStore, StorageError } from '../storage/store.js';
 
 /**
  * Reads entry bundles from the store, keeping recently read full bundles (immutable) in a
- * byte-bounded LRU. Partial bundles are read from the store every time: they still grow.
+ * byte-bounded LRU. Of the partial bundle (the tree's right edge: there is one) the last read is
+ * kept too: its first entries never change, so it answers every width it holds, and a wider one
+ * is read again. Concurrent reads of one bundle share one store read, so many readers of the
+ * edge (up to 16 MiB when entries are large) cost one copy, not one each.
  */
 export class EntryReader {
-  private readonly lru = new Map<number, Uint8Array>();
-  private bytes = 0;
+  /** Full bundles by bundle index, bounded by their bytes; none when the budget is 0. */
+  private readonly lru: LRUCache<number, Uint8Array> | undefined;
+  /** The last partial bundle read, with how many entries it holds. */
+  private edge: { readonly bundle: number; readonly data: Uint8Array; readonly count: number } | undefined;
+  /** Store reads in flight, by bundle index. */
+  private readonly reading = new Map<number, Promise<Uint8Array>>();
 
-  /** @param maxBytes budget of the full-bundle cache */
+  /** @param maxBytes budget of the full-bundle cache (0: no cache) */
   constructor(
     private readonly store: LogStore,
-    private readonly maxBytes: number,
-  ) {}
+    maxBytes: number,
+  ) {
+    this.lru = maxBytes > 0 ? new LRUCache({ maxSize: maxBytes, sizeCalculation: (data) => data.length }) : undefined;
+  }
 
   /**
    * Entry bundle `bundle` cut to its first `width` entries (1..256), or undefined when the store
    * holds fewer. Callers check the bundle against the published tree size first.
    */
   async bundle(bundle: number, width: number): Promise<Uint8Array | undefined> {
-    let data = this.lru.get(bundle);
-    if (data !== undefined) {
-      this.lru.delete(bundle);
-      this.lru.set(bundle, data);
-    } else {
-      data = await this.store.readBundle(bundle);
-      if (countEntries(data, TILE_WIDTH) === TILE_WIDTH) this.remember(bundle, data);
+    let data = this.lru?.get(bundle) ?? (this.edge?.bundle === bundle && this.edge.count >= width ? this.edge.data : undefined);
+    if (data === undefined) {
+      data = await this.read(bundle);
+      // A shared read that started before the entries asked for were committed: read again
+      // (any read in flight now started after that one ended, so after the caller's check).
+      if (prefixLength(data, width) === undefined) data = await this.read(bundle);
     }
     const end = prefixLength(data, width);
     return end === undefined ? undefined : data.subarray(0, end);
+  }
+
+  /** Reads a bundle from the store (sharing a read in flight) and remembers it. */
+  private read(bundle: number): Promise<Uint8Array> {
+    let p = this.reading.get(bundle);
+    if (p === undefined) {
+      p = this.store.readBundle(bundle).then((data) => {
+        const count = countEntries(data, TILE_WIDTH);
+        if (count === TILE_WIDTH) {
+          this.lru?.set(bundle, data);
+          if (this.edge?.bundle === bundle) this.edge = undefined;
+        } else if (this.edge === undefined || this.edge.bundle < bundle || (this.edge.bundle === bundle && this.edge.count < count)) {
+          this.edge = { bundle, data, count };
+        }
+        return data;
+      });
+      const forget = () => this.reading.delete(bundle);
+      p.then(forget, forget);
+      this.reading.set(bundle, p);
+    }
+    return p;
   }
 
   /** The entries [start, end) (same bundle or across bundles); undefined if the store lacks any. */
@@ -44,16 +74,6 @@ export class EntryReader {
     }
     return out;
   }
-
-  private remember(bundle: number, data: Uint8Array): void {
-    this.lru.set(bundle, data);
-    this.bytes += data.length;
-    while (this.bytes > this.maxBytes && this.lru.size > 0) {
-      const [k, v] = this.lru.entries().next().value as [number, Uint8Array];
-      this.lru.delete(k);
-      this.bytes -= v.length;
-    }
-  }
 }
 
 /** Byte length of the first `count` entries of an encoded bundle, undefined if it has fewer. */
@@ -67,8 +87,11 @@ export function prefixLength(data: Uint8Array, count: number): number | undefine
   return off;
 }
 
-/** How many entries (up to max) an encoded bundle holds. */
-function countEntries(data: Uint8Array, max: number): number {
+/**
+ * How many entries (up to max) an encoded bundle holds, counting length prefixes only (a
+ * truncated last entry counts): cheap enough to refuse an oversized request before decoding it.
+ */
+export function countEntries(data: Uint8Array, max: number): number {
   let off = 0;
   let n = 0;
   while (off + 2 <= data.length && n < max) {

@@ -1,4 +1,5 @@
 import { type CompletedNode, type Hash, type Hasher, type NodeId, type NodeReader, TILE_HEIGHT, TILE_WIDTH } from '@tlog/merkle';
+import { LRUCache } from 'lru-cache';
 import { type LogStore, StorageError } from '../storage/store.js';
 import { TileNodes } from './tile-nodes.js';
 
@@ -22,7 +23,8 @@ export interface StagedTiles {
  */
 export class TileCache implements NodeReader {
   private edge: ReadonlyMap<number, TileNodes> = new Map();
-  private readonly lru = new Map<number, TileNodes>();
+  /** Full tiles that were read; the least recently used goes first beyond maxTiles. */
+  private readonly lru: LRUCache<number, TileNodes>;
   /** The last tiles that became full, in completion order (see apply). */
   private readonly recent = new Map<number, TileNodes>();
   private readonly loading = new Map<number, Promise<TileNodes>>();
@@ -33,8 +35,10 @@ export class TileCache implements NodeReader {
   constructor(
     private readonly store: LogStore,
     private readonly hasher: Hasher,
-    private readonly maxTiles: number,
-  ) {}
+    maxTiles: number,
+  ) {
+    this.lru = new LRUCache({ max: maxTiles });
+  }
 
   /** Loads the right edge of a tree of `size` from the store (startup; one getMany). */
   async load(size: number): Promise<void> {
@@ -164,12 +168,8 @@ export class TileCache implements NodeReader {
     const e = this.edge.get(level);
     if (e === undefined || index > e.index) throw new StorageError(`tile ${level}/${index} is beyond the stored tree`);
     if (index === e.index) return e;
-    let t = this.lru.get(tk);
-    if (t !== undefined) {
-      // Refresh recency: Map iteration order is insertion order.
-      this.lru.delete(tk);
-      this.lru.set(tk, t);
-    } else {
+    let t = this.lru.get(tk); // refreshes its recency
+    if (t === undefined) {
       t = this.recent.get(tk);
       if (t !== undefined) this.remember(t);
     }
@@ -233,14 +233,7 @@ export class TileCache implements NodeReader {
   }
 
   private remember(t: TileNodes): void {
-    const k = key(t.level, t.index);
-    this.lru.delete(k);
-    this.lru.set(k, t);
-    while (this.lru.size > this.maxTiles) {
-      const oldest = this.lru.keys().next().value;
-      if (oldest === undefined) break;
-      this.lru.delete(oldest);
-    }
+    this.lru.set(key(t.level, t.index), t);
   }
 }
 
