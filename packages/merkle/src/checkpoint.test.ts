@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatCheckpoint, openCheckpoint, parseCheckpoint } from './checkpoint.js';
 import { fromHex, toBase64, toHex } from './encoding.js';
-import { MerkleError, NoteError, SignatureError } from './errors.js';
+import { MerkleArgumentError, NoteError, SignatureError } from './errors.js';
 import { generateEd25519Key, parseSignerKey, parseVerifierKey } from './key.js';
 import { signNote } from './note.js';
 
@@ -116,14 +116,18 @@ describe('formatCheckpoint / parseCheckpoint', () => {
 
   it('formatCheckpoint refuses what parseCheckpoint would refuse', () => {
     const ok = { origin: 'o', size: 1, root: ROOT, extensions: [] };
-    expect(() => formatCheckpoint({ ...ok, origin: '' })).toThrow(NoteError);
-    expect(() => formatCheckpoint({ ...ok, origin: 'a\nb' })).toThrow(NoteError);
-    expect(() => formatCheckpoint({ ...ok, size: -1 })).toThrow(MerkleError);
-    expect(() => formatCheckpoint({ ...ok, size: 2 ** 53 })).toThrow(MerkleError);
-    expect(() => formatCheckpoint({ ...ok, size: 1.5 })).toThrow(MerkleError);
+    // The checkpoint is the caller's argument here: refusing it is the caller's bug, not bad data.
+    expect(() => formatCheckpoint({ ...ok, origin: '' })).toThrow(MerkleArgumentError);
+    expect(() => formatCheckpoint({ ...ok, origin: 'a\nb' })).toThrow(MerkleArgumentError);
+    expect(() => formatCheckpoint({ ...ok, origin: 'tab\there' })).toThrow(MerkleArgumentError);
+    expect(() => formatCheckpoint({ ...ok, size: -1 })).toThrow(MerkleArgumentError);
+    expect(() => formatCheckpoint({ ...ok, size: 2 ** 53 })).toThrow(MerkleArgumentError);
+    expect(() => formatCheckpoint({ ...ok, size: 1.5 })).toThrow(MerkleArgumentError);
     expect(() => formatCheckpoint({ ...ok, root: ROOT.subarray(1) })).toThrow(/32-byte/);
-    expect(() => formatCheckpoint({ ...ok, extensions: [''] })).toThrow(NoteError);
-    expect(() => formatCheckpoint({ ...ok, extensions: ['a\nb'] })).toThrow(NoteError);
+    expect(() => formatCheckpoint({ ...ok, root: ROOT.subarray(1) })).toThrow(MerkleArgumentError);
+    expect(() => formatCheckpoint({ ...ok, extensions: [''] })).toThrow(MerkleArgumentError);
+    expect(() => formatCheckpoint({ ...ok, extensions: ['a\nb'] })).toThrow(MerkleArgumentError);
+    expect(() => formatCheckpoint({ ...ok, extensions: [''] })).not.toThrow(NoteError);
   });
 });
 

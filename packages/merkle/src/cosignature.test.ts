@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { formatCheckpoint, openCheckpoint } from './checkpoint.js';
 import { generateCosignatureKey, parseCosignerKey, verifyCosignature } from './cosignature.js';
 import { fromBase64, toBase64 } from './encoding.js';
-import { MerkleError, NoteError, SignatureError } from './errors.js';
+import { MerkleArgumentError, NoteError, SignatureError } from './errors.js';
 import { cosignatureMessage, generateEd25519Key, parseSignerKey, parseVerifierKey } from './key.js';
 import { formatNote, openNote, parseNote, signNote } from './note.js';
 
@@ -81,9 +81,9 @@ describe('cosignatureMessage', () => {
     expect(new TextDecoder().decode(cosignatureMessage(CHECKPOINT, 1679315147))).toBe(`cosignature/v1\ntime 1679315147\n${CHECKPOINT}`);
   });
   it('requires a safe non-negative timestamp and text ending in a newline', () => {
-    expect(() => cosignatureMessage(CHECKPOINT, -1)).toThrow(MerkleError);
-    expect(() => cosignatureMessage(CHECKPOINT, 2 ** 53)).toThrow(MerkleError);
-    expect(() => cosignatureMessage('x', 1)).toThrow(NoteError);
+    expect(() => cosignatureMessage(CHECKPOINT, -1)).toThrow(MerkleArgumentError);
+    expect(() => cosignatureMessage(CHECKPOINT, 2 ** 53)).toThrow(MerkleArgumentError);
+    expect(() => cosignatureMessage('x', 1)).toThrow(MerkleArgumentError);
   });
 });
 

@@ -1,5 +1,5 @@
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import { MerkleError } from './errors.js';
+import { MerkleArgumentError } from './errors.js';
 
 /** Size in bytes of every hash in the tree. */
 export const HASH_SIZE = 32;
@@ -40,10 +40,10 @@ export class Hasher {
     return this.sha256(buf);
   }
 
-  /** Interior node hash: SHA-256(0x01 || left || right). Requires two 32-byte hashes. */
+  /** Interior node hash: SHA-256(0x01 || left || right). Requires two 32-byte hashes (MerkleArgumentError otherwise). */
   hashChildren(left: Hash, right: Hash): Hash {
     if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) {
-      throw new MerkleError(`node children must be ${HASH_SIZE}-byte hashes, got ${left.length} and ${right.length} bytes`);
+      throw new MerkleArgumentError(`node children must be ${HASH_SIZE}-byte hashes, got ${left.length} and ${right.length} bytes`);
     }
     const buf = this.nodeBuf;
     buf.set(left, 1);
@@ -64,14 +64,14 @@ export const defaultHasher: Hasher = new Hasher();
  * The Merkle Tree Hash of a list of leaf hashes, by the naive recursion of RFC 6962 §2.1:
  * MTH({}) = SHA-256(""), MTH({d0}) = d0 (already a leaf hash), and otherwise
  * MTH(D[0:k]) and MTH(D[k:n]) joined with k the largest power of two below n.
- * Every element must be a 32-byte hash. O(n) hashes; meant for small trees and as a test oracle.
+ * Every element must be a 32-byte hash (MerkleArgumentError otherwise). O(n) hashes; meant for small trees and as a test oracle.
  */
 export function rootFromLeafHashes(leafHashes: readonly Hash[], hasher: Hasher = defaultHasher): Hash {
   if (leafHashes.length === 0) return hasher.emptyRoot();
   const mth = (lo: number, hi: number): Hash => {
     if (hi - lo === 1) {
       const h = leafHashes[lo]!;
-      if (h.length !== HASH_SIZE) throw new MerkleError(`leaf hash ${lo} must be ${HASH_SIZE} bytes, got ${h.length}`);
+      if (h.length !== HASH_SIZE) throw new MerkleArgumentError(`leaf hash ${lo} must be ${HASH_SIZE} bytes, got ${h.length}`);
       return h;
     }
     let k = 1;

@@ -1,7 +1,7 @@
 import * as ed from '@noble/ed25519';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { fromBase64, toBase64 } from './encoding.js';
-import { checkIndex, MerkleError, NoteError } from './errors.js';
+import { checkIndex, MerkleArgumentError, NoteError } from './errors.js';
 
 // The synchronous noble API needs a SHA-512; set it once, here, for every module that signs or verifies.
 ed.hashes.sha512 = sha512;
@@ -46,13 +46,16 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * (so valid UTF-8), no '+' and no Unicode space characters.
  */
 export function isValidKeyName(name: string): boolean {
-  return name !== '' && !name.includes('+') && !UNICODE_SPACE.test(name) && !LONE_SURROGATE.test(name);
+  return typeof name === 'string' && name !== '' && !name.includes('+') && !UNICODE_SPACE.test(name) && !LONE_SURROGATE.test(name);
 }
 
-/** Throws NoteError unless name is a valid key name (see isValidKeyName). */
+/**
+ * Throws MerkleArgumentError unless name is a valid key name (see isValidKeyName).
+ * @internal for key generation, where the name is the caller's argument.
+ */
 export function checkKeyName(name: string): string {
   if (!isValidKeyName(name)) {
-    throw new NoteError(
+    throw new MerkleArgumentError(
       `invalid key name ${JSON.stringify(name)}: it must be non-empty and contain no '+' and no spaces (e.g. "example.com/log")`,
     );
   }
@@ -161,13 +164,14 @@ function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Ui
 }
 
 /**
- * Returns a copy of seed after checking it is 32 bytes, or a random seed if undefined.
+ * Returns a copy of seed after checking it is 32 bytes (MerkleArgumentError otherwise), or a
+ * random seed if undefined.
  * @internal
  */
 export function ed25519Seed(seed: Uint8Array | undefined): Uint8Array {
   if (seed === undefined) return ed.utils.randomSecretKey();
   if (!(seed instanceof Uint8Array) || seed.length !== ED25519_KEY_SIZE) {
-    throw new MerkleError(
+    throw new MerkleArgumentError(
       `an Ed25519 seed must be ${ED25519_KEY_SIZE} bytes, got ${seed instanceof Uint8Array ? seed.length : typeof seed}`,
     );
   }
@@ -191,6 +195,7 @@ export function encodeKeyPair(name: string, alg: number, seed: Uint8Array): { si
 /**
  * Generates an Ed25519 note key pair for a key name (valid per isValidKeyName).
  * seed: optional 32-byte Ed25519 seed (deterministic keys for tests); random otherwise.
+ * Throws MerkleArgumentError for an invalid name or a seed of the wrong length.
  * Returns Go-compatible strings: signerKey "PRIVATE+KEY+name+keyid+base64(0x01 || seed)"
  * (keep it secret) and verifierKey "name+keyid+base64(0x01 || public key)".
  */
@@ -259,11 +264,13 @@ const COSIGNATURE_HEADER = 'cosignature/v1\ntime ';
 /**
  * The message a cosignature/v1 signs: "cosignature/v1\ntime <timestamp>\n" followed by the
  * checkpoint note text. Requires checkpointText to end in "\n" and timestamp to be a
- * non-negative safe integer (POSIX seconds).
+ * non-negative safe integer (POSIX seconds); MerkleArgumentError otherwise.
  */
 export function cosignatureMessage(checkpointText: string, timestamp: number): Uint8Array {
   checkIndex(timestamp, 'cosignature timestamp');
-  if (!checkpointText.endsWith('\n')) throw new NoteError('the cosigned checkpoint text must end in a newline');
+  if (typeof checkpointText !== 'string' || !checkpointText.endsWith('\n')) {
+    throw new MerkleArgumentError('the cosigned checkpoint text must end in a newline');
+  }
   return utf8.encode(`${COSIGNATURE_HEADER}${timestamp}\n${checkpointText}`);
 }
 

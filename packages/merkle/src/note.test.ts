@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromBase64, toBase64 } from './encoding.js';
-import { NoteError, SignatureError } from './errors.js';
+import { MerkleArgumentError, NoteError, SignatureError } from './errors.js';
 import type { NoteSigner, NoteVerifier } from './key.js';
 import { generateEd25519Key, parseSignerKey, parseVerifierKey } from './key.js';
-import { formatNote, MAX_NOTE_SIGNATURES, MAX_NOTE_SIZE, openNote, parseNote, signNote } from './note.js';
+import { checkNoteText, formatNote, MAX_NOTE_SIGNATURES, MAX_NOTE_SIZE, openNote, parseNote, signNote } from './note.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const vectorsDir = path.resolve(repoRoot, '../shared/vectors');
@@ -138,7 +138,8 @@ describe('signNote / openNote', () => {
   it('refuses only the ASCII control characters below U+0020 other than newline', () => {
     for (let c = 0; c < 0x20; c++) {
       if (c === 0x0a) continue;
-      expect(() => signNote(`a${String.fromCharCode(c)}b\n`, [aliceS]), `0x${c.toString(16)}`).toThrow(NoteError);
+      expect(() => signNote(`a${String.fromCharCode(c)}b\n`, [aliceS]), `0x${c.toString(16)}`).toThrow(MerkleArgumentError);
+      expect(() => checkNoteText(`a${String.fromCharCode(c)}b\n`), `0x${c.toString(16)}`).toThrow(NoteError);
     }
     // DEL and the C1 controls are not ASCII control characters below U+0020: allowed, as in Go.
     for (const t of ['a\u007fb\n', 'a\u0085b\n', 'a\u009fb\n']) {
@@ -171,10 +172,12 @@ describe('signNote / openNote', () => {
   });
 
   it('refuses texts that cannot make a valid note', () => {
-    expect(() => signNote('no newline', [aliceS])).toThrow(NoteError);
+    // The text is signNote's argument: refusing it is a MerkleArgumentError, not bad data.
+    expect(() => signNote('no newline', [aliceS])).toThrow(MerkleArgumentError);
+    expect(() => signNote('no newline', [aliceS])).not.toThrow(NoteError);
     expect(() => signNote('tab\there\n', [aliceS])).toThrow(/control character/);
     expect(() => signNote('lone \ud800 surrogate\n', [aliceS])).toThrow(/UTF-8/);
-    expect(() => signNote(TEXT, [])).toThrow(NoteError);
+    expect(() => signNote(TEXT, [])).toThrow(MerkleArgumentError);
     const badName: NoteSigner = { name: 'has space', keyId: 1, sign: () => new Uint8Array(64) };
     expect(() => signNote(TEXT, [badName])).toThrow(/key name/);
   });
@@ -307,7 +310,7 @@ describe('parseNote rejects malformed notes', () => {
         text: TEXT,
         signatures: parseNote(`${TEXT}\n${line}`).signatures.concat(Array(100).fill(parseNote(`${TEXT}\n${line}`).signatures[0])),
       }),
-    ).toThrow(NoteError);
+    ).toThrow(MerkleArgumentError);
   });
 
   it('accepts a note of exactly the size limit and rejects one byte more', () => {

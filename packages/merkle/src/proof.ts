@@ -10,7 +10,7 @@
  * golang.org/x/mod/sumdb/tlog does.
  */
 import { bytesEqual } from './encoding.js';
-import { checkIndex, MerkleError, ProofError, RootMismatchError } from './errors.js';
+import { checkIndex, MerkleArgumentError, ProofError, RootMismatchError } from './errors.js';
 import { defaultHasher, HASH_SIZE, type Hash, type Hasher } from './hash.js';
 import { bitCeil, bitLengthXor, isPow2, largestPow2Below, POW2, popcount, pushRange, shiftRight, trailingZeros } from './treemath.js';
 
@@ -22,7 +22,8 @@ export interface NodeId {
 
 /**
  * Reads stored hashes of complete subtrees, in the order asked. May be sync or async.
- * Precondition for implementers: return exactly one 32-byte hash per id, in order; every id
+ * Precondition for implementers: return exactly one 32-byte hash per id, in order (the proof
+ * makers throw MerkleArgumentError otherwise: a broken reader is the caller's bug); every id
  * asked for by this package is a complete subtree of the tree the caller named.
  */
 export interface NodeReader {
@@ -74,7 +75,7 @@ function planFromScratch(n: number, reader: { rangeHash?(start: number, end: num
       const h = reader.rangeHash(lo, hi);
       if (h !== undefined) {
         if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) {
-          throw new MerkleError(
+          throw new MerkleArgumentError(
             `NodeReader.rangeHash(${lo}, ${hi}) returned a ${h?.length ?? 'missing'}-byte value; hashes must be ${HASH_SIZE} bytes`,
           );
         }
@@ -138,14 +139,16 @@ function planConsistency(size1: number, size2: number, reader: NodeReader): Proo
 }
 
 function checkReadResult(ids: readonly NodeId[], hashes: readonly Hash[]): void {
-  if (hashes.length !== ids.length) {
-    throw new MerkleError(`NodeReader returned ${hashes.length} hashes for ${ids.length} node ids; it must return one per id, in order`);
+  if (!Array.isArray(hashes) || hashes.length !== ids.length) {
+    throw new MerkleArgumentError(
+      `NodeReader returned ${Array.isArray(hashes) ? hashes.length : 'no array of'} hashes for ${ids.length} node ids; it must return one per id, in order`,
+    );
   }
   for (let i = 0; i < hashes.length; i++) {
     const h = hashes[i]!;
     if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) {
       const id = ids[i]!;
-      throw new MerkleError(
+      throw new MerkleArgumentError(
         `NodeReader returned a ${h?.length ?? 'missing'}-byte value for node (level ${id.level}, index ${id.index}); hashes must be ${HASH_SIZE} bytes`,
       );
     }
@@ -176,18 +179,19 @@ function assemble(plan: ProofPlan, hashes: readonly Hash[], hasher: Hasher): Has
 function checkInclusionArgs(index: number, size: number): void {
   checkIndex(index, 'index');
   checkIndex(size, 'tree size');
-  if (index >= size) throw new MerkleError(`index ${index} is not in a tree of size ${size}: an inclusion proof needs 0 <= index < size`);
+  if (index >= size)
+    throw new MerkleArgumentError(`index ${index} is not in a tree of size ${size}: an inclusion proof needs 0 <= index < size`);
 }
 
 function checkConsistencyArgs(size1: number, size2: number): void {
   checkIndex(size1, 'size1');
   checkIndex(size2, 'size2');
   if (size1 > size2)
-    throw new MerkleError(
+    throw new MerkleArgumentError(
       `size1 ${size1} is larger than size2 ${size2}: a consistency proof goes from an older (smaller) tree to a newer one`,
     );
   if (size1 === 0) {
-    throw new MerkleError(
+    throw new MerkleArgumentError(
       'a consistency proof from the empty tree (size1 = 0) is meaningless: every tree extends it; verify the newer checkpoint directly',
     );
   }
@@ -201,7 +205,7 @@ function rootPlan(size: number): ProofPlan {
 
 /**
  * Makes the inclusion proof (RFC 6962 PATH, bottom-up) of leaf `index` in the tree of `size`
- * leaves, with one `readNodes` call. Requires 0 <= index < size (MerkleError otherwise).
+ * leaves, with one `readNodes` call. Requires 0 <= index < size (MerkleArgumentError otherwise).
  * Returned hashes may be the very arrays the reader returned.
  */
 export async function proveInclusion(reader: NodeReader, index: number, size: number, hasher: Hasher = defaultHasher): Promise<Hash[]> {
@@ -220,7 +224,7 @@ export function proveInclusionSync(reader: SyncNodeReader, index: number, size: 
 /**
  * Makes the consistency proof (RFC 6962 SUBPROOF(m, D[n], true), bottom-up) from the tree of
  * `size1` leaves to the tree of `size2`, with one `readNodes` call.
- * Requires 0 < size1 <= size2 (MerkleError otherwise); equal sizes give an empty proof.
+ * Requires 0 < size1 <= size2 (MerkleArgumentError otherwise); equal sizes give an empty proof.
  */
 export async function proveConsistency(reader: NodeReader, size1: number, size2: number, hasher: Hasher = defaultHasher): Promise<Hash[]> {
   checkConsistencyArgs(size1, size2);
@@ -239,7 +243,7 @@ export function proveConsistencySync(reader: SyncNodeReader, size1: number, size
 
 /**
  * The root of the tree of `size` leaves, from its stored complete subtrees (one per set bit of
- * size), read in one call. Size 0 gives SHA-256("") without reading. Requires a safe integer size.
+ * size), read in one call. Size 0 gives SHA-256("") without reading. Requires a safe integer size (MerkleArgumentError otherwise).
  */
 export async function treeRoot(reader: NodeReader, size: number, hasher: Hasher = defaultHasher): Promise<Hash> {
   checkIndex(size, 'tree size');

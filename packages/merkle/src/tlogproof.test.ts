@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { formatCheckpoint } from './checkpoint.js';
 import { generateCosignatureKey, parseCosignerKey } from './cosignature.js';
 import { fromHex, toBase64, toHex } from './encoding.js';
-import { MerkleError, NoteError, ProofError, SignatureError } from './errors.js';
+import { MerkleArgumentError, MerkleDataError, NoteError, ProofError, SignatureError } from './errors.js';
 import type { Hash } from './hash.js';
 import { defaultHasher } from './hash.js';
 import { generateEd25519Key, parseSignerKey, parseVerifierKey } from './key.js';
@@ -95,9 +95,10 @@ describe('formatTlogProof / parseTlogProof', () => {
   });
 
   it('formatTlogProof refuses bad input', () => {
-    expect(() => formatTlogProof({ index: -1, proof: [], checkpoint: logSigned })).toThrow(MerkleError);
+    expect(() => formatTlogProof({ index: -1, proof: [], checkpoint: logSigned })).toThrow(MerkleArgumentError);
     expect(() => formatTlogProof({ index: 0, proof: [n01.subarray(1)], checkpoint: logSigned })).toThrow(/31 bytes/);
-    expect(() => formatTlogProof({ index: 0, proof: [], checkpoint: text })).toThrow(NoteError);
+    expect(() => formatTlogProof({ index: 0, proof: [n01.subarray(1)], checkpoint: logSigned })).toThrow(MerkleArgumentError);
+    expect(() => formatTlogProof({ index: 0, proof: [], checkpoint: text })).toThrow(MerkleArgumentError);
   });
 });
 
@@ -144,7 +145,11 @@ describe('verifyTlogProof', () => {
     // Without witnesses in the policy the default quorum 0 holds, whatever cosignatures are present.
     expect(verifyTlogProof(r, entries[2]!, { log }).index).toBe(2);
     expect(() => verifyTlogProof(r, entries[2]!, { log, quorum: 1 })).toThrow(SignatureError);
-    expect(() => verifyTlogProof(r, entries[2]!, { log, quorum: -1 })).toThrow(MerkleError);
+    // The policy is the caller's argument, the receipt is data.
+    expect(() => verifyTlogProof(r, entries[2]!, { log, quorum: -1 })).toThrow(MerkleArgumentError);
+    expect(() => verifyTlogProof(r, entries[2]!, { log, witnesses: [log], quorum: 0 })).toThrow(MerkleArgumentError);
+    expect(() => verifyTlogProof({ ...parseTlogProof(r), index: -1 }, entries[2]!, { log })).toThrow(NoteError);
+    expect(() => verifyTlogProof(r, entries[1]!, { log })).toThrow(MerkleDataError);
   });
 
   it('rejects a receipt whose trusted witness cosignature is invalid', () => {
