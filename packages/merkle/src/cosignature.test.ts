@@ -165,7 +165,7 @@ describe('cosignature timestamps beyond 2^53-1', () => {
     const message = new TextEncoder().encode(`cosignature/v1\ntime ${t}\n${text}`);
     const blob = new Uint8Array(72);
     new DataView(blob.buffer).setBigUint64(0, t);
-    blob.set(ed.sign(message, seed), 8);
+    blob.set(await ed.signAsync(message, seed), 8);
     const witness = parseVerifierKey(verifierKey);
     const sig = { name: witness.name, keyId: witness.keyId, signature: blob };
     expect(witness.verify(new TextEncoder().encode(text), blob)).toBe(true);

@@ -3,11 +3,12 @@ import type { Hash } from './hash.js';
 import { HASH_SIZE } from './hash.js';
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const B64_INDEX = new Int16Array(128).fill(-1);
-for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+// The value of each ASCII character in base64, -1 if it is not in the alphabet. Frozen, as every
+// module-level table: nothing can change it under another caller.
+const B64_INDEX: readonly number[] = Object.freeze(Array.from({ length: 128 }, (_, c) => B64.indexOf(String.fromCharCode(c))));
 
 // Every 12-bit value as its two base64 characters: one table lookup per 1.5 input bytes.
-const B64_PAIRS: readonly string[] = Array.from({ length: 4096 }, (_, i) => B64[i >> 6]! + B64[i & 63]!);
+const B64_PAIRS: readonly string[] = Object.freeze(Array.from({ length: 4096 }, (_, i) => B64[i >> 6]! + B64[i & 63]!));
 
 /** Standard base64 (RFC 4648 §4) with padding. */
 export function toBase64(b: Uint8Array): string {

@@ -148,3 +148,41 @@ describe('parseSignerKey rejects malformed keys', () => {
     }
   });
 });
+
+describe('Ed25519 without global configuration', () => {
+  it('importing this package configures nothing in @noble/ed25519 (no import-time side effect)', async () => {
+    const ed = await import('@noble/ed25519');
+    // key.js is imported above; it used to set this slot for everyone.
+    expect(ed.hashes.sha512).toBeUndefined();
+    expect(() => ed.sign(new Uint8Array(1), new Uint8Array(32))).toThrow(/sha512 not set/);
+  });
+
+  it('signatures and verdicts agree with @noble/ed25519 (RFC 8032, strict), an independent implementation', async () => {
+    const ed = await import('@noble/ed25519');
+    const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+    for (let i = 0; i < 8; i++) {
+      const seed = sha256(Uint8Array.of(i));
+      const { signerKey, verifierKey } = generateEd25519Key(`example.com/k${i}`, seed);
+      const signer = parseSignerKey(signerKey);
+      const verifier = parseVerifierKey(verifierKey);
+      const pub = fromBase64(verifierKey.split('+').slice(2).join('+')).subarray(1);
+      expect(toHex(pub)).toBe(toHex(await ed.getPublicKeyAsync(seed)));
+      const msg = new TextEncoder().encode(`message ${i}\n`.repeat(i + 1));
+      const sig = signer.sign(msg);
+      expect(toHex(sig)).toBe(toHex(await ed.signAsync(msg, seed)));
+      expect(verifier.verify(msg, sig)).toBe(true);
+      // S + L is the same scalar but a non-canonical encoding: strict verifiers refuse it.
+      let s = 0n;
+      for (let b = 63; b >= 32; b--) s = (s << 8n) | BigInt(sig[b]!);
+      const malleable = sig.slice();
+      let t = s + L;
+      for (let b = 32; b < 64; b++, t >>= 8n) malleable[b] = Number(t & 0xffn);
+      expect(verifier.verify(msg, malleable)).toBe(false);
+      expect(await ed.verifyAsync(malleable, msg, pub, { zip215: false })).toBe(false);
+      const flipped = sig.slice();
+      flipped[i]! ^= 1;
+      expect(verifier.verify(msg, flipped)).toBe(false);
+      expect(await ed.verifyAsync(flipped, msg, pub, { zip215: false })).toBe(false);
+    }
+  });
+});

@@ -635,6 +635,45 @@ describe('NodeReader.rangeHash (a reader that keeps incomplete right-edge subtre
     );
   });
 
+  test('a rangeHash that itself makes proofs (re-enters) gets correct proofs, and so does its caller', () => {
+    // The reader answers each range by making and verifying an inclusion proof in another tree,
+    // then computing the range from the leaves: the outer proof must be unaffected.
+    const leaves = leafHashesFor(300);
+    const other = new MemoryTree(leafHashesFor(777));
+    const otherRoot = treeRootSync(other, 777);
+    let inner = 0;
+    const reader: SyncNodeReader = {
+      readNodes: (ids) => new MemoryTree(leaves).readNodes(ids),
+      rangeHash: (start, end) => {
+        const index = (start * 31 + end) % 777;
+        const p = proveInclusionSync(other, index, 777);
+        verifyInclusion(index, 777, other.levels[0]![index]!, p, otherRoot);
+        const c = proveConsistencySync(other, (index % 776) + 1, 777);
+        verifyConsistency((index % 776) + 1, 777, c, treeRootSync(other, (index % 776) + 1), otherRoot);
+        inner++;
+        return rootFromLeafHashes(leaves.slice(start, end));
+      },
+    };
+    const plain = new MemoryTree(leaves);
+    for (let size = 2; size <= 300; size += 7) {
+      const root = treeRootSync(plain, size);
+      // Leaves in the right part of the tree too, so the re-entered range is not the last one read.
+      const k = 2 ** Math.floor(Math.log2(size - 1));
+      const spots = [0, size >> 1, k, k + ((size - k) >> 1), k + ((size - k) >> 2), size - 2, size - 1].filter((i) => i > 0 && i < size);
+      for (const index of [0, ...spots]) {
+        const p = proveInclusionSync(reader, index, size);
+        expect(p.map(toHex), `inclusion ${index} in ${size}`).toEqual(proveInclusionSync(plain, index, size).map(toHex));
+        verifyInclusion(index, size, leaves[index]!, p, root);
+      }
+      for (const size1 of [1, ...spots]) {
+        const c = proveConsistencySync(reader, size1, size);
+        expect(c.map(toHex), `consistency ${size1} -> ${size}`).toEqual(proveConsistencySync(plain, size1, size).map(toHex));
+        verifyConsistency(size1, size, c, treeRootSync(plain, size1), root);
+      }
+    }
+    expect(inner).toBeGreaterThan(100);
+  });
+
   test('a malformed range hash is refused', () => {
     const reader = new RangeTree(leafHashesFor(7), 'short');
     expect(() => proveInclusionSync(reader, 0, 7)).toThrow(/rangeHash\(4, 7\) returned a 31-byte value/);

@@ -58,19 +58,22 @@ interface ProofPlan {
   readonly given?: (Hash | undefined)[];
 }
 
-// Scratch for the top-down walk of planInclusion/planConsistency. Planning is synchronous and
-// never re-entered, so one module-level buffer serves every call without allocating.
-const scratchLo = new Float64Array(128);
-const scratchHi = new Float64Array(128);
-
-/** Turns top-down ranges scratch[0..n) into a bottom-up plan. */
-function planFromScratch(n: number, reader: { rangeHash?(start: number, end: number): Hash | undefined }): ProofPlan {
+/**
+ * Turns the top-down ranges [los[i], his[i]) into a bottom-up plan. The ranges live in the
+ * caller's locals, never in module state: reader.rangeHash may itself make proofs (re-enter).
+ */
+function planFromRanges(
+  los: readonly number[],
+  his: readonly number[],
+  reader: { rangeHash?(start: number, end: number): Hash | undefined },
+): ProofPlan {
+  const n = los.length;
   const ids: NodeId[] = [];
   const counts: number[] = new Array<number>(n);
   let given: (Hash | undefined)[] | undefined;
   for (let i = n - 1, j = 0; i >= 0; i--, j++) {
-    const lo = scratchLo[i]!;
-    const hi = scratchHi[i]!;
+    const lo = los[i]!;
+    const hi = his[i]!;
     if (reader.rangeHash !== undefined && !isPow2(hi - lo)) {
       const h = reader.rangeHash(lo, hi);
       if (h !== undefined) {
@@ -93,49 +96,51 @@ function planFromScratch(n: number, reader: { rangeHash?(start: number, end: num
 
 /** RFC 6962 PATH(m, D[0:n]) as ranges; requires 0 <= index < size. */
 function planInclusion(index: number, size: number, reader: NodeReader): ProofPlan {
+  const los: number[] = [];
+  const his: number[] = [];
   let lo = 0;
   let hi = size;
-  let n = 0;
   while (hi - lo > 1) {
     const k = largestPow2Below(hi - lo);
     if (index < lo + k) {
-      scratchLo[n] = lo + k;
-      scratchHi[n++] = hi;
+      los.push(lo + k);
+      his.push(hi);
       hi = lo + k;
     } else {
-      scratchLo[n] = lo;
-      scratchHi[n++] = lo + k;
+      los.push(lo);
+      his.push(lo + k);
       lo += k;
     }
   }
-  return planFromScratch(n, reader);
+  return planFromRanges(los, his, reader);
 }
 
 /** RFC 6962 SUBPROOF(m, D[0:n], true) as ranges; requires 0 < size1 <= size2. */
 function planConsistency(size1: number, size2: number, reader: NodeReader): ProofPlan {
+  const los: number[] = [];
+  const his: number[] = [];
   let lo = 0;
   let hi = size2;
   let whole = true; // RFC 6962's b: the subtree [lo, hi) is where the old tree ends
-  let n = 0;
   while (size1 !== hi) {
     const k = largestPow2Below(hi - lo);
     if (size1 <= lo + k) {
-      scratchLo[n] = lo + k;
-      scratchHi[n++] = hi;
+      los.push(lo + k);
+      his.push(hi);
       hi = lo + k;
     } else {
-      scratchLo[n] = lo;
-      scratchHi[n++] = lo + k;
+      los.push(lo);
+      his.push(lo + k);
       lo += k;
       whole = false;
     }
   }
   if (!whole) {
     // [lo, size1) is a perfect subtree of the old tree; its hash is part of the proof.
-    scratchLo[n] = lo;
-    scratchHi[n++] = hi;
+    los.push(lo);
+    his.push(hi);
   }
-  return planFromScratch(n, reader);
+  return planFromRanges(los, his, reader);
 }
 
 function checkReadResult(ids: readonly NodeId[], hashes: readonly Hash[]): void {

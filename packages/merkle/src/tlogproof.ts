@@ -66,20 +66,14 @@ export function formatTlogProof(p: TlogProof): string {
     }
     out += toBase64(h) + '\n';
   }
-  if (p.checkpoint !== lastFormatted) {
-    try {
-      parseNote(p.checkpoint);
-    } catch (e) {
-      if (e instanceof NoteError) throw new MerkleArgumentError(`tlog-proof checkpoint is not a signed note: ${e.message}`);
-      throw e;
-    }
-    lastFormatted = p.checkpoint;
+  try {
+    parseNote(p.checkpoint);
+  } catch (e) {
+    if (e instanceof NoteError) throw new MerkleArgumentError(`tlog-proof checkpoint is not a signed note: ${e.message}`);
+    throw e;
   }
   return out + '\n' + p.checkpoint;
 }
-
-// A log formats many receipts against the same checkpoint: check that note's syntax once.
-let lastFormatted: string | undefined;
 
 /**
  * Parses a c2sp.org/tlog-proof@v1 receipt (structure only; verifyTlogProof checks it).
