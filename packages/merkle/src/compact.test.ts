@@ -7,7 +7,7 @@ import { CompactTree, type CompletedNode } from './compact.js';
 import { fromHex, toHex } from './encoding.js';
 import { MerkleError } from './errors.js';
 import { defaultHasher, type Hash, Hasher, rootFromLeafHashes } from './hash.js';
-import type { NodeId } from './proof.js';
+import type { NodeId } from './prove.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const vectorsDir = path.resolve(repoRoot, '../shared/vectors');

@@ -6,7 +6,7 @@
  */
 import { checkIndex, MerkleArgumentError } from './errors.js';
 import { defaultHasher, HASH_SIZE, type Hash, type Hasher } from './hash.js';
-import type { NodeId, NodeReader } from './proof.js';
+import type { NodeId, NodeReader } from './prove.js';
 import { POW2, popcount, pushRange } from './treemath.js';
 
 /** A node completed by an append: the hash of the perfect subtree (level, index). */

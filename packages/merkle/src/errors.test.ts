@@ -23,20 +23,11 @@ import {
 import { defaultHasher, type Hash, rootFromLeafHashes } from './hash.js';
 import { cosignatureMessage, generateEd25519Key, parseSignerKey, parseVerifierKey } from './key.js';
 import { formatNote, formatSignatureLine, openNote, parseNote, signNote } from './note.js';
-import {
-  type NodeId,
-  proveConsistencySync,
-  proveInclusion,
-  proveInclusionSync,
-  treeRootSync,
-  verifyConsistency,
-  verifyInclusion,
-  verifySubtreeConsistency,
-  verifySubtreeInclusion,
-} from './proof.js';
+import { type NodeId, proveConsistencySync, proveInclusion, proveInclusionSync, treeRootSync } from './prove.js';
 import { changedTiles, formatTilePath, hashTileRoot, nodeFromTile, parseTilePath, tileForNode } from './tile.js';
 import { TileHashReader } from './tilereader.js';
 import { formatTlogProof, parseTlogProof, verifyTlogProof } from './tlogproof.js';
+import { verifyConsistency, verifyInclusion, verifySubtreeConsistency, verifySubtreeInclusion } from './verify.js';
 
 const enc = new TextEncoder();
 const leaves = Array.from({ length: 7 }, (_, i) => defaultHasher.hashLeaf(enc.encode(`leaf ${i}`)));

@@ -34,7 +34,8 @@ export {
   parseNote,
   signNote,
 } from './note.js';
-export * from './proof.js';
+export * from './prove.js';
 export * from './tile.js';
 export * from './tilereader.js';
 export * from './tlogproof.js';
+export * from './verify.js';

@@ -16,19 +16,7 @@ import { EncodingError, MerkleArgumentError, MerkleDataError, type MerkleError, 
 import { defaultHasher, type Hash } from './hash.js';
 import { cosignatureMessage, generateEd25519Key, parseSignerKey, parseVerifierKey } from './key.js';
 import { openNote, parseNote, signNote } from './note.js';
-import {
-  proveConsistency,
-  proveConsistencySync,
-  proveInclusion,
-  proveInclusionSync,
-  rootFromInclusionProof,
-  treeRoot,
-  treeRootSync,
-  verifyConsistency,
-  verifyInclusion,
-  verifySubtreeConsistency,
-  verifySubtreeInclusion,
-} from './proof.js';
+import { proveConsistency, proveConsistencySync, proveInclusion, proveInclusionSync, treeRoot, treeRootSync } from './prove.js';
 import {
   changedTiles,
   entriesTilesForSize,
@@ -42,6 +30,7 @@ import {
 } from './tile.js';
 import { TileHashReader } from './tilereader.js';
 import { formatTlogProof, parseTlogProof, verifyTlogProof } from './tlogproof.js';
+import { rootFromInclusionProof, verifyConsistency, verifyInclusion, verifySubtreeConsistency, verifySubtreeInclusion } from './verify.js';
 
 /** Runs f; passes if it returns or throws a MerkleDataError (of the given class), fails on anything else. */
 function refusesCleanly(f: () => unknown, errorClass: typeof MerkleError = MerkleDataError): void {

@@ -12,15 +12,11 @@ import {
   proveConsistencySync,
   proveInclusion,
   proveInclusionSync,
-  rootFromInclusionProof,
   type SyncNodeReader,
   treeRoot,
   treeRootSync,
-  verifyConsistency,
-  verifyInclusion,
-  verifySubtreeConsistency,
-  verifySubtreeInclusion,
-} from './proof.js';
+} from './prove.js';
+import { rootFromInclusionProof, verifyConsistency, verifyInclusion, verifySubtreeConsistency, verifySubtreeInclusion } from './verify.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const vectorsDir = path.resolve(repoRoot, '../shared/vectors');
@@ -386,6 +382,47 @@ describe('proof properties (fast-check)', () => {
             }
             expect(() => verifyConsistency(size1, size2, proof.slice(1), root1, root2)).toThrow(ProofError);
           }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('one verifier: whole-tree and subtree-from-0 verification accept and refuse the same proofs', () => {
+    const accepts = (f: () => void): boolean => {
+      try {
+        f();
+        return true;
+      } catch (e) {
+        if (!(e instanceof ProofError)) throw e;
+        return false;
+      }
+    };
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3000 }).chain((size2) => fc.tuple(fc.integer({ min: 1, max: size2 }), fc.constant(size2))),
+        fc.nat(),
+        fc.nat(255),
+        fc.integer({ min: 0, max: 4 }),
+        ([size1, size2], pick, bit, how) => {
+          const root1 = rootOf(size1);
+          const root2 = rootOf(size2);
+          let proof = proveConsistencySync(tree, size1, size2);
+          let [a, b] = [size1, size2];
+          if (how === 1 && proof.length > 0) proof = proof.map((h, j) => (j === pick % proof.length ? flipBit(h, bit) : h));
+          if (how === 2) proof = proof.slice(1);
+          if (how === 3) a = 1 + (pick % size2);
+          if (how === 4) b = size2 + 1 + (pick % 7);
+          const whole = accepts(() => verifyConsistency(a, b, proof, root1, root2));
+          const sub = accepts(() => verifySubtreeConsistency(0, a, b, proof, root1, root2));
+          expect(sub, `${a} -> ${b} (${how})`).toBe(whole);
+          if (how === 0) expect(whole).toBe(true);
+          const index = pick % size2;
+          const incl = proveInclusionSync(tree, index, size2);
+          const bad = incl.length > 0 && how === 1 ? incl.map((h, j) => (j === 0 ? flipBit(h, bit) : h)) : incl;
+          expect(accepts(() => verifySubtreeInclusion(index, 0, size2, leaves[index]!, bad, root2))).toBe(
+            accepts(() => verifyInclusion(index, size2, leaves[index]!, bad, root2)),
+          );
         },
       ),
       { numRuns: 300 },

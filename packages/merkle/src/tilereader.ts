@@ -8,7 +8,7 @@
 import { bytesEqual } from './encoding.js';
 import { checkIndex, MerkleArgumentError, MerkleError, ProofError, RootMismatchError } from './errors.js';
 import { defaultHasher, HASH_SIZE, type Hash, type Hasher } from './hash.js';
-import type { NodeId, NodeReader } from './proof.js';
+import type { NodeId, NodeReader } from './prove.js';
 import { formatTilePath, hashTileRoot, nodeFromTile, TILE_WIDTH, type TileId, tileForNode } from './tile.js';
 import { pushRange } from './treemath.js';
 

@@ -7,7 +7,7 @@ import { defaultHasher, HASH_SIZE } from './hash.js';
 import type { NoteVerifier } from './key.js';
 import { formatKeyId } from './key.js';
 import { openNote, parseNote } from './note.js';
-import { verifyInclusion } from './proof.js';
+import { verifyInclusion } from './verify.js';
 
 /** A c2sp.org/tlog-proof@v1 receipt: an entry's index, its inclusion proof, and the signed checkpoint. */
 export interface TlogProof {

@@ -6,7 +6,7 @@
  * All inputs are non-negative safe integers; callers check that at the API boundary.
  */
 
-import type { NodeId } from './proof.js';
+import type { NodeId } from './prove.js';
 
 const TWO_32 = 0x1_0000_0000;
 

@@ -19,9 +19,10 @@ import { ProofError } from './errors.js';
 import { defaultHasher, type Hash, rootFromLeafHashes } from './hash.js';
 import { cosignatureMessage, keyId, parseVerifierKey, verifierKeyOf } from './key.js';
 import { openNote, parseNote } from './note.js';
-import { type NodeId, proveConsistency, proveConsistencySync, proveInclusion, treeRoot, verifyConsistency } from './proof.js';
+import { type NodeId, proveConsistency, proveConsistencySync, proveInclusion, treeRoot } from './prove.js';
 import { formatTilePath, nodeFromTile, parseTilePath, type TileId } from './tile.js';
 import { TileHashReader } from './tilereader.js';
+import { verifyConsistency } from './verify.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const vectorsDir = path.resolve(repoRoot, '../shared/vectors');
