@@ -39,3 +39,4 @@ export * from './tile.js';
 export * from './tilereader.js';
 export * from './tlogproof.js';
 export * from './verify.js';
+export * from './witness.js';
