@@ -4,7 +4,7 @@
  */
 
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,24 +23,11 @@ import {
   TILE_WIDTH,
   toHex,
 } from '@tlog/merkle';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeVectors, type TlogReference, tlogReference } from './support/vectors.js';
 
-const VECTORS = resolve(import.meta.dirname, '../../shared/vectors/tlog-reference.json');
-const present = existsSync(VECTORS);
-
-interface Reference {
-  leaves: string[];
-  leafHashes: string[];
-  roots: Record<string, string>;
-  inclusion: { index: number; treeSize: number; leafHash: string; root: string; proof: string[] }[];
-  consistency: { from: number; to: number; fromRoot: string; toRoot: string; proof: string[] }[];
-  tiles: { path: string; hex: string }[];
-  entryBundles: { path: string; hex: string }[];
-  signedNote: { origin: string; verifierKey: string; checkpoints: { treeSize: number; root: string; note: string }[] };
-}
-
-describe.skipIf(!present)(`SDK reads the reference tiles${present ? '' : ' (skipped: ../shared/vectors not found)'}`, () => {
-  let ref: Reference;
+describeVectors('SDK reads the reference tiles', () => {
+  let ref: TlogReference;
   let url: string;
   /** The size of the signed checkpoint served at /checkpoint (the vectors sign 0, 1, 256 and 1100). */
   let servedSize = 1100;
@@ -83,7 +70,7 @@ describe.skipIf(!present)(`SDK reads the reference tiles${present ? '' : ' (skip
   }
 
   beforeAll(async () => {
-    ref = JSON.parse(readFileSync(VECTORS, 'utf8')) as Reference;
+    ref = tlogReference();
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });

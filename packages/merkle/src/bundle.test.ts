@@ -1,39 +1,25 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import { describeVectors, tlogReference } from '../../../test/support/vectors.js';
 import { decodeEntryBundle, encodeEntryBundle, MAX_ENTRY_SIZE } from './bundle.js';
 import { fromHex, toHex } from './encoding.js';
 import { MerkleError } from './errors.js';
 import { parseTilePath } from './tile.js';
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const vectorsDir = path.resolve(repoRoot, '../shared/vectors');
-const haveVectors = existsSync(path.join(vectorsDir, 'tlog-reference.json'));
+describeVectors('entry bundles of tlog-reference.json', () => {
+  const ref = tlogReference();
 
-describe.skipIf(!haveVectors)(
-  haveVectors ? 'entry bundles of tlog-reference.json' : 'entry bundles of tlog-reference.json (skipped: ../shared/vectors not found)',
-  () => {
-    const ref = haveVectors
-      ? (JSON.parse(readFileSync(path.join(vectorsDir, 'tlog-reference.json'), 'utf8')) as {
-          leaves: string[];
-          entryBundles: { path: string; hex: string }[];
-        })
-      : undefined;
-
-    test('each bundle decodes to its leaves and re-encodes byte for byte', () => {
-      for (const b of ref!.entryBundles) {
-        const p = parseTilePath(b.path);
-        if (p.kind !== 'entries') throw new Error(`${b.path} is not an entry bundle`);
-        const entries = decodeEntryBundle(fromHex(b.hex), p.tile.width);
-        const want = ref!.leaves.slice(p.tile.index * 256, p.tile.index * 256 + p.tile.width);
-        expect(entries.map(toHex)).toEqual(want);
-        expect(toHex(encodeEntryBundle(entries))).toBe(b.hex);
-      }
-    });
-  },
-);
+  test('each bundle decodes to its leaves and re-encodes byte for byte', () => {
+    for (const b of ref.entryBundles) {
+      const p = parseTilePath(b.path);
+      if (p.kind !== 'entries') throw new Error(`${b.path} is not an entry bundle`);
+      const entries = decodeEntryBundle(fromHex(b.hex), p.tile.width);
+      const want = ref.leaves.slice(p.tile.index * 256, p.tile.index * 256 + p.tile.width);
+      expect(entries.map(toHex)).toEqual(want);
+      expect(toHex(encodeEntryBundle(entries))).toBe(b.hex);
+    }
+  });
+});
 
 describe('entry bundles', () => {
   test('round-trip (property)', () => {

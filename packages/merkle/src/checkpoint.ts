@@ -1,10 +1,10 @@
 import { fromBase64, toBase64 } from './encoding.js';
-import { checkIndex, NoteError } from './errors.js';
+import { checkIndex, MerkleArgumentError, NoteError } from './errors.js';
 import type { Hash } from './hash.js';
 import { HASH_SIZE } from './hash.js';
 import type { NoteVerifier } from './key.js';
 import type { Note } from './note.js';
-import { checkNoteText, openNote } from './note.js';
+import { checkNoteText, noteTextBytes, openNote } from './note.js';
 
 /** A tlog-checkpoint: the log's origin, tree size, root hash and optional extension lines. */
 export interface Checkpoint {
@@ -20,25 +20,26 @@ const DECIMAL = /^(0|[1-9][0-9]*)$/;
 /**
  * Formats a checkpoint as note text: "origin\nsize\nbase64(root)\n" then each extension line
  * and "\n". Requires a non-empty origin and non-empty extensions without newlines, a safe
- * integer size and a 32-byte root. Throws NoteError (MerkleError for the size) otherwise.
+ * integer size and a 32-byte root, and a result that is valid note text (see checkNoteText).
+ * Throws MerkleArgumentError otherwise.
  */
 export function formatCheckpoint(c: Checkpoint): string {
-  if (c.origin === '' || c.origin.includes('\n')) {
-    throw new NoteError(`checkpoint origin must be a non-empty single line, got ${JSON.stringify(c.origin)}`);
+  if (typeof c.origin !== 'string' || c.origin === '' || c.origin.includes('\n')) {
+    throw new MerkleArgumentError(`checkpoint origin must be a non-empty single line, got ${JSON.stringify(c.origin)}`);
   }
   checkIndex(c.size, 'checkpoint tree size');
   if (!(c.root instanceof Uint8Array) || c.root.length !== HASH_SIZE) {
-    throw new NoteError(
+    throw new MerkleArgumentError(
       `checkpoint root must be a ${HASH_SIZE}-byte hash, got ${c.root instanceof Uint8Array ? c.root.length + ' bytes' : typeof c.root}`,
     );
   }
   for (const e of c.extensions) {
     if (e === '' || e.includes('\n')) {
-      throw new NoteError(`checkpoint extension lines must be non-empty single lines, got ${JSON.stringify(e)}`);
+      throw new MerkleArgumentError(`checkpoint extension lines must be non-empty single lines, got ${JSON.stringify(e)}`);
     }
   }
   const text = [c.origin, String(c.size), toBase64(c.root), ...c.extensions].join('\n') + '\n';
-  checkNoteText(text);
+  noteTextBytes(text, MerkleArgumentError);
   return text;
 }
 

@@ -1,17 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import { describeVectors, tlogReference } from '../../../test/support/vectors.js';
 import { CompactTree, type CompletedNode } from './compact.js';
 import { fromHex, toHex } from './encoding.js';
 import { MerkleError } from './errors.js';
 import { defaultHasher, type Hash, Hasher, rootFromLeafHashes } from './hash.js';
-import type { NodeId } from './proof.js';
-
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const vectorsDir = path.resolve(repoRoot, '../shared/vectors');
-const haveVectors = existsSync(path.join(vectorsDir, 'tlog-reference.json'));
+import type { NodeId } from './prove.js';
 
 function leafHashesFor(n: number): Hash[] {
   const out: Hash[] = [];
@@ -19,45 +13,33 @@ function leafHashesFor(n: number): Hash[] {
   return out;
 }
 
-interface Ref {
-  leaves: string[];
-  leafHashes: string[];
-  roots: Record<string, string>;
-  rfc6962Example: { leaves: string[]; rootsBySize: string[] };
-}
+describeVectors('CompactTree against tlog-reference.json', () => {
+  const ref = tlogReference();
 
-describe.skipIf(!haveVectors)(
-  haveVectors
-    ? 'CompactTree against tlog-reference.json'
-    : 'CompactTree against tlog-reference.json (skipped: ../shared/vectors not found)',
-  () => {
-    const ref = haveVectors ? (JSON.parse(readFileSync(path.join(vectorsDir, 'tlog-reference.json'), 'utf8')) as Ref) : undefined;
+  test('leaf hashes, and the root of every size 0..1100 by CompactTree and rootFromLeafHashes', () => {
+    const leafHashes = ref.leaves.map((l) => defaultHasher.hashLeaf(fromHex(l)));
+    expect(leafHashes.map(toHex)).toEqual(ref.leafHashes);
+    const tree = new CompactTree();
+    expect(toHex(tree.root())).toBe(ref.roots['0']);
+    for (let n = 1; n <= 1100; n++) {
+      tree.append(leafHashes[n - 1]!);
+      expect(toHex(tree.root()), `size ${n}`).toBe(ref.roots[String(n)]);
+    }
+    for (const n of [0, 1, 2, 3, 255, 256, 257, 1023, 1024, 1025, 1099, 1100]) {
+      expect(toHex(rootFromLeafHashes(leafHashes.slice(0, n))), `size ${n}`).toBe(ref.roots[String(n)]);
+    }
+  });
 
-    test('leaf hashes, and the root of every size 0..1100 by CompactTree and rootFromLeafHashes', () => {
-      const leafHashes = ref!.leaves.map((l) => defaultHasher.hashLeaf(fromHex(l)));
-      expect(leafHashes.map(toHex)).toEqual(ref!.leafHashes);
-      const tree = new CompactTree();
-      expect(toHex(tree.root())).toBe(ref!.roots['0']);
-      for (let n = 1; n <= 1100; n++) {
-        tree.append(leafHashes[n - 1]!);
-        expect(toHex(tree.root()), `size ${n}`).toBe(ref!.roots[String(n)]);
-      }
-      for (const n of [0, 1, 2, 3, 255, 256, 257, 1023, 1024, 1025, 1099, 1100]) {
-        expect(toHex(rootFromLeafHashes(leafHashes.slice(0, n))), `size ${n}`).toBe(ref!.roots[String(n)]);
-      }
+  test('RFC 6962 example tree roots by size', () => {
+    const leaves = ref.rfc6962Example.leaves.map((l) => defaultHasher.hashLeaf(fromHex(l)));
+    const tree = new CompactTree();
+    ref.rfc6962Example.rootsBySize.forEach((want, n) => {
+      expect(toHex(rootFromLeafHashes(leaves.slice(0, n)))).toBe(want);
+      if (n > 0) tree.append(leaves[n - 1]!);
+      expect(toHex(tree.root())).toBe(want);
     });
-
-    test('RFC 6962 example tree roots by size', () => {
-      const leaves = ref!.rfc6962Example.leaves.map((l) => defaultHasher.hashLeaf(fromHex(l)));
-      const tree = new CompactTree();
-      ref!.rfc6962Example.rootsBySize.forEach((want, n) => {
-        expect(toHex(rootFromLeafHashes(leaves.slice(0, n)))).toBe(want);
-        if (n > 0) tree.append(leaves[n - 1]!);
-        expect(toHex(tree.root())).toBe(want);
-      });
-    });
-  },
-);
+  });
+});
 
 describe('CompactTree', () => {
   const leaves = leafHashesFor(3000);

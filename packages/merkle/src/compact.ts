@@ -4,9 +4,9 @@
  * equal-sized subtrees like a binary counter carries, so each append costs O(log n) hashes and
  * reports every node it completed, which is exactly what a log must store.
  */
-import { checkIndex, MerkleError } from './errors.js';
+import { checkIndex, MerkleArgumentError } from './errors.js';
 import { defaultHasher, HASH_SIZE, type Hash, type Hasher } from './hash.js';
-import type { NodeId, NodeReader } from './proof.js';
+import type { NodeId, NodeReader } from './prove.js';
 import { POW2, popcount, pushRange } from './treemath.js';
 
 /** A node completed by an append: the hash of the perfect subtree (level, index). */
@@ -30,17 +30,20 @@ export class CompactTree {
    * @param edge hashes of the perfect subtrees of [0, size), largest (leftmost) first: exactly
    *   one 32-byte hash per set bit of size. Copied (the array, not the hashes).
    * @param hasher hashing to use; defaults to defaultHasher.
+   * Throws MerkleArgumentError for a bad size or an edge that does not match it.
    */
   constructor(size = 0, edge: readonly Hash[] = [], hasher: Hasher = defaultHasher) {
     checkIndex(size, 'tree size');
     const want = popcount(size);
     if (edge.length !== want) {
-      throw new MerkleError(`a compact tree of size ${size} has ${want} edge hashes (one per set bit of the size), got ${edge.length}`);
+      throw new MerkleArgumentError(
+        `a compact tree of size ${size} has ${want} edge hashes (one per set bit of the size), got ${edge.length}`,
+      );
     }
     for (let i = 0; i < edge.length; i++) {
       const h = edge[i]!;
       if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) {
-        throw new MerkleError(`edge hash ${i} must be ${HASH_SIZE} bytes, got ${h instanceof Uint8Array ? h.length : typeof h}`);
+        throw new MerkleArgumentError(`edge hash ${i} must be ${HASH_SIZE} bytes, got ${h instanceof Uint8Array ? h.length : typeof h}`);
       }
     }
     this._size = size;
@@ -50,7 +53,8 @@ export class CompactTree {
 
   /**
    * Loads the right edge of the tree of `size` leaves from stored complete subtrees, in one
-   * readNodes call. Requires the reader to hold every complete subtree of that tree.
+   * readNodes call. Requires the reader to hold every complete subtree of that tree and to
+   * return one hash per id (MerkleArgumentError otherwise, as for a bad size).
    */
   static async fromReader(reader: NodeReader, size: number, hasher: Hasher = defaultHasher): Promise<CompactTree> {
     checkIndex(size, 'tree size');
@@ -59,7 +63,9 @@ export class CompactTree {
     if (ids.length === 0) return new CompactTree(0, [], hasher);
     const hashes = await reader.readNodes(ids);
     if (hashes.length !== ids.length) {
-      throw new MerkleError(`NodeReader returned ${hashes.length} hashes for ${ids.length} node ids; it must return one per id, in order`);
+      throw new MerkleArgumentError(
+        `NodeReader returned ${hashes.length} hashes for ${ids.length} node ids; it must return one per id, in order`,
+      );
     }
     return new CompactTree(size, hashes, hasher);
   }
@@ -86,7 +92,7 @@ export class CompactTree {
   /**
    * Appends one leaf (its 32-byte leaf hash, i.e. hasher.hashLeaf(entry)). Returns the nodes
    * this completed: the leaf itself (level 0) first, then each newly completed parent, upward.
-   * Refuses to grow past 2^53 - 1 leaves.
+   * Refuses (MerkleArgumentError) a leaf hash that is not 32 bytes, or to grow past 2^53 - 1 leaves.
    */
   append(leafHash: Hash): CompletedNode[] {
     const out: CompletedNode[] = [];
@@ -100,12 +106,12 @@ export class CompactTree {
    */
   push(leafHash: Hash, sink?: NodeSink): void {
     if (!(leafHash instanceof Uint8Array) || leafHash.length !== HASH_SIZE) {
-      throw new MerkleError(
+      throw new MerkleArgumentError(
         `leaf hash must be ${HASH_SIZE} bytes, got ${leafHash instanceof Uint8Array ? leafHash.length : typeof leafHash}`,
       );
     }
     const size = this._size;
-    if (size >= Number.MAX_SAFE_INTEGER) throw new MerkleError(`tree size ${size} cannot grow: sizes are limited to 2^53-1`);
+    if (size >= Number.MAX_SAFE_INTEGER) throw new MerkleArgumentError(`tree size ${size} cannot grow: sizes are limited to 2^53-1`);
     sink?.(0, size, leafHash);
     let h = leafHash;
     let level = 0;

@@ -1,4 +1,4 @@
-import { checkIndex, NoteError, SignatureError } from './errors.js';
+import { checkIndex, MerkleArgumentError, NoteError, SignatureError } from './errors.js';
 import type { NoteSigner, NoteVerifier } from './key.js';
 import {
   ALG_COSIGNATURE_V1,
@@ -11,7 +11,7 @@ import {
   signCosignatureV1,
 } from './key.js';
 import type { NoteSignature } from './note.js';
-import { checkNoteText } from './note.js';
+import { checkNoteText, noteTextBytes } from './note.js';
 
 /**
  * A tlog-cosignature/v1 (type 0x04) cosigner, e.g. a witness.
@@ -21,6 +21,8 @@ export interface Cosigner extends NoteSigner {
   /**
    * Cosigns checkpoint note text (ending in "\n") at timestamp (POSIX seconds, default now).
    * Returns the signature line's contents: signature = timestamp (uint64 BE) || Ed25519 signature.
+   * Throws MerkleArgumentError if the text is not valid note text or the timestamp is not a
+   * non-negative safe integer.
    */
   cosign(checkpointText: string, timestamp?: number): NoteSignature;
 }
@@ -31,7 +33,7 @@ function now(): number {
 
 /**
  * Generates a cosignature/v1 key pair for a cosigner name (valid key name).
- * seed: optional 32-byte Ed25519 seed; random otherwise.
+ * seed: optional 32-byte Ed25519 seed; random otherwise (MerkleArgumentError for an invalid name or seed).
  * signerKey is "PRIVATE+KEY+name+keyid+base64(0x04 || seed)" (this package's format, mirroring
  * Go's note keys; keep it secret); verifierKey is the C2SP vkey "name+keyid+base64(0x04 || public key)".
  * The key ID is computed over the 0x04 public key, as tlog-cosignature requires.
@@ -49,7 +51,7 @@ export function parseCosignerKey(signerKey: string): Cosigner {
   const { name, keyId, seed } = decodeCosignerKey(signerKey);
   const cosign = (checkpointText: string, timestamp: number = now()): NoteSignature => {
     checkIndex(timestamp, 'cosignature timestamp');
-    const text = checkNoteText(checkpointText);
+    const text = noteTextBytes(checkpointText, MerkleArgumentError);
     return { name, keyId, signature: signCosignatureV1(seed, text, timestamp) };
   };
   return {

@@ -1,13 +1,14 @@
-import { MerkleError } from './errors.js';
+import { EncodingError } from './errors.js';
 import type { Hash } from './hash.js';
 import { HASH_SIZE } from './hash.js';
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const B64_INDEX = new Int16Array(128).fill(-1);
-for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+// The value of each ASCII character in base64, -1 if it is not in the alphabet. Frozen, as every
+// module-level table: nothing can change it under another caller.
+const B64_INDEX: readonly number[] = Object.freeze(Array.from({ length: 128 }, (_, c) => B64.indexOf(String.fromCharCode(c))));
 
 // Every 12-bit value as its two base64 characters: one table lookup per 1.5 input bytes.
-const B64_PAIRS: readonly string[] = Array.from({ length: 4096 }, (_, i) => B64[i >> 6]! + B64[i & 63]!);
+const B64_PAIRS: readonly string[] = Object.freeze(Array.from({ length: 4096 }, (_, i) => B64[i >> 6]! + B64[i & 63]!));
 
 /** Standard base64 (RFC 4648 §4) with padding. */
 export function toBase64(b: Uint8Array): string {
@@ -28,10 +29,10 @@ export function toBase64(b: Uint8Array): string {
 /**
  * Decodes strict standard base64: padding required, no whitespace, no URL-safe alphabet,
  * and unused trailing bits must be zero (so every byte string has exactly one encoding).
- * Throws MerkleError naming the problem.
+ * Throws EncodingError naming the problem.
  */
 export function fromBase64(s: string): Uint8Array {
-  if (s.length % 4 !== 0) throw new MerkleError(`invalid base64: length ${s.length} is not a multiple of 4`);
+  if (s.length % 4 !== 0) throw new EncodingError(`invalid base64: length ${s.length} is not a multiple of 4`);
   let pad = 0;
   if (s.endsWith('==')) pad = 2;
   else if (s.endsWith('=')) pad = 1;
@@ -45,7 +46,7 @@ export function fromBase64(s: string): Uint8Array {
       if (c === 61 /* = */ && i + 4 === s.length && j >= 4 - pad) v = 0;
       else {
         v = c < 128 ? B64_INDEX[c]! : -1;
-        if (v < 0) throw new MerkleError(`invalid base64: unexpected character ${JSON.stringify(s[i + j])} at offset ${i + j}`);
+        if (v < 0) throw new EncodingError(`invalid base64: unexpected character ${JSON.stringify(s[i + j])} at offset ${i + j}`);
       }
       n = (n << 6) | v;
     }
@@ -53,7 +54,7 @@ export function fromBase64(s: string): Uint8Array {
     if (o < out.length) out[o++] = (n >> 8) & 255;
     if (o < out.length) out[o++] = n & 255;
     if (i + 4 === s.length && ((pad === 1 && (n & 0xff) !== 0) || (pad === 2 && (n & 0xffff) !== 0))) {
-      throw new MerkleError('invalid base64: non-zero padding bits (non-canonical encoding)');
+      throw new EncodingError('invalid base64: non-zero padding bits (non-canonical encoding)');
     }
   }
   return out;
@@ -66,19 +67,19 @@ export function toHex(b: Uint8Array): string {
   return out;
 }
 
-/** Decodes hex (either case). Throws MerkleError on odd length or a non-hex character. */
+/** Decodes hex (either case). Throws EncodingError on odd length or a non-hex character. */
 export function fromHex(s: string): Uint8Array {
-  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) throw new MerkleError(`invalid hex string of length ${s.length}`);
+  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) throw new EncodingError(`invalid hex string of length ${s.length}`);
   const out = new Uint8Array(s.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
   return out;
 }
 
-/** Decodes a base64 hash: exactly 32 bytes, or MerkleError saying how many it got. */
+/** Decodes a base64 hash: exactly 32 bytes, or EncodingError saying how many it got. */
 export function hashFromBase64(s: string): Hash {
   const b = fromBase64(s);
   if (b.length !== HASH_SIZE)
-    throw new MerkleError(`a hash must be ${HASH_SIZE} bytes, got ${b.length} (from base64 ${JSON.stringify(s.slice(0, 60))})`);
+    throw new EncodingError(`a hash must be ${HASH_SIZE} bytes, got ${b.length} (from base64 ${JSON.stringify(s.slice(0, 60))})`);
   return b;
 }
 

@@ -1,5 +1,5 @@
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import { MerkleError } from './errors.js';
+import { MerkleArgumentError } from './errors.js';
 
 /** Size in bytes of every hash in the tree. */
 export const HASH_SIZE = 32;
@@ -7,71 +7,100 @@ export const HASH_SIZE = 32;
 /** A SHA-256 digest: 32 bytes. */
 export type Hash = Uint8Array;
 
-/** A SHA-256 implementation: returns the 32-byte digest of data. */
+/**
+ * A SHA-256 implementation: returns the 32-byte digest of data. It must not keep `data` (or a
+ * view of it) after it returns, nor change it: a Hasher reuses its input buffer for the next hash.
+ * node:crypto's `crypto.hash` and @noble/hashes' `sha256` qualify. It may re-enter the Hasher.
+ */
 export type Sha256 = (data: Uint8Array) => Uint8Array;
 
 /**
  * RFC 6962 / RFC 9162 hashing with a pluggable SHA-256.
  * The default is pure `@noble/hashes`; on Node pass node:crypto's, e.g.
  * `new Hasher((d) => crypto.hash('sha256', d, 'buffer'))`, which is about 2.5x faster.
+ * Safe to share and to re-enter: a hash started while another is in progress on the same
+ * Hasher (a SHA-256 or a callback that hashes again) gets its own input buffer.
  */
 export class Hasher {
   /** The SHA-256 function in use. */
   readonly sha256: Sha256;
-  // One scratch buffer for node hashes: avoids an allocation per hash on the hot path.
-  private readonly nodeBuf = new Uint8Array(1 + 2 * HASH_SIZE);
-  private leafBuf = new Uint8Array(1);
-  private readonly empty: Hash;
+  readonly #empty: Hash;
+  // The input buffers, reused while no hash is in progress on this Hasher. A fresh buffer costs
+  // about a third of a node:crypto node hash (V8 puts typed arrays over 64 bytes off-heap, and
+  // 0x01 || left || right is 65), so they are kept; #busy hands a re-entrant call a fresh one
+  // instead. Private fields stay writable when the instance is frozen, as defaultHasher is.
+  readonly #node = new Uint8Array(1 + 2 * HASH_SIZE);
+  #leaf = new Uint8Array(1);
+  #busy = false;
 
   /** @param sha256 the SHA-256 to use; defaults to @noble/hashes. */
   constructor(sha256: Sha256 = nobleSha256) {
     this.sha256 = sha256;
-    this.nodeBuf[0] = 1;
-    this.empty = Uint8Array.from(sha256(new Uint8Array(0)));
+    this.#node[0] = 1;
+    this.#empty = Uint8Array.from(sha256(new Uint8Array(0)));
   }
 
   /** Leaf hash: SHA-256(0x00 || entry). */
   hashLeaf(entry: Uint8Array): Hash {
-    // Reuse the buffer while entries keep the same length (the common case in bulk appends);
-    // byte 0 stays 0x00 because only bytes 1.. are ever written.
-    let buf = this.leafBuf;
-    if (buf.length !== 1 + entry.length) buf = this.leafBuf = new Uint8Array(1 + entry.length);
+    if (this.#busy) {
+      const fresh = new Uint8Array(1 + entry.length);
+      fresh.set(entry, 1);
+      return this.sha256(fresh);
+    }
+    // Byte 0 stays 0x00: only bytes 1.. are ever written.
+    let buf = this.#leaf;
+    if (buf.length !== 1 + entry.length) buf = this.#leaf = new Uint8Array(1 + entry.length);
     buf.set(entry, 1);
-    return this.sha256(buf);
+    return this.#hashIn(buf);
   }
 
-  /** Interior node hash: SHA-256(0x01 || left || right). Requires two 32-byte hashes. */
+  /** Interior node hash: SHA-256(0x01 || left || right). Requires two 32-byte hashes (MerkleArgumentError otherwise). */
   hashChildren(left: Hash, right: Hash): Hash {
     if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) {
-      throw new MerkleError(`node children must be ${HASH_SIZE}-byte hashes, got ${left.length} and ${right.length} bytes`);
+      throw new MerkleArgumentError(`node children must be ${HASH_SIZE}-byte hashes, got ${left.length} and ${right.length} bytes`);
     }
-    const buf = this.nodeBuf;
+    const buf = this.#busy ? new Uint8Array(1 + 2 * HASH_SIZE) : this.#node;
+    buf[0] = 1;
     buf.set(left, 1);
     buf.set(right, 1 + HASH_SIZE);
-    return this.sha256(buf);
+    return buf === this.#node ? this.#hashIn(buf) : this.sha256(buf);
   }
 
   /** Root of the empty tree: SHA-256 of the empty string. Returns a fresh copy. */
   emptyRoot(): Hash {
-    return this.empty.slice();
+    return this.#empty.slice();
+  }
+
+  /** Hashes one of this Hasher's own buffers, marking it in use until the SHA-256 returns. */
+  #hashIn(buf: Uint8Array): Hash {
+    this.#busy = true;
+    try {
+      return this.sha256(buf);
+    } finally {
+      this.#busy = false;
+    }
   }
 }
 
-/** The default hasher, on pure-JavaScript `@noble/hashes`. */
-export const defaultHasher: Hasher = new Hasher();
+/**
+ * The default hasher, on pure-JavaScript `@noble/hashes`. Shared by every caller, so it is
+ * frozen (nothing can swap its SHA-256 for everyone else) and, like every Hasher, re-entrant.
+ */
+// (Readonly<Hasher> drops the private fields from the type, not from the object: the cast is exact.)
+export const defaultHasher: Hasher = Object.freeze(new Hasher()) as Hasher;
 
 /**
  * The Merkle Tree Hash of a list of leaf hashes, by the naive recursion of RFC 6962 §2.1:
  * MTH({}) = SHA-256(""), MTH({d0}) = d0 (already a leaf hash), and otherwise
  * MTH(D[0:k]) and MTH(D[k:n]) joined with k the largest power of two below n.
- * Every element must be a 32-byte hash. O(n) hashes; meant for small trees and as a test oracle.
+ * Every element must be a 32-byte hash (MerkleArgumentError otherwise). O(n) hashes; meant for small trees and as a test oracle.
  */
 export function rootFromLeafHashes(leafHashes: readonly Hash[], hasher: Hasher = defaultHasher): Hash {
   if (leafHashes.length === 0) return hasher.emptyRoot();
   const mth = (lo: number, hi: number): Hash => {
     if (hi - lo === 1) {
       const h = leafHashes[lo]!;
-      if (h.length !== HASH_SIZE) throw new MerkleError(`leaf hash ${lo} must be ${HASH_SIZE} bytes, got ${h.length}`);
+      if (h.length !== HASH_SIZE) throw new MerkleArgumentError(`leaf hash ${lo} must be ${HASH_SIZE} bytes, got ${h.length}`);
       return h;
     }
     let k = 1;

@@ -9,12 +9,34 @@ export * from './checkpoint.js';
 export * from './compact.js';
 export * from './cosignature.js';
 export * from './encoding.js';
-export * from './errors.js';
+export {
+  checkIndex,
+  EncodingError,
+  MerkleArgumentError,
+  MerkleDataError,
+  MerkleError,
+  NoteError,
+  ProofError,
+  RootMismatchError,
+  SignatureError,
+} from './errors.js';
 export * from './hash.js';
 export type { Ed25519SignerFactory, NoteSigner, NoteVerifier } from './key.js';
 export { cosignatureMessage, generateEd25519Key, isValidKeyName, keyId, parseSignerKey, parseVerifierKey, verifierKeyOf } from './key.js';
-export * from './note.js';
-export * from './proof.js';
+export type { Note, NoteSignature } from './note.js';
+export {
+  checkNoteText,
+  formatNote,
+  formatSignatureLine,
+  MAX_NOTE_SIGNATURES,
+  MAX_NOTE_SIZE,
+  openNote,
+  parseNote,
+  signNote,
+} from './note.js';
+export * from './prove.js';
 export * from './tile.js';
 export * from './tilereader.js';
 export * from './tlogproof.js';
+export * from './verify.js';
+export * from './witness.js';

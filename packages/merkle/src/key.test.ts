@@ -1,7 +1,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { fromBase64, toBase64, toHex } from './encoding.js';
-import { MerkleError, NoteError } from './errors.js';
+import { MerkleArgumentError, NoteError } from './errors.js';
 import { generateEd25519Key, isValidKeyName, keyId, parseSignerKey, parseVerifierKey } from './key.js';
 
 // From golang.org/x/mod sumdb/note (also in ../shared/vectors/signed-note.json): small enough to inline
@@ -73,9 +73,11 @@ describe('Go-format keys', () => {
   });
 
   it('refuses bad names and seeds when generating', () => {
-    expect(() => generateEd25519Key('bad name')).toThrow(NoteError);
-    expect(() => generateEd25519Key('a+b')).toThrow(NoteError);
-    expect(() => generateEd25519Key('ok', new Uint8Array(31))).toThrow(MerkleError);
+    // Generation takes the name and seed as arguments; parsing a key string examines data.
+    expect(() => generateEd25519Key('bad name')).toThrow(MerkleArgumentError);
+    expect(() => generateEd25519Key('a+b')).toThrow(MerkleArgumentError);
+    expect(() => generateEd25519Key('ok', new Uint8Array(31))).toThrow(MerkleArgumentError);
+    expect(() => parseVerifierKey('bad name+01234567+AQ==')).toThrow(NoteError);
   });
 });
 
@@ -143,6 +145,44 @@ describe('parseSignerKey rejects malformed keys', () => {
       parseSignerKey(bad);
     } catch (e) {
       expect((e as Error).message).not.toContain('AYEKFALV');
+    }
+  });
+});
+
+describe('Ed25519 without global configuration', () => {
+  it('importing this package configures nothing in @noble/ed25519 (no import-time side effect)', async () => {
+    const ed = await import('@noble/ed25519');
+    // key.js is imported above; it used to set this slot for everyone.
+    expect(ed.hashes.sha512).toBeUndefined();
+    expect(() => ed.sign(new Uint8Array(1), new Uint8Array(32))).toThrow(/sha512 not set/);
+  });
+
+  it('signatures and verdicts agree with @noble/ed25519 (RFC 8032, strict), an independent implementation', async () => {
+    const ed = await import('@noble/ed25519');
+    const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+    for (let i = 0; i < 8; i++) {
+      const seed = sha256(Uint8Array.of(i));
+      const { signerKey, verifierKey } = generateEd25519Key(`example.com/k${i}`, seed);
+      const signer = parseSignerKey(signerKey);
+      const verifier = parseVerifierKey(verifierKey);
+      const pub = fromBase64(verifierKey.split('+').slice(2).join('+')).subarray(1);
+      expect(toHex(pub)).toBe(toHex(await ed.getPublicKeyAsync(seed)));
+      const msg = new TextEncoder().encode(`message ${i}\n`.repeat(i + 1));
+      const sig = signer.sign(msg);
+      expect(toHex(sig)).toBe(toHex(await ed.signAsync(msg, seed)));
+      expect(verifier.verify(msg, sig)).toBe(true);
+      // S + L is the same scalar but a non-canonical encoding: strict verifiers refuse it.
+      let s = 0n;
+      for (let b = 63; b >= 32; b--) s = (s << 8n) | BigInt(sig[b]!);
+      const malleable = sig.slice();
+      let t = s + L;
+      for (let b = 32; b < 64; b++, t >>= 8n) malleable[b] = Number(t & 0xffn);
+      expect(verifier.verify(msg, malleable)).toBe(false);
+      expect(await ed.verifyAsync(malleable, msg, pub, { zip215: false })).toBe(false);
+      const flipped = sig.slice();
+      flipped[i]! ^= 1;
+      expect(verifier.verify(msg, flipped)).toBe(false);
+      expect(await ed.verifyAsync(flipped, msg, pub, { zip215: false })).toBe(false);
     }
   });
 });

@@ -1,10 +1,10 @@
-import * as ed from '@noble/ed25519';
-import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { fromBase64, toBase64 } from './encoding.js';
-import { checkIndex, MerkleError, NoteError } from './errors.js';
+import { checkIndex, MerkleArgumentError, NoteError } from './errors.js';
 
-// The synchronous noble API needs a SHA-512; set it once, here, for every module that signs or verifies.
-ed.hashes.sha512 = sha512;
+// Ed25519 is @noble/curves', which carries its own SHA-512: signing and verifying need no global
+// configuration (unlike @noble/ed25519's synchronous API), so importing this module changes nothing.
 
 /** Signs note texts with one key. `sign` returns the signature bytes that follow the 4-byte key ID. */
 export interface NoteSigner {
@@ -46,13 +46,16 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * (so valid UTF-8), no '+' and no Unicode space characters.
  */
 export function isValidKeyName(name: string): boolean {
-  return name !== '' && !name.includes('+') && !UNICODE_SPACE.test(name) && !LONE_SURROGATE.test(name);
+  return typeof name === 'string' && name !== '' && !name.includes('+') && !UNICODE_SPACE.test(name) && !LONE_SURROGATE.test(name);
 }
 
-/** Throws NoteError unless name is a valid key name (see isValidKeyName). */
+/**
+ * Throws MerkleArgumentError unless name is a valid key name (see isValidKeyName).
+ * @internal for key generation, where the name is the caller's argument.
+ */
 export function checkKeyName(name: string): string {
   if (!isValidKeyName(name)) {
-    throw new NoteError(
+    throw new MerkleArgumentError(
       `invalid key name ${JSON.stringify(name)}: it must be non-empty and contain no '+' and no spaces (e.g. "example.com/log")`,
     );
   }
@@ -140,7 +143,7 @@ function ed25519SeedKey(parts: KeyParts, expectedAlg: number): { seed: Uint8Arra
     );
   }
   const seed = Uint8Array.from(parts.material);
-  const keyBytes = concat(Uint8Array.of(expectedAlg), ed.getPublicKey(seed));
+  const keyBytes = concat(Uint8Array.of(expectedAlg), ed25519.getPublicKey(seed));
   const id = keyId(parts.name, keyBytes);
   if (id !== parts.keyId) {
     throw new NoteError(
@@ -154,20 +157,21 @@ function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Ui
   if (signature.length !== ED25519_SIG_SIZE) return false;
   try {
     // zip215: false is RFC 8032's strict verification (canonical encodings), the closest to Go's crypto/ed25519.
-    return ed.verify(signature, message, publicKey, { zip215: false });
+    return ed25519.verify(signature, message, publicKey, { zip215: false });
   } catch {
     return false;
   }
 }
 
 /**
- * Returns a copy of seed after checking it is 32 bytes, or a random seed if undefined.
+ * Returns a copy of seed after checking it is 32 bytes (MerkleArgumentError otherwise), or a
+ * random seed if undefined.
  * @internal
  */
 export function ed25519Seed(seed: Uint8Array | undefined): Uint8Array {
-  if (seed === undefined) return ed.utils.randomSecretKey();
+  if (seed === undefined) return ed25519.utils.randomSecretKey();
   if (!(seed instanceof Uint8Array) || seed.length !== ED25519_KEY_SIZE) {
-    throw new MerkleError(
+    throw new MerkleArgumentError(
       `an Ed25519 seed must be ${ED25519_KEY_SIZE} bytes, got ${seed instanceof Uint8Array ? seed.length : typeof seed}`,
     );
   }
@@ -180,7 +184,7 @@ export function ed25519Seed(seed: Uint8Array | undefined): Uint8Array {
  */
 export function encodeKeyPair(name: string, alg: number, seed: Uint8Array): { signerKey: string; verifierKey: string } {
   checkKeyName(name);
-  const keyBytes = concat(Uint8Array.of(alg), ed.getPublicKey(seed));
+  const keyBytes = concat(Uint8Array.of(alg), ed25519.getPublicKey(seed));
   const id = formatKeyId(keyId(name, keyBytes));
   return {
     signerKey: `${PRIVATE_PREFIX}${name}+${id}+${toBase64(concat(Uint8Array.of(alg), seed))}`,
@@ -191,6 +195,7 @@ export function encodeKeyPair(name: string, alg: number, seed: Uint8Array): { si
 /**
  * Generates an Ed25519 note key pair for a key name (valid per isValidKeyName).
  * seed: optional 32-byte Ed25519 seed (deterministic keys for tests); random otherwise.
+ * Throws MerkleArgumentError for an invalid name or a seed of the wrong length.
  * Returns Go-compatible strings: signerKey "PRIVATE+KEY+name+keyid+base64(0x01 || seed)"
  * (keep it secret) and verifierKey "name+keyid+base64(0x01 || public key)".
  */
@@ -200,12 +205,12 @@ export function generateEd25519Key(name: string, seed?: Uint8Array): { signerKey
 
 /**
  * Makes an Ed25519 (RFC 8032) signing function from a 32-byte seed. The default is pure
- * `@noble/ed25519`; on Node pass one built on node:crypto, which signs about 8x faster.
+ * `@noble/curves`; on Node pass one built on node:crypto, which signs about 8x faster.
  * Ed25519 is deterministic, so every correct implementation gives the same signature bytes.
  */
 export type Ed25519SignerFactory = (seed: Uint8Array) => (message: Uint8Array) => Uint8Array;
 
-const nobleEd25519: Ed25519SignerFactory = (seed) => (message) => ed.sign(message, seed);
+const nobleEd25519: Ed25519SignerFactory = (seed) => (message) => ed25519.sign(message, seed);
 
 /** Parses a Go-format Ed25519 signer key and checks its key ID; shared by the exports below. */
 function ed25519SignerParts(signerKey: string): { parts: KeyParts; seed: Uint8Array; keyBytes: Uint8Array } {
@@ -223,7 +228,7 @@ function ed25519SignerParts(signerKey: string): { parts: KeyParts; seed: Uint8Ar
  * Parses a Go-format Ed25519 signer key "PRIVATE+KEY+name+keyid+base64(0x01 || 32-byte seed)".
  * Throws NoteError if it is malformed, of another type, or its key ID does not match its public key.
  * Cosigner keys (type 0x04) are parsed by parseCosignerKey instead.
- * @param makeSigner the Ed25519 implementation to sign with; defaults to @noble/ed25519.
+ * @param makeSigner the Ed25519 implementation to sign with; defaults to @noble/curves' Ed25519.
  */
 export function parseSignerKey(signerKey: string, makeSigner: Ed25519SignerFactory = nobleEd25519): NoteSigner {
   const { parts, seed } = ed25519SignerParts(signerKey);
@@ -259,11 +264,13 @@ const COSIGNATURE_HEADER = 'cosignature/v1\ntime ';
 /**
  * The message a cosignature/v1 signs: "cosignature/v1\ntime <timestamp>\n" followed by the
  * checkpoint note text. Requires checkpointText to end in "\n" and timestamp to be a
- * non-negative safe integer (POSIX seconds).
+ * non-negative safe integer (POSIX seconds); MerkleArgumentError otherwise.
  */
 export function cosignatureMessage(checkpointText: string, timestamp: number): Uint8Array {
   checkIndex(timestamp, 'cosignature timestamp');
-  if (!checkpointText.endsWith('\n')) throw new NoteError('the cosigned checkpoint text must end in a newline');
+  if (typeof checkpointText !== 'string' || !checkpointText.endsWith('\n')) {
+    throw new MerkleArgumentError('the cosigned checkpoint text must end in a newline');
+  }
   return utf8.encode(`${COSIGNATURE_HEADER}${timestamp}\n${checkpointText}`);
 }
 
@@ -291,7 +298,7 @@ export function cosignatureTimestamp(blob: Uint8Array): number | undefined {
  */
 export function signCosignatureV1(seed: Uint8Array, checkpointText: Uint8Array, timestamp: number): Uint8Array {
   checkIndex(timestamp, 'cosignature timestamp');
-  const sig = ed.sign(cosignatureMessageBytes(checkpointText, timestamp), seed);
+  const sig = ed25519.sign(cosignatureMessageBytes(checkpointText, timestamp), seed);
   const out = new Uint8Array(COSIGNATURE_V1_SIZE);
   const view = new DataView(out.buffer);
   view.setUint32(0, Math.floor(timestamp / 2 ** 32));

@@ -1,7 +1,9 @@
 /**
- * Malformed input of every kind gets a MerkleError (NoteError, ProofError, ...), never a crash
- * (TypeError, RangeError) and never a silent success on garbage. Each parser is fed random input
- * and random edits of valid input.
+ * Malformed input of every kind gets a MerkleError, never a crash (TypeError, RangeError) and
+ * never a silent success on garbage: a MerkleDataError (NoteError, ProofError, EncodingError)
+ * from parsers and verifiers, whose input is data; a MerkleArgumentError from makers, formatters
+ * and constructors, whose input is the caller's. Each parser is fed random input and random edits
+ * of valid input.
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
@@ -10,23 +12,11 @@ import { formatCheckpoint, openCheckpoint, parseCheckpoint } from './checkpoint.
 import { CompactTree } from './compact.js';
 import { generateCosignatureKey, parseCosignerKey, verifyCosignature } from './cosignature.js';
 import { fromBase64, fromHex, hashFromBase64, toBase64 } from './encoding.js';
-import { MerkleError, ProofError } from './errors.js';
+import { EncodingError, MerkleArgumentError, MerkleDataError, type MerkleError, NoteError, ProofError } from './errors.js';
 import { defaultHasher, type Hash } from './hash.js';
 import { cosignatureMessage, generateEd25519Key, parseSignerKey, parseVerifierKey } from './key.js';
 import { openNote, parseNote, signNote } from './note.js';
-import {
-  proveConsistency,
-  proveConsistencySync,
-  proveInclusion,
-  proveInclusionSync,
-  rootFromInclusionProof,
-  treeRoot,
-  treeRootSync,
-  verifyConsistency,
-  verifyInclusion,
-  verifySubtreeConsistency,
-  verifySubtreeInclusion,
-} from './proof.js';
+import { proveConsistency, proveConsistencySync, proveInclusion, proveInclusionSync, treeRoot, treeRootSync } from './prove.js';
 import {
   changedTiles,
   entriesTilesForSize,
@@ -40,9 +30,10 @@ import {
 } from './tile.js';
 import { TileHashReader } from './tilereader.js';
 import { formatTlogProof, parseTlogProof, verifyTlogProof } from './tlogproof.js';
+import { rootFromInclusionProof, verifyConsistency, verifyInclusion, verifySubtreeConsistency, verifySubtreeInclusion } from './verify.js';
 
-/** Runs f; passes if it returns or throws a MerkleError (of the given class), fails on anything else. */
-function refusesCleanly(f: () => unknown, errorClass: typeof MerkleError = MerkleError): void {
+/** Runs f; passes if it returns or throws a MerkleDataError (of the given class), fails on anything else. */
+function refusesCleanly(f: () => unknown, errorClass: typeof MerkleError = MerkleDataError): void {
   try {
     f();
   } catch (e) {
@@ -101,15 +92,15 @@ function editedBytes(sample: Uint8Array): fc.Arbitrary<Uint8Array> {
   });
 }
 
-describe('parsers refuse garbage and near-misses with MerkleError', () => {
+describe('parsers refuse garbage and near-misses with MerkleDataError', () => {
   const runs = { numRuns: 300 };
 
   test('base64 and hex', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string({ maxLength: 50 }), edited(toBase64(root)), edited('AA==')), (s) => {
-        refusesCleanly(() => fromBase64(s));
-        refusesCleanly(() => hashFromBase64(s));
-        refusesCleanly(() => fromHex(s));
+        refusesCleanly(() => fromBase64(s), EncodingError);
+        refusesCleanly(() => hashFromBase64(s), EncodingError);
+        refusesCleanly(() => fromHex(s), EncodingError);
         // Whatever decodes re-encodes to the same string: the encoding is canonical.
         let b: Uint8Array | undefined;
         try {
@@ -122,7 +113,7 @@ describe('parsers refuse garbage and near-misses with MerkleError', () => {
       { numRuns: 1000 },
     );
     for (const s of ['A', 'AA', 'AAA', 'AA=', 'A===', '====', 'AA==AA==', 'AB==', 'AAB=', 'AA\n==', ' AA==', 'AA-_', '\u00c0AAA']) {
-      expect(() => fromBase64(s), JSON.stringify(s)).toThrow(MerkleError);
+      expect(() => fromBase64(s), JSON.stringify(s)).toThrow(EncodingError);
     }
     expect(() => hashFromBase64(toBase64(root.subarray(1)))).toThrow(/must be 32 bytes, got 31/);
     expect(() => hashFromBase64(toBase64(new Uint8Array(33)))).toThrow(/must be 32 bytes, got 33/);
@@ -131,15 +122,15 @@ describe('parsers refuse garbage and near-misses with MerkleError', () => {
   test('signed notes, as text and as bytes', () => {
     fc.assert(
       fc.property(fc.oneof(edited(signed), fc.string({ maxLength: 80 })), (s) => {
-        refusesCleanly(() => parseNote(s));
-        refusesCleanly(() => openNote(s, [log]));
+        refusesCleanly(() => parseNote(s), NoteError);
+        refusesCleanly(() => openNote(s, [log]), NoteError);
       }),
       runs,
     );
     fc.assert(
       fc.property(fc.oneof(editedBytes(enc.encode(signed)), fc.uint8Array({ maxLength: 80 })), (b) => {
-        refusesCleanly(() => parseNote(b));
-        refusesCleanly(() => openNote(b, [log]));
+        refusesCleanly(() => parseNote(b), NoteError);
+        refusesCleanly(() => openNote(b, [log]), NoteError);
       }),
       runs,
     );
@@ -148,8 +139,8 @@ describe('parsers refuse garbage and near-misses with MerkleError', () => {
   test('checkpoints', () => {
     fc.assert(
       fc.property(edited(text), edited(signed), (t, s) => {
-        refusesCleanly(() => parseCheckpoint(t));
-        refusesCleanly(() => openCheckpoint(s, log));
+        refusesCleanly(() => parseCheckpoint(t), NoteError);
+        refusesCleanly(() => openCheckpoint(s, log), NoteError);
       }),
       runs,
     );
@@ -158,13 +149,13 @@ describe('parsers refuse garbage and near-misses with MerkleError', () => {
   test('tlog-proof receipts', () => {
     fc.assert(
       fc.property(fc.oneof(edited(receipt), fc.string({ maxLength: 80 })), (r) => {
-        refusesCleanly(() => parseTlogProof(r));
+        refusesCleanly(() => parseTlogProof(r), NoteError);
         refusesCleanly(() => verifyTlogProof(r, enc.encode('c'), { log }));
       }),
       runs,
     );
     fc.assert(
-      fc.property(editedBytes(enc.encode(receipt)), (b) => refusesCleanly(() => parseTlogProof(b))),
+      fc.property(editedBytes(enc.encode(receipt)), (b) => refusesCleanly(() => parseTlogProof(b), NoteError)),
       runs,
     );
   });
@@ -172,9 +163,9 @@ describe('parsers refuse garbage and near-misses with MerkleError', () => {
   test('keys', () => {
     fc.assert(
       fc.property(edited(logKeys.verifierKey), edited(logKeys.signerKey), edited(witnessKeys.signerKey), (v, s, w) => {
-        refusesCleanly(() => parseVerifierKey(v));
-        refusesCleanly(() => parseSignerKey(s));
-        refusesCleanly(() => parseCosignerKey(w));
+        refusesCleanly(() => parseVerifierKey(v), NoteError);
+        refusesCleanly(() => parseSignerKey(s), NoteError);
+        refusesCleanly(() => parseCosignerKey(w), NoteError);
       }),
       runs,
     );
@@ -183,7 +174,7 @@ describe('parsers refuse garbage and near-misses with MerkleError', () => {
   test('cosignatures with arbitrary signature bytes', () => {
     fc.assert(
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 100 }), editedBytes(cosig.signature)), edited(text), (sig, t) => {
-        refusesCleanly(() => verifyCosignature(t, { ...cosig, signature: sig }, witnessKeys.verifierKey));
+        refusesCleanly(() => verifyCosignature(t, { ...cosig, signature: sig }, witnessKeys.verifierKey), NoteError);
       }),
       runs,
     );
@@ -193,7 +184,7 @@ describe('parsers refuse garbage and near-misses with MerkleError', () => {
     const bundle = encodeEntryBundle([enc.encode('one'), new Uint8Array(0), enc.encode('three')]);
     fc.assert(
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 60 }), editedBytes(bundle)), fc.option(fc.nat(5)), (b, count) => {
-        refusesCleanly(() => decodeEntryBundle(b, count ?? undefined));
+        refusesCleanly(() => decodeEntryBundle(b, count ?? undefined), EncodingError);
       }),
       runs,
     );
@@ -235,43 +226,54 @@ describe('sizes and indexes beyond 2^53-1 are refused everywhere, with an error 
 
   test('synchronous APIs', () => {
     const calls: [string, () => unknown, typeof MerkleError][] = [
-      ['proveInclusionSync index', () => proveInclusionSync(reader, big, big + 2), MerkleError],
-      ['proveInclusionSync size', () => proveInclusionSync(reader, 0, big), MerkleError],
-      ['proveConsistencySync', () => proveConsistencySync(reader, 1, big), MerkleError],
-      ['treeRootSync', () => treeRootSync(reader, big), MerkleError],
+      ['proveInclusionSync index', () => proveInclusionSync(reader, big, big + 2), MerkleArgumentError],
+      ['proveInclusionSync size', () => proveInclusionSync(reader, 0, big), MerkleArgumentError],
+      ['proveConsistencySync', () => proveConsistencySync(reader, 1, big), MerkleArgumentError],
+      ['treeRootSync', () => treeRootSync(reader, big), MerkleArgumentError],
       ['verifyInclusion', () => verifyInclusion(0, big, root, [], root), ProofError],
       ['rootFromInclusionProof', () => rootFromInclusionProof(big, big + 2, root, []), ProofError],
       ['verifyConsistency', () => verifyConsistency(1, big, [], root, root), ProofError],
       ['verifySubtreeInclusion', () => verifySubtreeInclusion(0, 0, big, root, [], root), ProofError],
       ['verifySubtreeConsistency', () => verifySubtreeConsistency(0, 1, big, [], root, root), ProofError],
-      ['CompactTree', () => new CompactTree(big, []), MerkleError],
-      ['formatTileIndex', () => formatTileIndex(big), MerkleError],
-      ['formatTilePath', () => formatTilePath({ level: 0, index: big, width: 1 }), MerkleError],
-      ['formatEntriesPath', () => formatEntriesPath({ index: big, width: 1 }), MerkleError],
-      ['parseTilePath', () => parseTilePath('tile/0/x009/x007/x199/x254/x740/992'), MerkleError],
-      ['parseTilePath entries', () => parseTilePath('tile/entries/x009/x007/x199/x254/x740/993.p/1'), MerkleError],
-      ['tilesForSize', () => tilesForSize(big), MerkleError],
-      ['changedTiles', () => changedTiles(0, big), MerkleError],
-      ['entriesTilesForSize', () => entriesTilesForSize(big), MerkleError],
-      ['tileForNode', () => tileForNode(0, big, big), MerkleError],
-      ['nodeFromTile', () => nodeFromTile({ level: 0, index: big, width: 1 }, root, 0, 0), MerkleError],
-      ['decodeEntryBundle', () => decodeEntryBundle(new Uint8Array(0), big), MerkleError],
-      ['TileHashReader', () => new TileHashReader(big, root, async () => root), MerkleError],
-      ['formatCheckpoint', () => formatCheckpoint({ origin: 'o', size: big, root, extensions: [] }), MerkleError],
-      ['parseCheckpoint', () => parseCheckpoint(`o\n${big}\n${toBase64(root)}\n`), MerkleError],
-      ['cosignatureMessage', () => cosignatureMessage(text, big), MerkleError],
-      ['cosign', () => parseCosignerKey(witnessKeys.signerKey).cosign(text, big), MerkleError],
-      ['formatTlogProof', () => formatTlogProof({ index: big, proof: [], checkpoint: signed }), MerkleError],
-      ['parseTlogProof', () => parseTlogProof(receipt.replace('index 2', `index ${big}`)), MerkleError],
-      ['verifyTlogProof', () => verifyTlogProof({ index: big, proof: [], checkpoint: signed }, enc.encode('c'), { log }), MerkleError],
+      ['CompactTree', () => new CompactTree(big, []), MerkleArgumentError],
+      ['formatTileIndex', () => formatTileIndex(big), MerkleArgumentError],
+      ['formatTilePath', () => formatTilePath({ level: 0, index: big, width: 1 }), MerkleArgumentError],
+      ['formatEntriesPath', () => formatEntriesPath({ index: big, width: 1 }), MerkleArgumentError],
+      ['parseTilePath', () => parseTilePath('tile/0/x009/x007/x199/x254/x740/992'), EncodingError],
+      ['parseTilePath entries', () => parseTilePath('tile/entries/x009/x007/x199/x254/x740/993.p/1'), EncodingError],
+      ['tilesForSize', () => tilesForSize(big), MerkleArgumentError],
+      ['changedTiles', () => changedTiles(0, big), MerkleArgumentError],
+      ['entriesTilesForSize', () => entriesTilesForSize(big), MerkleArgumentError],
+      ['tileForNode', () => tileForNode(0, big, big), MerkleArgumentError],
+      ['nodeFromTile', () => nodeFromTile({ level: 0, index: big, width: 1 }, root, 0, 0), MerkleArgumentError],
+      ['decodeEntryBundle', () => decodeEntryBundle(new Uint8Array(0), big), MerkleArgumentError],
+      ['TileHashReader', () => new TileHashReader(big, root, async () => root), MerkleArgumentError],
+      ['formatCheckpoint', () => formatCheckpoint({ origin: 'o', size: big, root, extensions: [] }), MerkleArgumentError],
+      ['parseCheckpoint', () => parseCheckpoint(`o\n${big}\n${toBase64(root)}\n`), NoteError],
+      ['cosignatureMessage', () => cosignatureMessage(text, big), MerkleArgumentError],
+      ['cosign', () => parseCosignerKey(witnessKeys.signerKey).cosign(text, big), MerkleArgumentError],
+      ['formatTlogProof', () => formatTlogProof({ index: big, proof: [], checkpoint: signed }), MerkleArgumentError],
+      ['parseTlogProof', () => parseTlogProof(receipt.replace('index 2', `index ${big}`)), NoteError],
+      ['verifyTlogProof', () => verifyTlogProof({ index: big, proof: [], checkpoint: signed }, enc.encode('c'), { log }), NoteError],
     ];
     for (const [what, f, errorClass] of calls) {
       expect(f, what).toThrow(errorClass);
       expect(f, what).toThrow(limit);
+      // Exactly one side is at fault.
+      const e = (() => {
+        try {
+          f();
+        } catch (err) {
+          return err;
+        }
+      })();
+      expect(e instanceof MerkleArgumentError !== e instanceof MerkleDataError, what).toBe(true);
     }
   });
 
   test('asynchronous APIs', async () => {
+    await expect(proveInclusion(reader, 0, big)).rejects.toBeInstanceOf(MerkleArgumentError);
+    await expect(CompactTree.fromReader(reader, big)).rejects.toBeInstanceOf(MerkleArgumentError);
     await expect(proveInclusion(reader, 0, big)).rejects.toThrow(limit);
     await expect(proveConsistency(reader, 1, big)).rejects.toThrow(limit);
     await expect(treeRoot(reader, big)).rejects.toThrow(limit);

@@ -1,5 +1,5 @@
 import { fromBase64, toBase64 } from './encoding.js';
-import { NoteError, SignatureError } from './errors.js';
+import { MerkleArgumentError, type MerkleErrorClass, NoteError, SignatureError } from './errors.js';
 import type { NoteSigner, NoteVerifier } from './key.js';
 import { formatKeyId, isValidKeyName } from './key.js';
 
@@ -32,40 +32,49 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 const SIG_PREFIX = '\u2014 ';
 
 /** Encodes a string as UTF-8, refusing lone surrogates (which have no UTF-8 encoding). */
-function encodeStrict(s: string, what: string): Uint8Array {
-  if (LONE_SURROGATE.test(s)) throw new NoteError(`${what} is not valid UTF-8 (it contains a lone UTF-16 surrogate)`);
+function encodeStrict(s: string, what: string, errorClass: MerkleErrorClass): Uint8Array {
+  if (LONE_SURROGATE.test(s)) throw new errorClass(`${what} is not valid UTF-8 (it contains a lone UTF-16 surrogate)`);
   return utf8.encode(s);
 }
 
 /** Checks the byte-level rules: size, valid UTF-8, no control characters but newline. Returns the text. */
-function checkBytes(bytes: Uint8Array, what: string): string {
+function checkBytes(bytes: Uint8Array, what: string, errorClass: MerkleErrorClass): string {
   if (bytes.length > MAX_NOTE_SIZE) {
-    throw new NoteError(`${what} is ${bytes.length} bytes, more than the ${MAX_NOTE_SIZE} accepted`);
+    throw new errorClass(`${what} is ${bytes.length} bytes, more than the ${MAX_NOTE_SIZE} accepted`);
   }
   // Bytes below 0x20 never occur inside multi-byte UTF-8 sequences, so a byte scan suffices.
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
     if (b < 0x20 && b !== 0x0a) {
-      throw new NoteError(`${what} contains control character 0x${b.toString(16).padStart(2, '0')} at byte ${i}; only newline is allowed`);
+      throw new errorClass(`${what} contains control character 0x${b.toString(16).padStart(2, '0')} at byte ${i}; only newline is allowed`);
     }
   }
   try {
     return utf8Strict.decode(bytes);
   } catch {
-    throw new NoteError(`${what} is not valid UTF-8`);
+    throw new errorClass(`${what} is not valid UTF-8`);
   }
+}
+
+/**
+ * checkNoteText's rules, failing with errorClass: data for parsers, arguments for formatters.
+ * @internal not exported from index.ts.
+ */
+export function noteTextBytes(text: string, errorClass: MerkleErrorClass): Uint8Array {
+  const bytes = encodeStrict(text, 'note text', errorClass);
+  checkBytes(bytes, 'note text', errorClass);
+  if (!text.endsWith('\n')) throw new errorClass('note text must end in a newline ("\\n")');
+  return bytes;
 }
 
 /**
  * Checks that text is acceptable as the text of a signed note: valid UTF-8, no control
  * characters other than newline, ends in "\n", within MAX_NOTE_SIZE. Returns its UTF-8 bytes.
- * Throws NoteError naming the problem.
+ * Throws NoteError naming the problem: the text is examined as data. (Formatters, which take
+ * the text as an argument, apply the same rules but throw MerkleArgumentError.)
  */
 export function checkNoteText(text: string): Uint8Array {
-  const bytes = encodeStrict(text, 'note text');
-  checkBytes(bytes, 'note text');
-  if (!text.endsWith('\n')) throw new NoteError('note text must end in a newline ("\\n")');
-  return bytes;
+  return noteTextBytes(text, NoteError);
 }
 
 function signatureLine(name: string, keyId: number, signature: Uint8Array): string {
@@ -73,6 +82,16 @@ function signatureLine(name: string, keyId: number, signature: Uint8Array): stri
   new DataView(blob.buffer).setUint32(0, keyId);
   blob.set(signature, 4);
   return `${SIG_PREFIX}${name} ${toBase64(blob)}\n`;
+}
+
+/**
+ * One signed-note signature line, "— <name> base64(keyid || signature)\n" (U+2014, space), as
+ * formatNote writes them and as a tlog-witness returns cosignatures. Requires a valid key name,
+ * a uint32 key ID and a non-empty signature; MerkleArgumentError otherwise.
+ */
+export function formatSignatureLine(signature: NoteSignature): string {
+  checkSignatureParts(signature.name, signature.keyId, signature.signature);
+  return signatureLine(signature.name, signature.keyId, signature.signature);
 }
 
 /**
@@ -84,8 +103,8 @@ function signatureLine(name: string, keyId: number, signature: Uint8Array): stri
  * Throws NoteError on any deviation.
  */
 export function parseNote(message: string | Uint8Array): Note {
-  const bytes = typeof message === 'string' ? encodeStrict(message, 'signed note') : message;
-  const msg = checkBytes(bytes, 'signed note');
+  const bytes = typeof message === 'string' ? encodeStrict(message, 'signed note', NoteError) : message;
+  const msg = checkBytes(bytes, 'signed note', NoteError);
   const split = msg.lastIndexOf('\n\n');
   if (split < 0) {
     throw new NoteError('malformed signed note: no blank line separates the text from the signatures');
@@ -131,40 +150,39 @@ export function parseNote(message: string | Uint8Array): Note {
  * Formats a note as a signed note: text, a blank line, then one "— name base64(keyid || sig)"
  * line per signature, in order. Requires a valid text (see checkNoteText), 1 to
  * MAX_NOTE_SIGNATURES signatures with valid names, uint32 key IDs and non-empty signatures,
- * so that parseNote accepts the result. Throws NoteError otherwise.
+ * so that parseNote accepts the result. Throws MerkleArgumentError otherwise.
  */
 export function formatNote(note: Note): string {
-  checkNoteText(note.text);
-  if (note.signatures.length === 0) throw new NoteError('a signed note needs at least one signature');
+  noteTextBytes(note.text, MerkleArgumentError);
+  if (note.signatures.length === 0) throw new MerkleArgumentError('a signed note needs at least one signature');
   if (note.signatures.length > MAX_NOTE_SIGNATURES) {
-    throw new NoteError(`a signed note may carry at most ${MAX_NOTE_SIGNATURES} signatures, got ${note.signatures.length}`);
+    throw new MerkleArgumentError(`a signed note may carry at most ${MAX_NOTE_SIGNATURES} signatures, got ${note.signatures.length}`);
   }
   let out = note.text + '\n';
-  for (const s of note.signatures) {
-    checkSignatureParts(s.name, s.keyId, s.signature);
-    out += signatureLine(s.name, s.keyId, s.signature);
-  }
+  for (const s of note.signatures) out += formatSignatureLine(s);
   return out;
 }
 
 function checkSignatureParts(name: string, keyId: number, signature: Uint8Array): void {
   if (!isValidKeyName(name)) {
-    throw new NoteError(`invalid key name ${JSON.stringify(name)}: it must be non-empty, without '+' or spaces`);
+    throw new MerkleArgumentError(`invalid key name ${JSON.stringify(name)}: it must be non-empty, without '+' or spaces`);
   }
   if (!Number.isInteger(keyId) || keyId < 0 || keyId > 0xffffffff) {
-    throw new NoteError(`key ID of ${name} must be a uint32, got ${String(keyId)}`);
+    throw new MerkleArgumentError(`key ID of ${name} must be a uint32, got ${String(keyId)}`);
   }
-  if (signature.length === 0) throw new NoteError(`signature by ${name} is empty`);
+  if (!(signature instanceof Uint8Array) || signature.length === 0) {
+    throw new MerkleArgumentError(`signature by ${name} must be a non-empty Uint8Array`);
+  }
 }
 
 /**
  * Signs text (valid per checkNoteText: UTF-8, ends in "\n", no control characters but newline)
  * with each signer in order and returns the signed note. Requires at least one signer, each
- * with a valid key name. Throws NoteError otherwise.
+ * with a valid key name. Throws MerkleArgumentError otherwise.
  */
 export function signNote(text: string, signers: readonly NoteSigner[]): string {
-  const bytes = checkNoteText(text);
-  if (signers.length === 0) throw new NoteError('signNote needs at least one signer');
+  const bytes = noteTextBytes(text, MerkleArgumentError);
+  if (signers.length === 0) throw new MerkleArgumentError('signNote needs at least one signer');
   const signatures = signers.map((s) => ({ name: s.name, keyId: s.keyId, signature: s.sign(bytes) }));
   return formatNote({ text, signatures });
 }
@@ -176,7 +194,8 @@ export function signNote(text: string, signers: readonly NoteSigner[]): string {
  * - a signature matching a verifier is checked; if it fails, SignatureError (the whole note is
  *   rejected); only the first signature per known key is considered, later ones are ignored;
  * - if no known key signed, SignatureError.
- * Throws NoteError if the note is malformed (see parseNote) or two verifiers share a name and key ID.
+ * Throws NoteError if the note is malformed (see parseNote); MerkleArgumentError if two different
+ * verifiers share a name and key ID (the caller's list of trusted keys is ambiguous).
  * `note` is the parsed note (all lines); `verified` lists the verified signatures, one per key.
  */
 export function openNote(
@@ -188,7 +207,7 @@ export function openNote(
   for (const v of verifiers) {
     const k = `${v.name}+${formatKeyId(v.keyId)}`;
     const prev = known.get(k);
-    if (prev !== undefined && prev !== v) throw new NoteError(`ambiguous verifiers: two keys named ${k}; remove one`);
+    if (prev !== undefined && prev !== v) throw new MerkleArgumentError(`ambiguous verifiers: two keys named ${k}; remove one`);
     known.set(k, v);
   }
   const textBytes = utf8.encode(note.text);

@@ -1,7 +1,8 @@
 /**
  * The package's own rules, checked on its sources: it depends on @noble only, its shipped code
  * (every non-test file in src) imports nothing from Node and uses no Node globals, so it bundles
- * for browsers, it has no `any`, and everything index.ts exports carries a doc comment.
+ * for browsers, it has no `any`, everything index.ts exports carries a doc comment, and no module
+ * holds mutable state or runs code with effects when imported ("sideEffects": false).
  * (test/merkle-browser.test.ts additionally bundles it and runs it without Node globals.)
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -89,10 +90,93 @@ function publicApi(): Map<string, [string, ts.Node]> {
   return api;
 }
 
+/** Strips type assertions and parentheses: `(x as T)` is x. */
+function unwrap(e: ts.Expression): ts.Expression {
+  while (ts.isAsExpression(e) || ts.isSatisfiesExpression(e) || ts.isParenthesizedExpression(e) || ts.isNonNullExpression(e)) {
+    e = e.expression;
+  }
+  return e;
+}
+
+/**
+ * Whether a module-level initializer yields a value no caller can change: a primitive (or an
+ * expression of primitives), a function, a regex without the stateful g/y flags, a frozen value
+ * (`Object.freeze(...)`), or a TextEncoder/TextDecoder (stateless outside streaming). Everything
+ * else (arrays, objects, Maps, typed arrays, class instances) could be mutated by one call and
+ * seen by the next: an allow-list, so anything new fails here until it is shown to be immutable.
+ */
+function isImmutableInitializer(init: ts.Expression): boolean {
+  const e = unwrap(init);
+  if (
+    ts.isStringLiteral(e) ||
+    ts.isNumericLiteral(e) ||
+    ts.isBigIntLiteral(e) ||
+    ts.isNoSubstitutionTemplateLiteral(e) ||
+    e.kind === ts.SyntaxKind.TrueKeyword ||
+    e.kind === ts.SyntaxKind.FalseKeyword ||
+    e.kind === ts.SyntaxKind.NullKeyword ||
+    ts.isIdentifier(e) ||
+    ts.isArrowFunction(e) ||
+    ts.isFunctionExpression(e)
+  ) {
+    return true;
+  }
+  if (ts.isTemplateExpression(e)) return e.templateSpans.every((span) => isImmutableInitializer(span.expression));
+  if (ts.isRegularExpressionLiteral(e)) return !/[gy][a-z]*$/.test(e.text.slice(e.text.lastIndexOf('/')));
+  if (ts.isPrefixUnaryExpression(e)) return isImmutableInitializer(e.operand);
+  if (ts.isBinaryExpression(e)) return isImmutableInitializer(e.left) && isImmutableInitializer(e.right);
+  if (ts.isCallExpression(e)) return e.expression.getText() === 'Object.freeze';
+  if (ts.isNewExpression(e)) return ['TextEncoder', 'TextDecoder'].includes(e.expression.getText());
+  return false;
+}
+
+/**
+ * Module-level state and import-time effects in one source file: `let`/`var` declarations,
+ * const or static class fields whose value could be mutated (see isImmutableInitializer), static
+ * blocks, and any statement that is not a declaration (an assignment into another module, such
+ * as `ed.hashes.sha512 = ...`, a loop filling a table, a call).
+ */
+function moduleStateViolations(sf: ts.SourceFile): string[] {
+  const out: string[] = [];
+  const at = (n: ts.Node, what: string) => out.push(`${sf.fileName}:${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1}: ${what}`);
+  for (const st of sf.statements) {
+    if (ts.isVariableStatement(st)) {
+      const flags = st.declarationList.flags;
+      if (!(flags & ts.NodeFlags.Const)) {
+        at(st, `module-level ${flags & ts.NodeFlags.Let ? 'let' : 'var'}`);
+        continue;
+      }
+      for (const d of st.declarationList.declarations) {
+        if (d.initializer !== undefined && !isImmutableInitializer(d.initializer)) at(d, `module-level mutable value ${d.name.getText()}`);
+      }
+    } else if (ts.isClassDeclaration(st)) {
+      for (const m of st.members) {
+        if (ts.isClassStaticBlockDeclaration(m)) at(m, 'static block');
+        const isStatic = ts.canHaveModifiers(m) && (ts.getModifiers(m) ?? []).some((x) => x.kind === ts.SyntaxKind.StaticKeyword);
+        if (isStatic && ts.isPropertyDeclaration(m) && (m.initializer === undefined || !isImmutableInitializer(m.initializer))) {
+          at(m, `static field ${m.name.getText()}`);
+        }
+      }
+    } else if (
+      !ts.isImportDeclaration(st) &&
+      !ts.isExportDeclaration(st) &&
+      !ts.isFunctionDeclaration(st) &&
+      !ts.isInterfaceDeclaration(st) &&
+      !ts.isTypeAliasDeclaration(st) &&
+      !ts.isEmptyStatement(st)
+    ) {
+      at(st, `statement run at import: ${st.getText().split('\n')[0]!.slice(0, 60)}`);
+    }
+  }
+  return out;
+}
+
+const parse = (name: string, text: string): ts.SourceFile => ts.createSourceFile(name, text, ts.ScriptTarget.Latest, true);
+
 describe('package rules', () => {
-  test('depends on @noble/hashes and @noble/ed25519 only, with index.ts as the one entry point', () => {
+  test('depends on @noble/hashes and @noble/curves only, with index.ts as the one entry point', () => {
     const pkg = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as Record<string, unknown>;
-    expect(Object.keys(pkg.dependencies as object).sort()).toEqual(['@noble/ed25519', '@noble/hashes']);
+    expect(Object.keys(pkg.dependencies as object).sort()).toEqual(['@noble/curves', '@noble/hashes']);
     expect(pkg.peerDependencies).toBeUndefined();
     expect(pkg.optionalDependencies).toBeUndefined();
     expect(Object.keys(pkg.exports as object)).toEqual(['.']);
@@ -103,7 +187,7 @@ describe('package rules', () => {
     const bad: string[] = [];
     for (const [file, sf] of parsed) {
       for (const s of specifiers(sf)) {
-        const ok = /^\.\/[a-z0-9]+\.js$/.test(s) || s === '@noble/ed25519' || /^@noble\/hashes\/[a-z0-9]+\.js$/.test(s);
+        const ok = /^\.\/[a-z0-9]+\.js$/.test(s) || s === '@noble/curves/ed25519.js' || /^@noble\/hashes\/[a-z0-9]+\.js$/.test(s);
         if (!ok) bad.push(`${file}: ${s}`);
       }
     }
@@ -130,6 +214,49 @@ describe('package rules', () => {
       });
     }
     expect(bad).toEqual([]);
+  });
+
+  test('no module holds mutable state or has effects when imported ("sideEffects": false)', () => {
+    const pkg = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as Record<string, unknown>;
+    expect(pkg.sideEffects).toBe(false);
+    expect(parsed.size).toBeGreaterThan(10);
+    expect([...parsed.values()].flatMap(moduleStateViolations)).toEqual([]);
+  });
+
+  test('the module-state check finds what it is meant to find', () => {
+    const bad = [
+      'let last: string | undefined;',
+      'var n = 0;',
+      'const cache = new Map<string, number>();',
+      'const scratch = new Float64Array(128);',
+      'const list: number[] = [];',
+      'const table = Array.from({ length: 4 }, (_, i) => i);',
+      'const options = { strict: true };',
+      'const hasher = new Hasher();',
+      'const re = /x/g;',
+      'ed.hashes.sha512 = sha512;',
+      'for (let i = 0; i < 4; i++) TABLE[i] = i;',
+      'register();',
+      'class A { static cache = new Map(); }',
+      'class B { static { setup(); } }',
+    ];
+    for (const text of bad) expect(moduleStateViolations(parse('bad.ts', text)), text).toHaveLength(1);
+    const good = [
+      "import { x } from './x.js';",
+      'export const SIZE = 32;',
+      'const MAX = 1 << 20;',
+      "const HEADER = 'c2sp.org/tlog-proof@v1';",
+      'const RE = /^[0-9]+$/;',
+      'const POW2: readonly number[] = Object.freeze(Array.from({ length: 65 }, (_, k) => 2 ** k));',
+      'export const defaultHasher: Hasher = Object.freeze(new Hasher()) as Hasher;',
+      'const utf8 = new TextEncoder();',
+      'const sign = (seed: Uint8Array) => (m: Uint8Array) => m;',
+      'function f(): number { let n = 0; n++; return n; }',
+      'class C { private cache = new Map(); static readonly N = 3; }',
+      'export interface I { readonly a: number }',
+      'export type T = number;',
+    ];
+    for (const text of good) expect(moduleStateViolations(parse('good.ts', text)), text).toEqual([]);
   });
 
   test('every name index.ts exports has a doc comment', () => {

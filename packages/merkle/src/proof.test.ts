@@ -1,8 +1,13 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import {
+  describeVectors,
+  type TransparencyDevProbe,
+  tlogReference,
+  transparencyDevFiles,
+  transparencyDevProbe,
+  vectorFiles,
+} from '../../../test/support/vectors.js';
 import { fromBase64, fromHex, toHex } from './encoding.js';
 import { MerkleError, ProofError, RootMismatchError } from './errors.js';
 import { defaultHasher, type Hash, rootFromLeafHashes } from './hash.js';
@@ -12,21 +17,11 @@ import {
   proveConsistencySync,
   proveInclusion,
   proveInclusionSync,
-  rootFromInclusionProof,
   type SyncNodeReader,
   treeRoot,
   treeRootSync,
-  verifyConsistency,
-  verifyInclusion,
-  verifySubtreeConsistency,
-  verifySubtreeInclusion,
-} from './proof.js';
-
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const vectorsDir = path.resolve(repoRoot, '../shared/vectors');
-const haveVectors = existsSync(path.join(vectorsDir, 'tlog-reference.json'));
-const tdDir = path.join(vectorsDir, 'transparency-dev-merkle/testdata');
-const haveTd = existsSync(tdDir);
+} from './prove.js';
+import { rootFromInclusionProof, verifyConsistency, verifyInclusion, verifySubtreeConsistency, verifySubtreeInclusion } from './verify.js';
 
 /** Every complete node of a tree over the given leaf hashes, level by level. */
 class MemoryTree implements SyncNodeReader {
@@ -143,82 +138,55 @@ function flipBit(h: Uint8Array, bit: number): Uint8Array {
   return c;
 }
 
-interface RefVectors {
-  leafHashes: string[];
-  roots: Record<string, string>;
-  inclusion: { index: number; treeSize: number; leafHash: string; root: string; proof: string[] }[];
-  consistency: { from: number; to: number; fromRoot: string; toRoot: string; proof: string[] }[];
-}
+describeVectors('tlog-reference.json proofs', () => {
+  const ref = tlogReference();
+  const leaves = ref.leafHashes.map(fromHex);
+  const tree = new MemoryTree(leaves);
 
-describe.skipIf(!haveVectors)(
-  haveVectors ? 'tlog-reference.json proofs' : 'tlog-reference.json proofs (skipped: ../shared/vectors not found)',
-  () => {
-    const ref = haveVectors ? (JSON.parse(readFileSync(path.join(vectorsDir, 'tlog-reference.json'), 'utf8')) as RefVectors) : undefined;
-    const leaves = ref ? ref.leafHashes.map(fromHex) : [];
-    const tree = new MemoryTree(leaves);
+  test('treeRoot of every size 0..1100 equals the reference root', async () => {
+    for (let n = 0; n <= 1100; n++) {
+      expect(toHex(treeRootSync(tree, n)), `size ${n}`).toBe(ref.roots[String(n)]);
+    }
+    expect(toHex(await treeRoot(tree, 1100))).toBe(ref.roots['1100']);
+  });
 
-    test('treeRoot of every size 0..1100 equals the reference root', async () => {
-      for (let n = 0; n <= 1100; n++) {
-        expect(toHex(treeRootSync(tree, n)), `size ${n}`).toBe(ref!.roots[String(n)]);
-      }
-      expect(toHex(await treeRoot(tree, 1100))).toBe(ref!.roots['1100']);
-    });
+  test('every reference inclusion proof is reproduced byte for byte and verifies', async () => {
+    expect(ref.inclusion.length).toBeGreaterThan(50);
+    for (const v of ref.inclusion) {
+      const proof = proveInclusionSync(tree, v.index, v.treeSize);
+      expect(proof.map(toHex), `index ${v.index} size ${v.treeSize}`).toEqual(v.proof);
+      expect((await proveInclusion(tree, v.index, v.treeSize)).map(toHex)).toEqual(v.proof);
+      verifyInclusion(v.index, v.treeSize, fromHex(v.leafHash), v.proof.map(fromHex), fromHex(v.root));
+      expect(toHex(rootFromInclusionProof(v.index, v.treeSize, fromHex(v.leafHash), v.proof.map(fromHex)))).toBe(v.root);
+    }
+  });
 
-    test('every reference inclusion proof is reproduced byte for byte and verifies', async () => {
-      expect(ref!.inclusion.length).toBeGreaterThan(50);
-      for (const v of ref!.inclusion) {
-        const proof = proveInclusionSync(tree, v.index, v.treeSize);
-        expect(proof.map(toHex), `index ${v.index} size ${v.treeSize}`).toEqual(v.proof);
-        expect((await proveInclusion(tree, v.index, v.treeSize)).map(toHex)).toEqual(v.proof);
-        verifyInclusion(v.index, v.treeSize, fromHex(v.leafHash), v.proof.map(fromHex), fromHex(v.root));
-        expect(toHex(rootFromInclusionProof(v.index, v.treeSize, fromHex(v.leafHash), v.proof.map(fromHex)))).toBe(v.root);
-      }
-    });
+  test('every reference consistency proof is reproduced byte for byte and verifies', async () => {
+    expect(ref.consistency.length).toBeGreaterThan(50);
+    for (const v of ref.consistency) {
+      const proof = proveConsistencySync(tree, v.from, v.to);
+      expect(proof.map(toHex), `${v.from} -> ${v.to}`).toEqual(v.proof);
+      expect((await proveConsistency(tree, v.from, v.to)).map(toHex)).toEqual(v.proof);
+      verifyConsistency(v.from, v.to, v.proof.map(fromHex), fromHex(v.fromRoot), fromHex(v.toRoot));
+      // The same proof as a subtree consistency proof of [0, from).
+      verifySubtreeConsistency(0, v.from, v.to, v.proof.map(fromHex), fromHex(v.fromRoot), fromHex(v.toRoot));
+    }
+  });
 
-    test('every reference consistency proof is reproduced byte for byte and verifies', async () => {
-      expect(ref!.consistency.length).toBeGreaterThan(50);
-      for (const v of ref!.consistency) {
-        const proof = proveConsistencySync(tree, v.from, v.to);
-        expect(proof.map(toHex), `${v.from} -> ${v.to}`).toEqual(v.proof);
-        expect((await proveConsistency(tree, v.from, v.to)).map(toHex)).toEqual(v.proof);
-        verifyConsistency(v.from, v.to, v.proof.map(fromHex), fromHex(v.fromRoot), fromHex(v.toRoot));
-        // The same proof as a subtree consistency proof of [0, from).
-        verifySubtreeConsistency(0, v.from, v.to, v.proof.map(fromHex), fromHex(v.fromRoot), fromHex(v.toRoot));
-      }
-    });
-
-    test('a proof is made with exactly one readNodes call', () => {
-      const before = tree.reads;
-      proveInclusionSync(tree, 1000, 1100);
-      proveConsistencySync(tree, 999, 1100);
-      treeRootSync(tree, 1099);
-      expect(tree.reads - before).toBe(3);
-    });
-  },
-);
+  test('a proof is made with exactly one readNodes call', () => {
+    const before = tree.reads;
+    proveInclusionSync(tree, 1000, 1100);
+    proveConsistencySync(tree, 999, 1100);
+    treeRootSync(tree, 1099);
+    expect(tree.reads - before).toBe(3);
+  });
+});
 
 // ---------------------------------------------------------------------------------------------
 // transparency-dev/merkle probes
 
-function jsonFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = path.join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...jsonFiles(p));
-    else if (name.endsWith('.json')) out.push(p);
-  }
-  return out;
-}
-
-interface Probe {
-  desc: string;
-  wantErr: boolean;
-  proof: string[] | null;
-  [k: string]: unknown;
-}
-
 const b64 = (s: unknown): Uint8Array => fromBase64(s as string);
-const probeRunners: Record<string, (p: Probe, proof: Uint8Array[]) => void> = {
+const probeRunners: Record<string, (p: TransparencyDevProbe, proof: Uint8Array[]) => void> = {
   inclusion: (p, proof) => verifyInclusion(p.leafIdx as number, p.treeSize as number, b64(p.leafHash), proof, b64(p.root)),
   consistency: (p, proof) => verifyConsistency(p.size1 as number, p.size2 as number, proof, b64(p.root1), b64(p.root2)),
   subtreeinclusion: (p, proof) =>
@@ -231,54 +199,50 @@ const probeRunners: Record<string, (p: Probe, proof: Uint8Array[]) => void> = {
 // ../shared/vectors), so that a folder silently not read fails the suite.
 const probeCounts: Record<string, number> = { inclusion: 98, consistency: 98, subtreeinclusion: 204, subtreeconsistency: 118 };
 
-describe.skipIf(!haveTd)(
-  haveTd ? 'transparency-dev/merkle probes' : 'transparency-dev/merkle probes (skipped: ../shared/vectors not found)',
-  () => {
-    test('every probe folder is one of the four kinds run below', () => {
-      expect(readdirSync(tdDir).sort()).toEqual(Object.keys(probeRunners).sort());
-      expect(jsonFiles(tdDir).length).toBe(Object.values(probeCounts).reduce((a, b) => a + b, 0));
-      // The negative folders are read too, not only the numbered ones.
-      for (const [kind, sub] of [
-        ['inclusion', 'additional'],
-        ['inclusion', 'single-entry'],
-        ['consistency', 'additional'],
-        ['subtreeinclusion', 'additional'],
-        ['subtreeinclusion', 'errors'],
-        ['subtreeinclusion', 'single-entry'],
-        ['subtreeconsistency', 'additional'],
-      ] as const) {
-        expect(jsonFiles(path.join(tdDir, kind, sub)).length, `${kind}/${sub}`).toBeGreaterThan(0);
-      }
-    });
-
-    for (const kind of Object.keys(probeRunners)) {
-      const files = haveTd ? jsonFiles(path.join(tdDir, kind)) : [];
-      test(`${kind}: ${files.length} probes`, () => {
-        expect(files.length).toBe(probeCounts[kind]);
-        const failures: string[] = [];
-        let accepted = 0;
-        for (const f of files) {
-          const p = JSON.parse(readFileSync(f, 'utf8')) as Probe;
-          const proof = (p.proof ?? []).map((h) => fromBase64(h));
-          let err: unknown;
-          try {
-            probeRunners[kind]!(p, proof);
-          } catch (e) {
-            err = e;
-          }
-          // A verifier's caller branches on ProofError: every rejection, whatever the reason, is one.
-          if (err !== undefined && !(err instanceof ProofError))
-            failures.push(`${path.relative(tdDir, f)}: threw ${String(err)}, not a ProofError`);
-          else if (p.wantErr && err === undefined) failures.push(`${path.relative(tdDir, f)}: accepted but wantErr`);
-          else if (!p.wantErr && err !== undefined) failures.push(`${path.relative(tdDir, f)}: rejected: ${(err as Error).message}`);
-          if (!p.wantErr) accepted++;
-        }
-        expect(failures).toEqual([]);
-        expect(accepted).toBeGreaterThan(0);
-      });
+describeVectors('transparency-dev/merkle probes', () => {
+  test('every probe folder is one of the four kinds run below', () => {
+    expect(vectorFiles('transparency-dev-merkle/testdata')).toEqual(Object.keys(probeRunners).sort());
+    expect(transparencyDevFiles().length).toBe(Object.values(probeCounts).reduce((a, b) => a + b, 0));
+    // The negative folders are read too, not only the numbered ones.
+    for (const [kind, sub] of [
+      ['inclusion', 'additional'],
+      ['inclusion', 'single-entry'],
+      ['consistency', 'additional'],
+      ['subtreeinclusion', 'additional'],
+      ['subtreeinclusion', 'errors'],
+      ['subtreeinclusion', 'single-entry'],
+      ['subtreeconsistency', 'additional'],
+    ] as const) {
+      expect(transparencyDevFiles(`${kind}/${sub}`).length, `${kind}/${sub}`).toBeGreaterThan(0);
     }
-  },
-);
+  });
+
+  for (const kind of Object.keys(probeRunners)) {
+    const files = transparencyDevFiles(kind);
+    test(`${kind}: ${files.length} probes`, () => {
+      expect(files.length).toBe(probeCounts[kind]);
+      const failures: string[] = [];
+      let accepted = 0;
+      for (const f of files) {
+        const p = transparencyDevProbe(f);
+        const proof = (p.proof ?? []).map((h) => fromBase64(h));
+        let err: unknown;
+        try {
+          probeRunners[kind]!(p, proof);
+        } catch (e) {
+          err = e;
+        }
+        // A verifier's caller branches on ProofError: every rejection, whatever the reason, is one.
+        if (err !== undefined && !(err instanceof ProofError)) failures.push(`${f}: threw ${String(err)}, not a ProofError`);
+        else if (p.wantErr && err === undefined) failures.push(`${f}: accepted but wantErr`);
+        else if (!p.wantErr && err !== undefined) failures.push(`${f}: rejected: ${(err as Error).message}`);
+        if (!p.wantErr) accepted++;
+      }
+      expect(failures).toEqual([]);
+      expect(accepted).toBeGreaterThan(0);
+    });
+  }
+});
 
 // ---------------------------------------------------------------------------------------------
 // Properties
@@ -386,6 +350,47 @@ describe('proof properties (fast-check)', () => {
             }
             expect(() => verifyConsistency(size1, size2, proof.slice(1), root1, root2)).toThrow(ProofError);
           }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('one verifier: whole-tree and subtree-from-0 verification accept and refuse the same proofs', () => {
+    const accepts = (f: () => void): boolean => {
+      try {
+        f();
+        return true;
+      } catch (e) {
+        if (!(e instanceof ProofError)) throw e;
+        return false;
+      }
+    };
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3000 }).chain((size2) => fc.tuple(fc.integer({ min: 1, max: size2 }), fc.constant(size2))),
+        fc.nat(),
+        fc.nat(255),
+        fc.integer({ min: 0, max: 4 }),
+        ([size1, size2], pick, bit, how) => {
+          const root1 = rootOf(size1);
+          const root2 = rootOf(size2);
+          let proof = proveConsistencySync(tree, size1, size2);
+          let [a, b] = [size1, size2];
+          if (how === 1 && proof.length > 0) proof = proof.map((h, j) => (j === pick % proof.length ? flipBit(h, bit) : h));
+          if (how === 2) proof = proof.slice(1);
+          if (how === 3) a = 1 + (pick % size2);
+          if (how === 4) b = size2 + 1 + (pick % 7);
+          const whole = accepts(() => verifyConsistency(a, b, proof, root1, root2));
+          const sub = accepts(() => verifySubtreeConsistency(0, a, b, proof, root1, root2));
+          expect(sub, `${a} -> ${b} (${how})`).toBe(whole);
+          if (how === 0) expect(whole).toBe(true);
+          const index = pick % size2;
+          const incl = proveInclusionSync(tree, index, size2);
+          const bad = incl.length > 0 && how === 1 ? incl.map((h, j) => (j === 0 ? flipBit(h, bit) : h)) : incl;
+          expect(accepts(() => verifySubtreeInclusion(index, 0, size2, leaves[index]!, bad, root2))).toBe(
+            accepts(() => verifyInclusion(index, size2, leaves[index]!, bad, root2)),
+          );
         },
       ),
       { numRuns: 300 },
@@ -633,6 +638,45 @@ describe('NodeReader.rangeHash (a reader that keeps incomplete right-edge subtre
       }),
       { numRuns: 200 },
     );
+  });
+
+  test('a rangeHash that itself makes proofs (re-enters) gets correct proofs, and so does its caller', () => {
+    // The reader answers each range by making and verifying an inclusion proof in another tree,
+    // then computing the range from the leaves: the outer proof must be unaffected.
+    const leaves = leafHashesFor(300);
+    const other = new MemoryTree(leafHashesFor(777));
+    const otherRoot = treeRootSync(other, 777);
+    let inner = 0;
+    const reader: SyncNodeReader = {
+      readNodes: (ids) => new MemoryTree(leaves).readNodes(ids),
+      rangeHash: (start, end) => {
+        const index = (start * 31 + end) % 777;
+        const p = proveInclusionSync(other, index, 777);
+        verifyInclusion(index, 777, other.levels[0]![index]!, p, otherRoot);
+        const c = proveConsistencySync(other, (index % 776) + 1, 777);
+        verifyConsistency((index % 776) + 1, 777, c, treeRootSync(other, (index % 776) + 1), otherRoot);
+        inner++;
+        return rootFromLeafHashes(leaves.slice(start, end));
+      },
+    };
+    const plain = new MemoryTree(leaves);
+    for (let size = 2; size <= 300; size += 7) {
+      const root = treeRootSync(plain, size);
+      // Leaves in the right part of the tree too, so the re-entered range is not the last one read.
+      const k = 2 ** Math.floor(Math.log2(size - 1));
+      const spots = [0, size >> 1, k, k + ((size - k) >> 1), k + ((size - k) >> 2), size - 2, size - 1].filter((i) => i > 0 && i < size);
+      for (const index of [0, ...spots]) {
+        const p = proveInclusionSync(reader, index, size);
+        expect(p.map(toHex), `inclusion ${index} in ${size}`).toEqual(proveInclusionSync(plain, index, size).map(toHex));
+        verifyInclusion(index, size, leaves[index]!, p, root);
+      }
+      for (const size1 of [1, ...spots]) {
+        const c = proveConsistencySync(reader, size1, size);
+        expect(c.map(toHex), `consistency ${size1} -> ${size}`).toEqual(proveConsistencySync(plain, size1, size).map(toHex));
+        verifyConsistency(size1, size, c, treeRootSync(plain, size1), root);
+      }
+    }
+    expect(inner).toBeGreaterThan(100);
   });
 
   test('a malformed range hash is refused', () => {

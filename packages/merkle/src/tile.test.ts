@@ -1,8 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import { describeVectors, tlogReference } from '../../../test/support/vectors.js';
 import { fromHex, toHex } from './encoding.js';
 import { MerkleError } from './errors.js';
 import { defaultHasher, type Hash, rootFromLeafHashes } from './hash.js';
@@ -23,10 +21,6 @@ import {
   tilesForSize,
 } from './tile.js';
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const vectorsDir = path.resolve(repoRoot, '../shared/vectors');
-const haveVectors = existsSync(path.join(vectorsDir, 'tlog-reference.json'));
-
 /** Hash tile bytes computed directly from leaf hashes: the test's independent oracle. */
 function computeTile(leafHashes: readonly Hash[], tile: TileId): Uint8Array {
   const out = new Uint8Array(tile.width * 32);
@@ -38,65 +32,56 @@ function computeTile(leafHashes: readonly Hash[], tile: TileId): Uint8Array {
   return out;
 }
 
-interface Ref {
-  leafHashes: string[];
-  tiles: { path: string; hex: string }[];
-  entryBundles: { path: string; hex: string }[];
-}
+describeVectors('tiles of tlog-reference.json', () => {
+  const ref = tlogReference();
+  const leaves = ref.leafHashes.map(fromHex);
 
-describe.skipIf(!haveVectors)(
-  haveVectors ? 'tiles of tlog-reference.json' : 'tiles of tlog-reference.json (skipped: ../shared/vectors not found)',
-  () => {
-    const ref = haveVectors ? (JSON.parse(readFileSync(path.join(vectorsDir, 'tlog-reference.json'), 'utf8')) as Ref) : undefined;
-    const leaves = ref ? ref.leafHashes.map(fromHex) : [];
+  test('tilesForSize(1100) names exactly the reference tiles, and each tile equals the reference bytes', () => {
+    const tiles = tilesForSize(1100);
+    expect(tiles.map(formatTilePath)).toEqual(ref.tiles.map((t) => t.path));
+    for (const t of ref.tiles) {
+      const parsed = parseTilePath(t.path);
+      expect(parsed.kind).toBe('hash');
+      if (parsed.kind !== 'hash') continue;
+      expect(formatTilePath(parsed.tile)).toBe(t.path);
+      expect(toHex(computeTile(leaves, parsed.tile)), t.path).toBe(t.hex);
+    }
+  });
 
-    test('tilesForSize(1100) names exactly the reference tiles, and each tile equals the reference bytes', () => {
-      const tiles = tilesForSize(1100);
-      expect(tiles.map(formatTilePath)).toEqual(ref!.tiles.map((t) => t.path));
-      for (const t of ref!.tiles) {
-        const parsed = parseTilePath(t.path);
-        expect(parsed.kind).toBe('hash');
-        if (parsed.kind !== 'hash') continue;
-        expect(formatTilePath(parsed.tile)).toBe(t.path);
-        expect(toHex(computeTile(leaves, parsed.tile)), t.path).toBe(t.hex);
-      }
-    });
+  test('level-1 hashes are the roots of the full level-0 tiles; nodeFromTile matches the MTH', () => {
+    const byPath = new Map(ref.tiles.map((t) => [t.path, fromHex(t.hex)]));
+    const l1 = byPath.get('tile/1/000.p/4')!;
+    for (let i = 0; i < 4; i++) {
+      const t0 = byPath.get(`tile/0/00${i}`)!;
+      expect(toHex(hashTileRoot(t0))).toBe(toHex(l1.subarray(i * 32, (i + 1) * 32)));
+      expect(toHex(nodeFromTile({ level: 0, index: i, width: 256 }, t0, 8, i))).toBe(toHex(hashTileRoot(t0)));
+    }
+    const partial = byPath.get('tile/0/004.p/76')!;
+    const tile = { level: 0, index: 4, width: 76 };
+    for (const [level, index] of [
+      [0, 1024],
+      [0, 1099],
+      [2, 256],
+      [3, 130],
+      [6, 16],
+    ] as const) {
+      const want = rootFromLeafHashes(leaves.slice(index * 2 ** level, (index + 1) * 2 ** level));
+      expect(toHex(nodeFromTile(tile, partial, level, index))).toBe(toHex(want));
+      expect(tileForNode(level, index, 1100)).toEqual(tile);
+    }
+    expect(() => nodeFromTile(tile, partial, 7, 8)).toThrow(/not inside tile/); // leaves 1024..1151 > 1100
+    expect(toHex(hashTileRoot(partial))).toBe(toHex(rootFromLeafHashes(leaves.slice(1024, 1100))));
+  });
 
-    test('level-1 hashes are the roots of the full level-0 tiles; nodeFromTile matches the MTH', () => {
-      const byPath = new Map(ref!.tiles.map((t) => [t.path, fromHex(t.hex)]));
-      const l1 = byPath.get('tile/1/000.p/4')!;
-      for (let i = 0; i < 4; i++) {
-        const t0 = byPath.get(`tile/0/00${i}`)!;
-        expect(toHex(hashTileRoot(t0))).toBe(toHex(l1.subarray(i * 32, (i + 1) * 32)));
-        expect(toHex(nodeFromTile({ level: 0, index: i, width: 256 }, t0, 8, i))).toBe(toHex(hashTileRoot(t0)));
-      }
-      const partial = byPath.get('tile/0/004.p/76')!;
-      const tile = { level: 0, index: 4, width: 76 };
-      for (const [level, index] of [
-        [0, 1024],
-        [0, 1099],
-        [2, 256],
-        [3, 130],
-        [6, 16],
-      ] as const) {
-        const want = rootFromLeafHashes(leaves.slice(index * 2 ** level, (index + 1) * 2 ** level));
-        expect(toHex(nodeFromTile(tile, partial, level, index))).toBe(toHex(want));
-        expect(tileForNode(level, index, 1100)).toEqual(tile);
-      }
-      expect(() => nodeFromTile(tile, partial, 7, 8)).toThrow(/not inside tile/); // leaves 1024..1151 > 1100
-      expect(toHex(hashTileRoot(partial))).toBe(toHex(rootFromLeafHashes(leaves.slice(1024, 1100))));
-    });
-
-    test('entry bundle paths parse and format', () => {
-      expect(entriesTilesForSize(1100).map(formatEntriesPath)).toEqual(ref!.entryBundles.map((b) => b.path));
-      for (const b of ref!.entryBundles) {
-        const p = parseTilePath(b.path);
-        expect(p.kind).toBe('entries');
-        if (p.kind === 'entries') expect(formatEntriesPath(p.tile)).toBe(b.path);
-      }
-    });
-  },
-);
+  test('entry bundle paths parse and format', () => {
+    expect(entriesTilesForSize(1100).map(formatEntriesPath)).toEqual(ref.entryBundles.map((b) => b.path));
+    for (const b of ref.entryBundles) {
+      const p = parseTilePath(b.path);
+      expect(p.kind).toBe('entries');
+      if (p.kind === 'entries') expect(formatEntriesPath(p.tile)).toBe(b.path);
+    }
+  });
+});
 
 describe('tile paths', () => {
   test('formatTileIndex groups digits in threes', () => {

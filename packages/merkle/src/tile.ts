@@ -4,7 +4,7 @@
  * The levels in between are recomputed from those hashes, so any node whose leaves lie in one
  * tile can be computed from it.
  */
-import { checkIndex, MerkleError } from './errors.js';
+import { checkIndex, EncodingError, MerkleArgumentError } from './errors.js';
 import { defaultHasher, HASH_SIZE, type Hash, type Hasher, rootFromLeafHashes } from './hash.js';
 import { POW2, shiftRight } from './treemath.js';
 
@@ -34,13 +34,13 @@ export type ParsedTilePath = { kind: 'hash'; tile: TileId } | { kind: 'entries';
 
 function checkWidth(width: number): void {
   if (!Number.isSafeInteger(width) || width < 1 || width > TILE_WIDTH) {
-    throw new MerkleError(`tile width must be an integer in [1, ${TILE_WIDTH}], got ${String(width)}`);
+    throw new MerkleArgumentError(`tile width must be an integer in [1, ${TILE_WIDTH}], got ${String(width)}`);
   }
 }
 
 function checkTile(tile: TileId): void {
   if (!Number.isSafeInteger(tile.level) || tile.level < 0 || tile.level > MAX_TILE_LEVEL) {
-    throw new MerkleError(`tile level must be an integer in [0, ${MAX_TILE_LEVEL}], got ${String(tile.level)}`);
+    throw new MerkleArgumentError(`tile level must be an integer in [0, ${MAX_TILE_LEVEL}], got ${String(tile.level)}`);
   }
   checkIndex(tile.index, 'tile index');
   checkWidth(tile.width);
@@ -48,7 +48,7 @@ function checkTile(tile: TileId): void {
 
 /**
  * The tile index in path form: zero-padded 3-digit groups, all but the last prefixed with
- * "x" (1234067 -> "x001/x234/067"). Requires a safe non-negative integer.
+ * "x" (1234067 -> "x001/x234/067"). Requires a safe non-negative integer (MerkleArgumentError otherwise).
  */
 export function formatTileIndex(n: number): string {
   checkIndex(n, 'tile index');
@@ -65,13 +65,13 @@ function widthSuffix(width: number): string {
   return width === TILE_WIDTH ? '' : `.p/${width}`;
 }
 
-/** "tile/<L>/<N>[.p/<W>]" for a hash tile. Requires a valid TileId (level 0..63, width 1..256). */
+/** "tile/<L>/<N>[.p/<W>]" for a hash tile. Requires a valid TileId (level 0..63, width 1..256); MerkleArgumentError otherwise. */
 export function formatTilePath(tile: TileId): string {
   checkTile(tile);
   return `tile/${tile.level}/${formatTileIndex(tile.index)}${widthSuffix(tile.width)}`;
 }
 
-/** "tile/entries/<N>[.p/<W>]" for an entry bundle. Requires width 1..256. */
+/** "tile/entries/<N>[.p/<W>]" for an entry bundle. Requires width 1..256 and a safe index; MerkleArgumentError otherwise. */
 export function formatEntriesPath(tile: EntriesTileId): string {
   checkIndex(tile.index, 'entry bundle index');
   checkWidth(tile.width);
@@ -85,14 +85,14 @@ const LAST_RE = /^[0-9]{3}$/;
 
 /**
  * Parses a tile or entry-bundle path ("tile/0/x001/234.p/5", "tile/entries/067"), without a
- * leading slash or URL prefix. Accepts only the canonical form: throws MerkleError on a level
+ * leading slash or URL prefix. Accepts only the canonical form: throws EncodingError on a level
  * outside 0..63 or with leading zeros, an index group that is not 3 digits, a missing or
  * stray "x", a leading all-zero group, a width outside 1..255 or with leading zeros, an index
  * beyond 2^53-1, or anything else extra.
  */
 export function parseTilePath(path: string): ParsedTilePath {
-  const bad = (why: string): MerkleError => new MerkleError(`invalid tile path ${JSON.stringify(path)}: ${why}`);
-  if (typeof path !== 'string') throw new MerkleError(`tile path must be a string, got ${typeof path}`);
+  const bad = (why: string): EncodingError => new EncodingError(`invalid tile path ${JSON.stringify(path)}: ${why}`);
+  if (typeof path !== 'string') throw new EncodingError(`tile path must be a string, got ${typeof path}`);
   const parts = path.split('/');
   if (parts.length < 3 || parts[0] !== 'tile') throw bad('expected tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]');
   const entries = parts[1] === 'entries';
@@ -151,12 +151,12 @@ export function tilesForSize(size: number): TileId[] {
 /**
  * The hash tiles of newSize that do not exist, or are narrower, in oldSize: exactly what must
  * be written when the tree grows. Lowest level first, by index. Requires
- * 0 <= oldSize <= newSize, safe integers.
+ * 0 <= oldSize <= newSize, safe integers (MerkleArgumentError otherwise).
  */
 export function changedTiles(oldSize: number, newSize: number): TileId[] {
   checkIndex(oldSize, 'old tree size');
   checkIndex(newSize, 'new tree size');
-  if (oldSize > newSize) throw new MerkleError(`old tree size ${oldSize} is larger than new tree size ${newSize}`);
+  if (oldSize > newSize) throw new MerkleArgumentError(`old tree size ${oldSize} is larger than new tree size ${newSize}`);
   const out: TileId[] = [];
   for (let level = 0; ; level++) {
     const n1 = hashesAtTileLevel(newSize, level);
@@ -185,14 +185,14 @@ export function entriesTilesForSize(size: number): EntriesTileId[] {
 /**
  * The tile, at its widest for a tree of `size` leaves, that holds node (level, index) or the
  * tile-level hashes it is computed from: tile level floor(level / 8). Requires the node to be
- * a complete subtree of the tree: (index + 1) * 2^level <= size (MerkleError otherwise).
+ * a complete subtree of the tree: (index + 1) * 2^level <= size (MerkleArgumentError otherwise).
  */
 export function tileForNode(level: number, index: number, size: number): TileId {
   checkIndex(level, 'node level');
   checkIndex(index, 'node index');
   checkIndex(size, 'tree size');
   if (level > 63 || (index + 1) * POW2[level]! > size) {
-    throw new MerkleError(`node (level ${level}, index ${index}) is not a complete subtree of a tree of size ${size}`);
+    throw new MerkleArgumentError(`node (level ${level}, index ${index}) is not a complete subtree of a tree of size ${size}`);
   }
   const tileLevel = Math.floor(level / TILE_HEIGHT);
   const first = index * POW2[level - tileLevel * TILE_HEIGHT]!; // first tile-level hash under the node
@@ -210,26 +210,29 @@ function tileHashes(data: Uint8Array, from: number, count: number): Hash[] {
 /**
  * The hash of node (level, index), computed from the tile's data. The node's leaves must lie
  * in the tile: 8L <= level <= 8L + 8 and its tile-level hashes inside [256N, 256N + W). The data
- * must be exactly width * 32 bytes. Throws MerkleError otherwise. Returns a fresh array.
+ * must be exactly width * 32 bytes. Throws MerkleArgumentError for a bad tile or node, EncodingError
+ * for data of the wrong length. Returns a fresh array.
  */
 export function nodeFromTile(tile: TileId, data: Uint8Array, level: number, index: number, hasher: Hasher = defaultHasher): Hash {
   checkTile(tile);
   checkIndex(level, 'node level');
   checkIndex(index, 'node index');
-  if (data.length !== tile.width * HASH_SIZE) {
-    throw new MerkleError(`tile ${formatTilePath(tile)} must be ${tile.width * HASH_SIZE} bytes, got ${data.length}`);
+  if (!(data instanceof Uint8Array) || data.length !== tile.width * HASH_SIZE) {
+    throw new EncodingError(
+      `tile ${formatTilePath(tile)} must be ${tile.width * HASH_SIZE} bytes, got ${data instanceof Uint8Array ? data.length : typeof data}`,
+    );
   }
   const base = tile.level * TILE_HEIGHT;
   const rel = level - base;
   if (rel < 0 || rel > TILE_HEIGHT) {
-    throw new MerkleError(
+    throw new MerkleArgumentError(
       `node (level ${level}, index ${index}) is not computable from tile ${formatTilePath(tile)}: its level must be in [${base}, ${base + TILE_HEIGHT}]`,
     );
   }
   const span = POW2[rel]!;
   const first = index * span - tile.index * TILE_WIDTH;
   if (first < 0 || first + span > tile.width) {
-    throw new MerkleError(`node (level ${level}, index ${index}) is not inside tile ${formatTilePath(tile)}`);
+    throw new MerkleArgumentError(`node (level ${level}, index ${index}) is not inside tile ${formatTilePath(tile)}`);
   }
   if (span === 1) return Uint8Array.prototype.slice.call(data, first * HASH_SIZE, (first + 1) * HASH_SIZE);
   let row = tileHashes(data, first, span);
@@ -243,12 +246,14 @@ export function nodeFromTile(tile: TileId, data: Uint8Array, level: number, inde
 
 /**
  * The Merkle tree hash of a tile's hashes taken as leaves: for a full tile, the hash of the
- * node one tile level up (what its parent tile stores). Requires 1..256 whole hashes.
+ * node one tile level up (what its parent tile stores). Requires 1..256 whole hashes (EncodingError otherwise).
  */
 export function hashTileRoot(data: Uint8Array, hasher: Hasher = defaultHasher): Hash {
-  const n = data.length / HASH_SIZE;
+  const n = data instanceof Uint8Array ? data.length / HASH_SIZE : 0;
   if (!Number.isInteger(n) || n < 1 || n > TILE_WIDTH) {
-    throw new MerkleError(`a tile holds 1 to ${TILE_WIDTH} hashes of ${HASH_SIZE} bytes, got ${data.length} bytes`);
+    throw new EncodingError(
+      `a tile holds 1 to ${TILE_WIDTH} hashes of ${HASH_SIZE} bytes, got ${data instanceof Uint8Array ? `${data.length} bytes` : typeof data}`,
+    );
   }
   if (n === 1) return Uint8Array.prototype.slice.call(data, 0, HASH_SIZE);
   return rootFromLeafHashes(tileHashes(data, 0, n), hasher);

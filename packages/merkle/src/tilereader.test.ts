@@ -12,7 +12,7 @@ import {
   type SyncNodeReader,
   treeRoot,
   treeRootSync,
-} from './proof.js';
+} from './prove.js';
 import { formatTilePath, TILE_WIDTH, type TileId } from './tile.js';
 import { TileHashReader } from './tilereader.js';
 

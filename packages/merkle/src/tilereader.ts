@@ -6,9 +6,9 @@
  * tile is only ever used after it has been tied to the root.
  */
 import { bytesEqual } from './encoding.js';
-import { checkIndex, MerkleError, ProofError, RootMismatchError } from './errors.js';
+import { checkIndex, MerkleArgumentError, MerkleError, ProofError, RootMismatchError } from './errors.js';
 import { defaultHasher, HASH_SIZE, type Hash, type Hasher } from './hash.js';
-import type { NodeId, NodeReader } from './proof.js';
+import type { NodeId, NodeReader } from './prove.js';
 import { formatTilePath, hashTileRoot, nodeFromTile, TILE_WIDTH, type TileId, tileForNode } from './tile.js';
 import { pushRange } from './treemath.js';
 
@@ -29,10 +29,11 @@ export class TileHashReader implements NodeReader {
    * @param root trusted 32-byte root of that tree.
    * @param fetchTile fetches a hash tile's bytes (tlog-tiles `tile/<L>/<N>[.p/<W>]`); may reject.
    * @param hasher hashing to use; defaults to defaultHasher.
+   * Throws MerkleArgumentError for a bad size or root.
    */
   constructor(size: number, root: Hash, fetchTile: (tile: TileId) => Promise<Uint8Array>, hasher: Hasher = defaultHasher) {
     checkIndex(size, 'tree size');
-    if (!(root instanceof Uint8Array) || root.length !== HASH_SIZE) throw new MerkleError(`root must be a ${HASH_SIZE}-byte hash`);
+    if (!(root instanceof Uint8Array) || root.length !== HASH_SIZE) throw new MerkleArgumentError(`root must be a ${HASH_SIZE}-byte hash`);
     this.size = size;
     this.root = root;
     this.fetchTile = fetchTile;
@@ -41,7 +42,7 @@ export class TileHashReader implements NodeReader {
 
   /**
    * Hashes of complete subtrees of the trusted tree, in the order asked. Each id must be a
-   * complete subtree of the tree (MerkleError otherwise). Throws ProofError (or its subclass
+   * complete subtree of the tree (MerkleArgumentError otherwise). Throws ProofError (or its subclass
    * RootMismatchError) naming the tile path if a fetched tile has the wrong length or does not
    * authenticate; fetch errors propagate unchanged.
    */
@@ -56,7 +57,8 @@ export class TileHashReader implements NodeReader {
         const path = formatTilePath(tile);
         if (this.verified.has(path) || missing.has(path)) break;
         if (tile.width !== TILE_WIDTH) {
-          // Every partial tile holds part of the root and was authenticated above.
+          // Every partial tile holds part of the root and was authenticated above: reaching here is
+          // a bug in this package, neither the caller's nor the tiles' fault.
           throw new MerkleError(`internal error: partial tile ${path} for tree size ${this.size} is not among the root tiles`);
         }
         missing.set(path, tile);

@@ -1,20 +1,14 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { describeVectors, tlogReference } from '../../../test/support/vectors.js';
 import { formatCheckpoint } from './checkpoint.js';
 import { generateCosignatureKey, parseCosignerKey } from './cosignature.js';
 import { fromHex, toBase64, toHex } from './encoding.js';
-import { MerkleError, NoteError, ProofError, SignatureError } from './errors.js';
+import { MerkleArgumentError, MerkleDataError, NoteError, ProofError, SignatureError } from './errors.js';
 import type { Hash } from './hash.js';
 import { defaultHasher } from './hash.js';
 import { generateEd25519Key, parseSignerKey, parseVerifierKey } from './key.js';
 import { formatNote, parseNote, signNote } from './note.js';
 import { formatTlogProof, parseTlogProof, TLOG_PROOF_HEADER, verifyTlogProof } from './tlogproof.js';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const vectorsDir = path.resolve(repoRoot, '../shared/vectors');
-const haveVectors = existsSync(path.join(vectorsDir, 'tlog-reference.json'));
 
 const h = defaultHasher;
 const enc = new TextEncoder();
@@ -95,9 +89,10 @@ describe('formatTlogProof / parseTlogProof', () => {
   });
 
   it('formatTlogProof refuses bad input', () => {
-    expect(() => formatTlogProof({ index: -1, proof: [], checkpoint: logSigned })).toThrow(MerkleError);
+    expect(() => formatTlogProof({ index: -1, proof: [], checkpoint: logSigned })).toThrow(MerkleArgumentError);
     expect(() => formatTlogProof({ index: 0, proof: [n01.subarray(1)], checkpoint: logSigned })).toThrow(/31 bytes/);
-    expect(() => formatTlogProof({ index: 0, proof: [], checkpoint: text })).toThrow(NoteError);
+    expect(() => formatTlogProof({ index: 0, proof: [n01.subarray(1)], checkpoint: logSigned })).toThrow(MerkleArgumentError);
+    expect(() => formatTlogProof({ index: 0, proof: [], checkpoint: text })).toThrow(MerkleArgumentError);
   });
 });
 
@@ -144,7 +139,11 @@ describe('verifyTlogProof', () => {
     // Without witnesses in the policy the default quorum 0 holds, whatever cosignatures are present.
     expect(verifyTlogProof(r, entries[2]!, { log }).index).toBe(2);
     expect(() => verifyTlogProof(r, entries[2]!, { log, quorum: 1 })).toThrow(SignatureError);
-    expect(() => verifyTlogProof(r, entries[2]!, { log, quorum: -1 })).toThrow(MerkleError);
+    // The policy is the caller's argument, the receipt is data.
+    expect(() => verifyTlogProof(r, entries[2]!, { log, quorum: -1 })).toThrow(MerkleArgumentError);
+    expect(() => verifyTlogProof(r, entries[2]!, { log, witnesses: [log], quorum: 0 })).toThrow(MerkleArgumentError);
+    expect(() => verifyTlogProof({ ...parseTlogProof(r), index: -1 }, entries[2]!, { log })).toThrow(NoteError);
+    expect(() => verifyTlogProof(r, entries[1]!, { log })).toThrow(MerkleDataError);
   });
 
   it('rejects a receipt whose trusted witness cosignature is invalid', () => {
@@ -160,32 +159,23 @@ describe('verifyTlogProof', () => {
   });
 });
 
-describe.skipIf(!haveVectors)(
-  haveVectors
-    ? 'verifyTlogProof on the tlog-reference tree'
-    : 'verifyTlogProof on the tlog-reference tree (skipped: ../shared/vectors not found)',
-  () => {
-    it('receipts built from the Go inclusion proofs and signed checkpoints verify', () => {
-      const ref = JSON.parse(readFileSync(path.join(vectorsDir, 'tlog-reference.json'), 'utf8')) as {
-        leaves: string[];
-        inclusion: { index: number; treeSize: number; leafHash: string; proof: string[] }[];
-        signedNote: { verifierKey: string; checkpoints: { treeSize: number; note: string }[] };
-      };
-      const v = parseVerifierKey(ref.signedNote.verifierKey);
-      let checked = 0;
-      for (const cp of ref.signedNote.checkpoints) {
-        for (const inc of ref.inclusion.filter((x) => x.treeSize === cp.treeSize)) {
-          const r = formatTlogProof({ index: inc.index, proof: inc.proof.map(fromHex), checkpoint: cp.note });
-          const res = verifyTlogProof(r, fromHex(ref.leaves[inc.index]!), { log: v });
-          expect(toHex(res.leafHash)).toBe(inc.leafHash);
-          const wrong = fromHex(ref.leaves[(inc.index + 1) % cp.treeSize]!);
-          if (cp.treeSize > 1 && ref.leaves[(inc.index + 1) % cp.treeSize] !== ref.leaves[inc.index]) {
-            expect(() => verifyTlogProof(r, wrong, { log: v })).toThrow(ProofError);
-          }
-          checked++;
+describeVectors('verifyTlogProof on the tlog-reference tree', () => {
+  it('receipts built from the Go inclusion proofs and signed checkpoints verify', () => {
+    const ref = tlogReference();
+    const v = parseVerifierKey(ref.signedNote.verifierKey);
+    let checked = 0;
+    for (const cp of ref.signedNote.checkpoints) {
+      for (const inc of ref.inclusion.filter((x) => x.treeSize === cp.treeSize)) {
+        const r = formatTlogProof({ index: inc.index, proof: inc.proof.map(fromHex), checkpoint: cp.note });
+        const res = verifyTlogProof(r, fromHex(ref.leaves[inc.index]!), { log: v });
+        expect(toHex(res.leafHash)).toBe(inc.leafHash);
+        const wrong = fromHex(ref.leaves[(inc.index + 1) % cp.treeSize]!);
+        if (cp.treeSize > 1 && ref.leaves[(inc.index + 1) % cp.treeSize] !== ref.leaves[inc.index]) {
+          expect(() => verifyTlogProof(r, wrong, { log: v })).toThrow(ProofError);
         }
+        checked++;
       }
-      expect(checked).toBeGreaterThan(3);
-    });
-  },
-);
+    }
+    expect(checked).toBeGreaterThan(3);
+  });
+});

@@ -1,13 +1,13 @@
 import type { Checkpoint } from './checkpoint.js';
 import { parseCheckpoint } from './checkpoint.js';
 import { fromBase64, toBase64 } from './encoding.js';
-import { checkIndex, NoteError, SignatureError } from './errors.js';
+import { checkIndex, checkInteger, MerkleArgumentError, NoteError, SignatureError } from './errors.js';
 import type { Hash, Hasher } from './hash.js';
 import { defaultHasher, HASH_SIZE } from './hash.js';
 import type { NoteVerifier } from './key.js';
 import { formatKeyId } from './key.js';
 import { openNote, parseNote } from './note.js';
-import { verifyInclusion } from './proof.js';
+import { verifyInclusion } from './verify.js';
 
 /** A c2sp.org/tlog-proof@v1 receipt: an entry's index, its inclusion proof, and the signed checkpoint. */
 export interface TlogProof {
@@ -42,30 +42,38 @@ const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /**
  * Formats a receipt: the header line, "extra <base64>" if extra is set, "index <n>", one base64
  * hash per proof line, a blank line, then the checkpoint note verbatim. Requires a safe integer
- * index, 32-byte hashes (at most 64), and a checkpoint that parses as a signed note.
- * Throws NoteError (MerkleError for the index) otherwise.
+ * index, 32-byte hashes (at most 64), extra (if set) a Uint8Array, and a checkpoint that parses
+ * as a signed note. Throws MerkleArgumentError otherwise.
  */
 export function formatTlogProof(p: TlogProof): string {
   checkIndex(p.index, 'tlog-proof index');
-  if (p.proof.length > MAX_PROOF_HASHES) {
-    throw new NoteError(`tlog-proof has ${p.proof.length} proof hashes, more than ${MAX_PROOF_HASHES}`);
+  if (!Array.isArray(p.proof) || p.proof.length > MAX_PROOF_HASHES) {
+    throw new MerkleArgumentError(
+      `a tlog-proof holds an array of at most ${MAX_PROOF_HASHES} proof hashes, got ${p.proof?.length ?? typeof p.proof}`,
+    );
+  }
+  if (p.extra !== undefined && !(p.extra instanceof Uint8Array)) {
+    throw new MerkleArgumentError(`tlog-proof extra must be a Uint8Array, got ${typeof p.extra}`);
   }
   let out = TLOG_PROOF_HEADER + '\n';
   if (p.extra !== undefined) out += `extra ${toBase64(p.extra)}\n`;
   out += `index ${p.index}\n`;
   for (const [i, h] of p.proof.entries()) {
-    if (h.length !== HASH_SIZE) throw new NoteError(`tlog-proof hash ${i} is ${h.length} bytes, expected ${HASH_SIZE}`);
+    if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) {
+      throw new MerkleArgumentError(
+        `tlog-proof hash ${i} is ${h instanceof Uint8Array ? `${h.length} bytes` : typeof h}, expected ${HASH_SIZE} bytes`,
+      );
+    }
     out += toBase64(h) + '\n';
   }
-  if (p.checkpoint !== lastFormatted) {
+  try {
     parseNote(p.checkpoint);
-    lastFormatted = p.checkpoint;
+  } catch (e) {
+    if (e instanceof NoteError) throw new MerkleArgumentError(`tlog-proof checkpoint is not a signed note: ${e.message}`);
+    throw e;
   }
   return out + '\n' + p.checkpoint;
 }
-
-// A log formats many receipts against the same checkpoint: check that note's syntax once.
-let lastFormatted: string | undefined;
 
 /**
  * Parses a c2sp.org/tlog-proof@v1 receipt (structure only; verifyTlogProof checks it).
@@ -147,7 +155,9 @@ export function parseTlogProof(text: string | Uint8Array): TlogProof {
  * policy.witnesses validly cosigned it, and entry is the leaf at proof.index of that tree.
  * As for any signed note, an invalid signature by any trusted key (log or witness) rejects it.
  * Throws NoteError if malformed, SignatureError for signatures or an unmet quorum, ProofError /
- * RootMismatchError if the inclusion proof does not verify.
+ * RootMismatchError if the inclusion proof does not verify: the receipt is data. The policy is
+ * the caller's: a quorum that is not a safe non-negative integer, or a witness key equal to the
+ * log's, is a MerkleArgumentError.
  * Returns the checkpoint, the index and the entry's leaf hash.
  */
 export function verifyTlogProof(
@@ -157,14 +167,14 @@ export function verifyTlogProof(
   hasher: Hasher = defaultHasher,
 ): { checkpoint: Checkpoint; index: number; leafHash: Hash } {
   const p = typeof proof === 'string' ? parseTlogProof(proof) : proof;
-  checkIndex(p.index, 'tlog-proof index');
+  checkInteger(p.index, 'tlog-proof index', NoteError);
   const quorum = checkIndex(policy.quorum ?? 0, 'witness quorum');
   const logId = keyName(policy.log);
   // One verifier per (name, key ID): a witness listed twice must not count twice.
   const witnesses = new Map<string, NoteVerifier>();
   for (const w of policy.witnesses ?? []) {
     const id = keyName(w);
-    if (id === logId) throw new NoteError(`witness key ${id} is the log's own key; a log cannot witness itself`);
+    if (id === logId) throw new MerkleArgumentError(`witness key ${id} is the log's own key; a log cannot witness itself`);
     if (!witnesses.has(id)) witnesses.set(id, w);
   }
   const { note, verified } = openNote(p.checkpoint, [policy.log, ...witnesses.values()]);

@@ -6,12 +6,12 @@
  * All inputs are non-negative safe integers; callers check that at the API boundary.
  */
 
-import type { NodeId } from './proof.js';
+import type { NodeId } from './prove.js';
 
 const TWO_32 = 0x1_0000_0000;
 
-/** POW2[k] = 2^k exactly, for k in 0..64. */
-export const POW2: readonly number[] = Array.from({ length: 65 }, (_, k) => 2 ** k);
+/** POW2[k] = 2^k exactly, for k in 0..64. Frozen: shared by every caller. */
+export const POW2: readonly number[] = Object.freeze(Array.from({ length: 65 }, (_, k) => 2 ** k));
 
 /** floor(log2(x)) for x >= 1. */
 export function floorLog2(x: number): number {

@@ -5,12 +5,17 @@
  * Ed25519 verifier, the tiles against the entry bundles, and reading the reference tree through
  * its own tiles. Per-module tests cover the rest (see the inventory comments below).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as ed from '@noble/ed25519';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { describe, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
+import {
+  describeVectors,
+  type SignedNoteVectors,
+  signedNoteVectors,
+  tlogReference,
+  VECTORS_PRESENT,
+  vectorFiles,
+} from '../../../test/support/vectors.js';
 import { decodeEntryBundle } from './bundle.js';
 import { openCheckpoint } from './checkpoint.js';
 import { verifyCosignature } from './cosignature.js';
@@ -19,55 +24,14 @@ import { ProofError } from './errors.js';
 import { defaultHasher, type Hash, rootFromLeafHashes } from './hash.js';
 import { cosignatureMessage, keyId, parseVerifierKey, verifierKeyOf } from './key.js';
 import { openNote, parseNote } from './note.js';
-import { type NodeId, proveConsistency, proveConsistencySync, proveInclusion, treeRoot, verifyConsistency } from './proof.js';
+import { type NodeId, proveConsistency, proveConsistencySync, proveInclusion, treeRoot } from './prove.js';
 import { formatTilePath, nodeFromTile, parseTilePath, type TileId } from './tile.js';
 import { TileHashReader } from './tilereader.js';
+import { verifyConsistency } from './verify.js';
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const vectorsDir = path.resolve(repoRoot, '../shared/vectors');
-const haveVectors = existsSync(path.join(vectorsDir, 'tlog-reference.json')) && existsSync(path.join(vectorsDir, 'signed-note.json'));
-const skipped = (name: string): string => (haveVectors ? name : `${name} (skipped: ../shared/vectors not found)`);
-
-interface Reference {
-  about: string;
-  leaves: string[];
-  leafHashes: string[];
-  roots: Record<string, string>;
-  inclusion: { index: number; treeSize: number; leafHash: string; root: string; proof: string[] }[];
-  consistency: { from: number; to: number; fromRoot: string; toRoot: string; proof: string[] }[];
-  tiles: { path: string; hex: string }[];
-  entryBundles: { path: string; hex: string }[];
-  signedNote: { origin: string; signerKey: string; verifierKey: string; checkpoints: { treeSize: number; root: string; note: string }[] };
-  rfc6962Example: { leaves: string[]; rootsBySize: string[] };
-}
-
-interface SignedNoteFile {
-  about: string;
-  signedNote: [
-    { source: string; verifierKeys: string[]; signerKey: string; text: string; signatureLines: string[]; note: string },
-    { source: string; verifierKeys: string[]; note: string },
-  ];
-  cosignatureV1: {
-    source: string;
-    verifierKey: string;
-    checkpointBody: string;
-    signatureLine: string;
-    timestamp: number;
-    signedMessage?: string;
-  }[];
-  witnessAddCheckpoint: {
-    source: string;
-    logPublicKeyHex: string;
-    origin: string;
-    verifierKey: string;
-    checkpoints: { size: number; root: string; signature: string }[];
-    consistencyProof1to3: string[];
-  };
-}
-
-const readJson = <T>(name: string): T => JSON.parse(readFileSync(path.join(vectorsDir, name), 'utf8')) as T;
-const ref = haveVectors ? readJson<Reference>('tlog-reference.json') : undefined;
-const notes = haveVectors ? readJson<SignedNoteFile>('signed-note.json') : undefined;
+// Loaded once for the suites below, which only run when the vectors are present.
+const ref = VECTORS_PRESENT ? tlogReference() : undefined;
+const notes = VECTORS_PRESENT ? signedNoteVectors() : undefined;
 const enc = new TextEncoder();
 
 function flipBit(h: Uint8Array, bit: number): Uint8Array {
@@ -82,10 +46,10 @@ function publicKeyOf(vkey: string): { type: number; key: Uint8Array } {
   return { type: data[0]!, key: data.subarray(1) };
 }
 
-describe.skipIf(!haveVectors)(skipped('vector inventory'), () => {
+describeVectors('vector inventory', () => {
   test('the files and their top-level items are exactly the ones the tests consume', () => {
-    expect(readdirSync(vectorsDir).sort()).toEqual(['README.md', 'signed-note.json', 'tlog-reference.json', 'transparency-dev-merkle']);
-    expect(readdirSync(path.join(vectorsDir, 'transparency-dev-merkle')).sort()).toEqual(['LICENSE', 'testdata']);
+    expect(vectorFiles()).toEqual(['README.md', 'signed-note.json', 'tlog-reference.json', 'transparency-dev-merkle']);
+    expect(vectorFiles('transparency-dev-merkle')).toEqual(['LICENSE', 'testdata']);
     // leaves, leafHashes, roots: compact.test.ts, proof.test.ts; inclusion, consistency: proof.test.ts,
     // tlogproof.test.ts and below; tiles: tile.test.ts and below; entryBundles: bundle.test.ts,
     // tile.test.ts and below; signedNote: checkpoint.test.ts, tlogproof.test.ts and below;
@@ -124,7 +88,7 @@ describe.skipIf(!haveVectors)(skipped('vector inventory'), () => {
   });
 });
 
-describe.skipIf(!haveVectors)(skipped('tlog-reference.json: hashing, tiles and bundles'), () => {
+describeVectors('tlog-reference.json: hashing, tiles and bundles', () => {
   test('hashes follow RFC 6962 byte for byte, checked with SHA-256 directly', () => {
     // Empty tree: SHA-256 of the empty string (not Go's all-zero hash).
     expect(ref!.roots['0']).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
@@ -209,7 +173,7 @@ describe.skipIf(!haveVectors)(skipped('tlog-reference.json: hashing, tiles and b
   });
 });
 
-describe.skipIf(!haveVectors)(skipped('signed-note.json against an independent Ed25519 verifier'), () => {
+describeVectors('signed-note.json against an independent Ed25519 verifier', () => {
   test('the Go signer key derives the first verifier key; every signature line verifies with raw Ed25519', async () => {
     const g = notes!.signedNote[0];
     expect(verifierKeyOf(g.signerKey)).toBe(g.verifierKeys[0]);
@@ -252,8 +216,8 @@ describe.skipIf(!haveVectors)(skipped('signed-note.json against an independent E
   });
 });
 
-describe.skipIf(!haveVectors)(skipped('witness add-checkpoint example (litewitness)'), () => {
-  const w = (): SignedNoteFile['witnessAddCheckpoint'] => notes!.witnessAddCheckpoint;
+describeVectors('witness add-checkpoint example (litewitness)', () => {
+  const w = (): SignedNoteVectors['witnessAddCheckpoint'] => notes!.witnessAddCheckpoint;
 
   test('the 1 -> 3 consistency proof ties the two signed checkpoints', () => {
     const v = parseVerifierKey(w().verifierKey);
