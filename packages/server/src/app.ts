@@ -29,10 +29,10 @@ export interface AppOptions {
  */
 export const READ_BUDGET_BYTES = 40 * 1024 * 1024;
 /**
- * Bytes of batch bodies being received or waiting to be committed at once: two of the largest
- * (--max-batch-bytes 16 MiB); reading one costs about three times its size for a moment.
+ * Bytes of batch bodies being received or waiting to be committed at once: four of the largest
+ * (--max-batch-bytes 4 MiB); committing one costs about four times its size for a moment.
  */
-export const BODY_BUDGET_BYTES = 32 * 1024 * 1024;
+export const BODY_BUDGET_BYTES = 16 * 1024 * 1024;
 /** How long a request waits for room in a budget before a 503. */
 export const BUSY_WAIT_MS = 30_000;
 

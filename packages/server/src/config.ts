@@ -10,7 +10,7 @@ export const DEFAULT_ORIGIN = 'tlog.localhost/log';
  * count (the decoded views, the sequencer's per-entry records, the answer's indexes), so this
  * bounds the worst single batch of tiny entries; see test/memory.test.ts for the measurement.
  */
-export const DEFAULT_MAX_BATCH_ENTRIES = 16_384;
+export const DEFAULT_MAX_BATCH_ENTRIES = 4096;
 /** Default most entries per batch with receipts=1: each receipt is about 1 KB of JSON. */
 export const DEFAULT_MAX_RECEIPT_ENTRIES = 2048;
 
@@ -54,10 +54,11 @@ export const ConfigSchema = z
     origin: z.string().refine(isValidKeyName, 'must be a key name: non-empty, no spaces, no "+"').optional(),
     keyFile: z.string().min(1).optional(),
     batchMaxEntries: int(1, 1 << 20).default(4096),
+    batchMaxBytes: int(65_536, 1 << 30).default(4 * 1024 * 1024),
     batchIntervalMs: int(0, 60_000).default(0),
-    poolMaxEntries: int(1, 100_000_000).default(200_000),
+    poolMaxEntries: int(1, 100_000_000).default(65_536),
     poolMaxBytes: int(65_536, 2 ** 40).default(64 * 1024 * 1024),
-    maxBatchBytes: int(65_537, 1 << 30).default(16 * 1024 * 1024),
+    maxBatchBytes: int(65_537, 1 << 30).default(4 * 1024 * 1024),
     maxBatchEntries: int(1, 1 << 20).default(DEFAULT_MAX_BATCH_ENTRIES),
     maxReceiptEntries: int(1, 1 << 20).default(DEFAULT_MAX_RECEIPT_ENTRIES),
     tileCacheTiles: int(16, 10_000_000).default(4096),
@@ -103,6 +104,12 @@ export const CONFIG_OPTIONS: readonly { key: Key; flag: string; env: string; des
   },
   { key: 'batchMaxEntries', flag: '--batch-max-entries <n>', env: 'BATCH_MAX_ENTRIES', description: 'most new entries per commit [4096]' },
   {
+    key: 'batchMaxBytes',
+    flag: '--batch-max-bytes <n>',
+    env: 'BATCH_MAX_BYTES',
+    description: 'most new entry bytes per commit; a larger single request commits alone [4 MiB]',
+  },
+  {
     key: 'batchIntervalMs',
     flag: '--batch-interval-ms <ms>',
     env: 'BATCH_INTERVAL_MS',
@@ -112,7 +119,7 @@ export const CONFIG_OPTIONS: readonly { key: Key; flag: string; env: string; des
     key: 'poolMaxEntries',
     flag: '--pool-max-entries <n>',
     env: 'POOL_MAX_ENTRIES',
-    description: 'most entries waiting; beyond it 503 [200000]',
+    description: 'most entries waiting; each costs a few hundred bytes of memory; beyond it 503 [65536]',
   },
   {
     key: 'poolMaxBytes',
@@ -124,7 +131,7 @@ export const CONFIG_OPTIONS: readonly { key: Key; flag: string; env: string; des
     key: 'maxBatchBytes',
     flag: '--max-batch-bytes <n>',
     env: 'MAX_BATCH_BYTES',
-    description: 'largest POST /v1/entries/batch body [16 MiB]',
+    description: 'largest POST /v1/entries/batch body [4 MiB]',
   },
   {
     key: 'maxBatchEntries',

@@ -131,6 +131,7 @@ export async function createLogServer(input: ConfigInput, logger?: Logger, hooks
       hasher,
       sequencer: {
         batchMaxEntries: config.batchMaxEntries,
+        batchMaxBytes: config.batchMaxBytes,
         batchIntervalMs: config.batchIntervalMs,
         poolMaxEntries: config.poolMaxEntries,
         poolMaxBytes: config.poolMaxBytes,

@@ -91,6 +91,17 @@ describe('Sequencer', () => {
     expect(seq.size).toBe(3);
   });
 
+  it('bounds a commit by entry bytes too: waiting submissions that would pass batchMaxBytes go in the next commit', async () => {
+    const { seq, commits } = await setup({ batchMaxEntries: 100, batchMaxBytes: 130, batchIntervalMs: 0 });
+    const big = (i: number) => enc(`${i}`.padEnd(60, '.'));
+    expect((await Promise.all(Array.from({ length: 5 }, (_, i) => ids(seq.submit([big(i)]))))).map((r) => r[0])).toEqual([0, 1, 2, 3, 4]);
+    // e0 commits alone (the log was idle); e1..e4 (60 bytes each) go two by two.
+    expect(commits.map((c) => c.size)).toEqual([1, 3, 5]);
+    // One submission larger than the bound still commits, alone.
+    expect(await ids(seq.submit([big(5), big(6), big(7)]))).toEqual([5, 6, 7]);
+    expect(commits.map((c) => c.size)).toEqual([1, 3, 5, 8]);
+  });
+
   it('commits a multi-entry submission in one batch even when larger than batchMaxEntries', async () => {
     const { seq, commits } = await setup({ batchMaxEntries: 2, batchIntervalMs: 0 });
     expect(await ids(seq.submit(['a', 'b', 'c', 'd', 'e'].map(enc)))).toEqual([0, 1, 2, 3, 4]);

@@ -18,6 +18,12 @@ export interface SequencerOptions {
   /** Most new entries per commit (a single submission larger than this is committed alone). */
   readonly batchMaxEntries: number;
   /**
+   * Most new entry bytes per commit (a single submission larger than this is committed alone).
+   * Bounds what one commit holds in memory at once, in JavaScript and in LevelDB's write batch
+   * and memtable. Default: no bound beyond batchMaxEntries.
+   */
+  readonly batchMaxBytes?: number;
+  /**
    * 0 (the default): group commit, a commit starts as soon as entries wait and no commit is in
    * flight, so batches grow with the load and an idle log answers at once. A positive value is
    * the least time between the starts of two commits (a Sunlight-style timer): fewer, larger
@@ -326,7 +332,11 @@ export class Sequencer {
   private kick(): void {
     if (this.running !== undefined) return; // the commit loop picks new entries up when its commit ends
     const wait = this.lastStart + this.options.batchIntervalMs - performance.now();
-    if (wait <= 0 || this.poolEntries >= this.options.batchMaxEntries) {
+    if (
+      wait <= 0 ||
+      this.poolEntries >= this.options.batchMaxEntries ||
+      this.poolBytes >= (this.options.batchMaxBytes ?? Number.POSITIVE_INFINITY)
+    ) {
       this.running = this.drain();
     } else {
       this.timer ??= setTimeout(() => {
@@ -347,10 +357,13 @@ export class Sequencer {
         this.lastStart = performance.now();
         let take = 0;
         let entries = 0;
+        let bytes = 0;
+        const maxBytes = this.options.batchMaxBytes ?? Number.POSITIVE_INFINITY;
         while (take < this.waiting.length) {
           const next = this.waiting[take]!;
-          if (take > 0 && entries + next.own > this.options.batchMaxEntries) break;
+          if (take > 0 && (entries + next.own > this.options.batchMaxEntries || bytes + next.bytes > maxBytes)) break;
           entries += next.own;
+          bytes += next.bytes;
           take++;
         }
         const batch = this.waiting.slice(0, take);
