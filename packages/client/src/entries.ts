@@ -48,8 +48,7 @@ export async function fetchEntryBundle(log: LogContext, bundle: { readonly index
       return decodeEntryBundle(data, TILE_WIDTH).slice(0, width);
     }
   } catch (e) {
-    // The count is checked above and data is bytes: what decoding refuses is the bytes.
-    if (!isDataError(e, { decoding: true })) throw notDataError(e);
+    if (!isDataError(e)) throw notDataError(e);
     throw misbehaviour(log, {
       kind: 'bad-entries',
       message: `entry bundle ${path} is malformed: ${errorMessage(e)}`,

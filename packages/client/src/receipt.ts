@@ -49,7 +49,7 @@ export function verifyReceipt(
     origin = parseCheckpoint(parseNote(proof.checkpoint).text).origin;
   } catch (e) {
     // Only the receipt is given here: whatever parsing refuses is the receipt's bytes.
-    if (!isDataError(e, { decoding: true })) throw notDataError(e);
+    if (!isDataError(e)) throw notDataError(e);
     throw new VerificationError(`the receipt is malformed: ${errorMessage(e)}`, { cause: e });
   }
   const witnesses = (policy.witnesses ?? []).map((k) => parseKey(k, 'witness'));

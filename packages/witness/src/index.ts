@@ -5,6 +5,5 @@
  * listening on a port) are in '@tlog/witness/node'.
  */
 
-export * from './add-checkpoint.js';
 export * from './witness-app.js';
 export * from './witness-state.js';

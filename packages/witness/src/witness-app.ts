@@ -1,8 +1,20 @@
-import type { Checkpoint, Cosigner, NoteSignature, NoteVerifier } from '@tlog/merkle';
-import { fromBase64, MerkleError, openNote, parseCheckpoint, parseNote, SignatureError, toBase64, verifyConsistency } from '@tlog/merkle';
+import type { AddCheckpointRequest, Checkpoint, Cosigner, NoteVerifier } from '@tlog/merkle';
+import {
+  formatSignatureLine,
+  formatTlogSize,
+  fromBase64,
+  MerkleDataError,
+  openNote,
+  parseAddCheckpoint,
+  parseCheckpoint,
+  parseNote,
+  SignatureError,
+  TLOG_SIZE_CONTENT_TYPE,
+  toBase64,
+  verifyConsistency,
+} from '@tlog/merkle';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { type AddCheckpointRequest, MalformedRequestError, parseAddCheckpoint } from './add-checkpoint.js';
 import type { WitnessStateStore } from './witness-state.js';
 
 /** Largest accepted request body: a checkpoint with many signatures and 63 proof lines fits easily. */
@@ -52,19 +64,13 @@ export function createWitnessApp(options: WitnessOptions): Hono {
   app.post('/add-checkpoint', limit, async (c) => {
     const raw = new Uint8Array(await c.req.arrayBuffer());
     if (raw.length > MAX_WITNESS_BODY) return c.text(`request body larger than ${MAX_WITNESS_BODY} bytes\n`, 413);
-    let body: string;
-    try {
-      body = new TextDecoder('utf-8', { fatal: true }).decode(raw);
-    } catch {
-      return c.text('request body is not UTF-8\n', 400);
-    }
     let req: AddCheckpointRequest;
     let cp: Checkpoint;
     try {
-      req = parseAddCheckpoint(body);
+      req = parseAddCheckpoint(raw);
       cp = parseCheckpoint(parseNote(req.checkpoint).text);
     } catch (e) {
-      if (e instanceof MalformedRequestError || e instanceof MerkleError) return c.text(`malformed request: ${errorMessage(e)}\n`, 400);
+      if (e instanceof MerkleDataError) return c.text(`malformed request: ${errorMessage(e)}\n`, 400);
       throw e;
     }
     const verifiers = options.logs.get(cp.origin);
@@ -73,7 +79,7 @@ export function createWitnessApp(options: WitnessOptions): Hono {
       openNote(req.checkpoint, verifiers);
     } catch (e) {
       if (e instanceof SignatureError) return c.text(`checkpoint not signed by a known key of ${cp.origin}: ${errorMessage(e)}\n`, 403);
-      if (e instanceof MerkleError) return c.text(`malformed checkpoint: ${errorMessage(e)}\n`, 400);
+      if (e instanceof MerkleDataError) return c.text(`malformed checkpoint: ${errorMessage(e)}\n`, 400);
       throw e;
     }
     if (req.oldSize > cp.size) return c.text(`old size ${req.oldSize} is larger than the checkpoint size ${cp.size}\n`, 400);
@@ -84,7 +90,7 @@ export function createWitnessApp(options: WitnessOptions): Hono {
     return serialized(cp.origin, async () => {
       const stored = await options.state.get(cp.origin);
       const storedSize = stored?.size ?? 0;
-      const sizeConflict = () => c.body(`${storedSize}\n`, 409, { 'Content-Type': 'text/x.tlog.size' });
+      const sizeConflict = () => c.body(formatTlogSize(storedSize), 409, { 'Content-Type': TLOG_SIZE_CONTENT_TYPE });
       if (oldSize !== storedSize) return sizeConflict();
       if (oldSize === cp.size) {
         if (stored !== undefined && stored.root !== root) return sizeConflict();
@@ -95,7 +101,7 @@ export function createWitnessApp(options: WitnessOptions): Hono {
         try {
           verifyConsistency(oldSize, cp.size, proof, fromBase64(stored!.root), cp.root);
         } catch (e) {
-          if (e instanceof MerkleError)
+          if (e instanceof MerkleDataError)
             return c.text(`the consistency proof from ${oldSize} to ${cp.size} does not verify: ${errorMessage(e)}\n`, 422);
           throw e;
         }
@@ -107,14 +113,6 @@ export function createWitnessApp(options: WitnessOptions): Hono {
   });
   app.all('/add-checkpoint', (c) => c.text('add-checkpoint takes POST\n', 405, { Allow: 'POST' }));
   return app;
-}
-
-/** A signed-note signature line: "— <name> base64(keyID || signature)\n". */
-export function formatSignatureLine(sig: NoteSignature): string {
-  const blob = new Uint8Array(4 + sig.signature.length);
-  new DataView(blob.buffer).setUint32(0, sig.keyId >>> 0, false);
-  blob.set(sig.signature, 4);
-  return `\u2014 ${sig.name} ${toBase64(blob)}\n`;
 }
 
 /** The message of a thrown value on one line, for a plain-text answer. */

@@ -1,12 +1,15 @@
 import {
+  formatAddCheckpoint,
   formatNote,
   type Hasher,
+  MerkleDataError,
   type NoteSignature,
   type NoteVerifier,
   openNote,
   parseNote,
+  parseTlogSize,
   parseVerifierKey,
-  toBase64,
+  TLOG_SIZE_CONTENT_TYPE,
 } from '@tlog/merkle';
 import type { Logger } from 'pino';
 import type { WitnessConfig } from '../config.js';
@@ -173,12 +176,19 @@ export class WitnessPublisher implements Publisher {
       const old = w.knownSize;
       if (old > target.size) throw new Error(`witness ${w.url} has cosigned size ${old}, beyond our ${target.size}`);
       const proof = old === 0 || old === target.size ? [] : await this.log.committedConsistencyProof(old, target.size);
-      const body = `old ${old}\n${proof.map((h) => toBase64(h) + '\n').join('')}\n${target.checkpoint}`;
+      const body = formatAddCheckpoint({ oldSize: old, proof, checkpoint: target.checkpoint });
       const res = await this.fetch(`${w.url}/add-checkpoint`, { method: 'POST', body, signal });
       const text = await res.text();
-      if (res.status === 409 && /^[0-9]+\n?$/.test(text)) {
-        const size = Number(text.trim());
-        if (!Number.isSafeInteger(size) || size === old) throw new Error(`witness ${w.url} answered 409 for size ${old}: ${text.trim()}`);
+      if (res.status === 409) {
+        // C2SP tlog-witness: the witness's latest cosigned size, as text/x.tlog.size.
+        let size: number;
+        try {
+          size = parseTlogSize(text);
+        } catch (err) {
+          if (!(err instanceof MerkleDataError)) throw err;
+          throw new Error(`witness ${w.url} answered 409 without a ${TLOG_SIZE_CONTENT_TYPE} size: ${text.slice(0, 200)}`);
+        }
+        if (size === old) throw new Error(`witness ${w.url} answered 409 for size ${old}, the size it was asked to extend`);
         w.knownSize = size;
         continue;
       }
