@@ -8,7 +8,7 @@ import type { Hash } from './hash.js';
 import { defaultHasher } from './hash.js';
 import { generateEd25519Key, parseSignerKey, parseVerifierKey } from './key.js';
 import { formatNote, parseNote, signNote } from './note.js';
-import { formatTlogProof, parseTlogProof, TLOG_PROOF_HEADER, verifyTlogProof } from './tlogproof.js';
+import { formatTlogProof, parseTlogProof, TLOG_PROOF_HEADER, tlogProofFormatter, verifyTlogProof } from './tlogproof.js';
 
 const h = defaultHasher;
 const enc = new TextEncoder();
@@ -93,6 +93,20 @@ describe('formatTlogProof / parseTlogProof', () => {
     expect(() => formatTlogProof({ index: 0, proof: [n01.subarray(1)], checkpoint: logSigned })).toThrow(/31 bytes/);
     expect(() => formatTlogProof({ index: 0, proof: [n01.subarray(1)], checkpoint: logSigned })).toThrow(MerkleArgumentError);
     expect(() => formatTlogProof({ index: 0, proof: [], checkpoint: text })).toThrow(MerkleArgumentError);
+  });
+
+  it('tlogProofFormatter checks the checkpoint once and formats exactly what formatTlogProof does', () => {
+    expect(() => tlogProofFormatter(text)).toThrow(MerkleArgumentError);
+    const format = tlogProofFormatter(logSigned);
+    for (const [index, proof] of [
+      [0, [n01]],
+      [2, []],
+      [7, [n01, n01]],
+    ] as const) {
+      expect(format(index, proof)).toBe(formatTlogProof({ index, proof, checkpoint: logSigned }));
+    }
+    expect(() => format(-1, [])).toThrow(MerkleArgumentError);
+    expect(() => format(0, [n01.subarray(1)])).toThrow(/31 bytes/);
   });
 });
 

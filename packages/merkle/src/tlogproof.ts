@@ -46,33 +46,44 @@ const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * as a signed note. Throws MerkleArgumentError otherwise.
  */
 export function formatTlogProof(p: TlogProof): string {
-  checkIndex(p.index, 'tlog-proof index');
-  if (!Array.isArray(p.proof) || p.proof.length > MAX_PROOF_HASHES) {
-    throw new MerkleArgumentError(
-      `a tlog-proof holds an array of at most ${MAX_PROOF_HASHES} proof hashes, got ${p.proof?.length ?? typeof p.proof}`,
-    );
-  }
-  if (p.extra !== undefined && !(p.extra instanceof Uint8Array)) {
-    throw new MerkleArgumentError(`tlog-proof extra must be a Uint8Array, got ${typeof p.extra}`);
-  }
-  let out = TLOG_PROOF_HEADER + '\n';
-  if (p.extra !== undefined) out += `extra ${toBase64(p.extra)}\n`;
-  out += `index ${p.index}\n`;
-  for (const [i, h] of p.proof.entries()) {
-    if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) {
-      throw new MerkleArgumentError(
-        `tlog-proof hash ${i} is ${h instanceof Uint8Array ? `${h.length} bytes` : typeof h}, expected ${HASH_SIZE} bytes`,
-      );
-    }
-    out += toBase64(h) + '\n';
-  }
+  return tlogProofFormatter(p.checkpoint)(p.index, p.proof, p.extra);
+}
+
+/**
+ * Formats receipts against one checkpoint, checking the note once (a log answers many writes
+ * with the same checkpoint). Throws MerkleArgumentError if `checkpoint` is not a signed note;
+ * the returned function takes the rest of {@link formatTlogProof}'s arguments, with its checks.
+ */
+export function tlogProofFormatter(checkpoint: string): (index: number, proof: readonly Hash[], extra?: Uint8Array) => string {
   try {
-    parseNote(p.checkpoint);
+    parseNote(checkpoint);
   } catch (e) {
     if (e instanceof NoteError) throw new MerkleArgumentError(`tlog-proof checkpoint is not a signed note: ${e.message}`);
     throw e;
   }
-  return out + '\n' + p.checkpoint;
+  return (index, proof, extra) => {
+    checkIndex(index, 'tlog-proof index');
+    if (!Array.isArray(proof) || proof.length > MAX_PROOF_HASHES) {
+      throw new MerkleArgumentError(
+        `a tlog-proof holds an array of at most ${MAX_PROOF_HASHES} proof hashes, got ${proof?.length ?? typeof proof}`,
+      );
+    }
+    if (extra !== undefined && !(extra instanceof Uint8Array)) {
+      throw new MerkleArgumentError(`tlog-proof extra must be a Uint8Array, got ${typeof extra}`);
+    }
+    let out = TLOG_PROOF_HEADER + '\n';
+    if (extra !== undefined) out += `extra ${toBase64(extra)}\n`;
+    out += `index ${index}\n`;
+    for (const [i, h] of proof.entries()) {
+      if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) {
+        throw new MerkleArgumentError(
+          `tlog-proof hash ${i} is ${h instanceof Uint8Array ? `${h.length} bytes` : typeof h}, expected ${HASH_SIZE} bytes`,
+        );
+      }
+      out += toBase64(h) + '\n';
+    }
+    return out + '\n' + checkpoint;
+  };
 }
 
 /**

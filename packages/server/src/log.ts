@@ -1,7 +1,6 @@
 import {
   CompactTree,
   formatCheckpoint,
-  formatTlogProof,
   type Hash,
   type Hasher,
   MerkleError,
@@ -13,6 +12,7 @@ import {
   proveInclusion,
   signNote,
   TILE_WIDTH,
+  tlogProofFormatter,
   toBase64,
   treeRoot,
 } from '@tlog/merkle';
@@ -144,6 +144,7 @@ export class Log {
   private recovering: Promise<void> | undefined;
   private stopped: Error | undefined;
   private closing = false;
+  private receipts: { readonly checkpoint: string; readonly format: ReturnType<typeof tlogProofFormatter> } | undefined;
 
   private constructor(
     private readonly opts: LogOptions,
@@ -243,13 +244,19 @@ export class Log {
     for (const i of indexes) if (i >= need) need = i + 1;
     const published = await this.publisher.waitFor(need);
     if (!withReceipts) return { indexes, leafHashes, published };
+    const format = this.receiptFormatter(published.checkpoint);
     const receipts = new Array<string>(indexes.length);
     for (let i = 0; i < indexes.length; i++) {
       const index = indexes[i]!;
-      const proof = await proveInclusion(this.core.tiles, index, published.size, this.opts.hasher);
-      receipts[i] = formatTlogProof({ index, proof, checkpoint: published.checkpoint });
+      receipts[i] = format(index, await proveInclusion(this.core.tiles, index, published.size, this.opts.hasher));
     }
     return { indexes, leafHashes, receipts, published };
+  }
+
+  /** Receipts against `checkpoint` (the note is checked once per checkpoint, not per receipt). */
+  private receiptFormatter(checkpoint: string): ReturnType<typeof tlogProofFormatter> {
+    if (this.receipts?.checkpoint !== checkpoint) this.receipts = { checkpoint, format: tlogProofFormatter(checkpoint) };
+    return this.receipts.format;
   }
 
   /** Inclusion proof of `index` in the tree of size `treeSize` (index < treeSize <= published size). */

@@ -1,9 +1,12 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { syncDir } from '@tlog/files';
 import { StorageCorruptError, StorageError } from './store.js';
 
+/** Read-write, each write durable when it returns (O_DSYNC: fdatasync semantics, in the same call). */
+const WRITE_DURABLY = constants.O_RDWR | constants.O_DSYNC;
 /** Bytes per slot; the file holds two. A log-signed checkpoint note is a few hundred bytes. */
 const SLOT_SIZE = 4096;
 const MAGIC = 'tlog-checkpoint-record v1';
@@ -22,7 +25,7 @@ interface Slot {
  */
 function encodeSlot(seq: number, note: string): Uint8Array {
   const body = utf8.encode(note);
-  const header = utf8.encode(`${MAGIC}\nseq ${seq}\nsha256 ${createHash('sha256').update(body).digest('hex')}\nbytes ${body.length}\n\n`);
+  const header = utf8.encode(`${MAGIC}\nseq ${seq}\nsha256 ${hash('sha256', body, 'hex')}\nbytes ${body.length}\n\n`);
   if (header.length + body.length > SLOT_SIZE)
     throw new StorageError(`a checkpoint of ${body.length} bytes does not fit the checkpoint record`);
   const out = new Uint8Array(SLOT_SIZE);
@@ -44,7 +47,7 @@ function decodeSlot(bytes: Uint8Array): Slot | undefined {
   if (m === null) return undefined;
   const body = utf8.encode(text.slice(m[0].length));
   if (body.length !== Number(m[3])) return undefined;
-  if (createHash('sha256').update(body).digest('hex') !== m[2]) return undefined;
+  if (hash('sha256', body, 'hex') !== m[2]) return undefined;
   return { seq: Number(m[1]), note: utf8Decoder.decode(body) };
 }
 
@@ -54,9 +57,9 @@ function decodeSlot(bytes: Uint8Array): Slot | undefined {
  * older copy, is noticed at startup instead of being extended into a fork.
  *
  * The file has two slots written alternately in place, each with its own checksum, and is
- * fdatasync'd after every write: a write torn by a crash spoils only the slot being written, and
+ * written with O_DSYNC: a write torn by a crash spoils only the slot being written, and
  * the other still holds the previous checkpoint (which the store is then one commit ahead of).
- * One sync per commit, no rename.
+ * One synchronous write per commit (O_DSYNC), no rename.
  */
 export class CheckpointFile implements CheckpointRecord {
   private seq: number;
@@ -78,7 +81,7 @@ export class CheckpointFile implements CheckpointRecord {
   static async open(path: string): Promise<CheckpointFile> {
     let fh: FileHandle;
     try {
-      fh = await open(path, 'r+');
+      fh = await open(path, WRITE_DURABLY);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new CheckpointFile(path, undefined, undefined, 0);
       throw new StorageError(`cannot open the checkpoint record ${path}: ${(err as Error).message}`, { cause: err });
@@ -112,20 +115,19 @@ export class CheckpointFile implements CheckpointRecord {
     try {
       if (this.fh === undefined) {
         // First record: create the file with both slots, so a torn first write leaves the other slot empty, not missing.
-        const fh = await open(this.path, 'wx+', 0o644);
+        const created = await open(this.path, 'wx+', 0o644);
         try {
-          await fh.write(new Uint8Array(2 * SLOT_SIZE), 0, 2 * SLOT_SIZE, 0);
-          await fh.write(slot, 0, SLOT_SIZE, (seq % 2) * SLOT_SIZE);
-          await fh.sync();
-        } catch (err) {
-          await fh.close();
-          throw err;
+          await created.write(new Uint8Array(2 * SLOT_SIZE), 0, 2 * SLOT_SIZE, 0);
+          await created.write(slot, 0, SLOT_SIZE, (seq % 2) * SLOT_SIZE);
+          await created.sync();
+        } finally {
+          await created.close();
         }
         await syncDir(dirname(this.path));
-        this.fh = fh;
+        this.fh = await open(this.path, WRITE_DURABLY);
       } else {
+        // O_DSYNC: the write returns once the slot is on stable storage (one call, not two).
         await this.fh.write(slot, 0, SLOT_SIZE, (seq % 2) * SLOT_SIZE);
-        await this.fh.datasync();
       }
     } catch (err) {
       throw new StorageError(`recording the signed checkpoint in ${this.path} failed: ${(err as Error).message}`, { cause: err });

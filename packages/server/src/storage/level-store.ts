@@ -4,7 +4,6 @@ import { crc32 } from 'node:zlib';
 import { fromBase64, type Hash, toBase64 } from '@tlog/merkle';
 import { Level } from 'level';
 import {
-  encodeIndex,
   entriesKey,
   extensionKey,
   FILTER_KEY,
@@ -16,6 +15,7 @@ import {
   STATE_KEY,
   tileKey,
   WITNESSED_KEY,
+  writeU64,
 } from './keys.js';
 import { findLevelDbLogDamage } from './leveldb-log-check.js';
 import { type CommitBatch, type LogStore, StorageCorruptError, StorageError, type TreeState } from './store.js';
@@ -36,8 +36,20 @@ interface PutOp {
 function seal(key: Uint8Array, value: Uint8Array): Uint8Array {
   const out = new Uint8Array(value.length + CHECKSUM_SIZE);
   out.set(value);
-  new DataView(out.buffer).setUint32(value.length, crc32(value, crc32(key)));
+  putChecksum(key, out, value.length);
   return out;
+}
+
+/**
+ * Writes the CRC-32 of key and out[0, n) into out[n, n + 4), big-endian. Byte by byte: a
+ * DataView would make V8 move a small on-heap array's bytes off-heap, on every record.
+ */
+function putChecksum(key: Uint8Array, out: Uint8Array, n: number): void {
+  const c = crc32(out.subarray(0, n), crc32(key));
+  out[n] = c >>> 24;
+  out[n + 1] = c >>> 16;
+  out[n + 2] = c >>> 8;
+  out[n + 3] = c;
 }
 
 /** The value of a stored record, after checking its checksum; StorageCorruptError naming `what` if it fails. */
@@ -46,7 +58,7 @@ function unseal(key: Uint8Array, stored: Uint8Array, what: () => string): Uint8A
   if (n < 0)
     throw new StorageCorruptError(`storage is corrupt at ${what()}: the record is ${stored.length} bytes, too short for its checksum`);
   const value = stored.subarray(0, n);
-  const want = new DataView(stored.buffer, stored.byteOffset + n, CHECKSUM_SIZE).getUint32(0);
+  const want = ((stored[n]! << 24) | (stored[n + 1]! << 16) | (stored[n + 2]! << 8) | stored[n + 3]!) >>> 0;
   if (crc32(value, crc32(key)) !== want) throw new StorageCorruptError(`storage is corrupt at ${what()}: its checksum does not match`);
   return value;
 }
@@ -66,7 +78,12 @@ class LevelBatch implements CommitBatch {
     this.put(entriesKey(bundle, start), encoded);
   }
   putLeafIndex(leafHash: Hash, index: number): void {
-    this.put(leafKey(leafHash), encodeIndex(index));
+    // The index and its checksum in one 12-byte value, built in place (one per new entry).
+    const key = leafKey(leafHash);
+    const value = new Uint8Array(8 + CHECKSUM_SIZE);
+    writeU64(value, 0, index);
+    putChecksum(key, value, 8);
+    this.ops.push({ key, value });
   }
   putState(state: TreeState): void {
     this.put(STATE_KEY, encodeState(state));
