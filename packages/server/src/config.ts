@@ -201,7 +201,9 @@ export function parseConfig(
   write: (s: string) => void = (s) => process.stdout.write(s),
 ): Config {
   const program = new Command('tlog-server')
-    .description('tlog log server: LevelDB storage, signed checkpoints, C2SP tlog-tiles and a JSON API')
+    .description(
+      'tlog log server: LevelDB storage, signed checkpoints, C2SP tlog-tiles and a JSON API. Also: `tlog-server verify --data-dir <dir>` checks the stored log (--help for its flags), `tlog-server --version`',
+    )
     .exitOverride()
     .configureOutput({ writeOut: write, writeErr: () => {} })
     .allowExcessArguments(false);
