@@ -95,7 +95,8 @@ describe('startup refusals', () => {
     await rm(join(dir, 'db'), { recursive: true });
     const r = await runServer(['--port', '0', '--data-dir', dir]);
     expect(r.code).toBe(1);
-    expect(oneLine(r.stderr)).toMatch(/the store is empty, but this log has signed a checkpoint of size 20/);
+    expect(oneLine(r.stderr)).toMatch(/the database .*db is missing, but this log has signed a checkpoint of size 20/);
+    expect(await readdir(dir)).not.toContain('db'); // refused before anything was created
   });
 
   it('after a crash, refuses a write-ahead log with flipped bytes and leaves it untouched', async () => {

@@ -8,12 +8,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
-import { Hasher } from '@tlog/merkle';
+import { Hasher, parseCheckpoint, parseNote } from '@tlog/merkle';
 import type { Hono } from 'hono';
 import { type Logger, pino } from 'pino';
 import { createApp } from './app.js';
 import { type Config, type ConfigInput, ConfigSchema, DEFAULT_ORIGIN } from './config.js';
-import { Log } from './log.js';
+import { Log, LogStateError } from './log.js';
 import { loadLogKey, VKEY_FILE_NAME } from './signing/keys.js';
 import { CheckpointFile } from './storage/checkpoint-file.js';
 import { LevelLogStore } from './storage/level-store.js';
@@ -75,6 +75,15 @@ export const CHECKPOINT_FILE_NAME = 'checkpoint';
 /** Directory name, inside the data directory, of the LevelDB database. */
 export const DB_DIR_NAME = 'db';
 
+/** The tree size a recorded checkpoint names, for messages ("unknown" if it does not parse). */
+function recordedSize(note: string): string {
+  try {
+    return String(parseCheckpoint(parseNote(note).text).size);
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Whether `path` exists and, for a directory, has any entry. */
 async function present(path: string): Promise<boolean> {
   try {
@@ -116,6 +125,13 @@ export async function createLogServer(input: ConfigInput, logger?: Logger, hooks
   const record = await CheckpointFile.open(checkpointPath);
   let store: LevelLogStore;
   try {
+    if (record.current !== undefined && !(await present(dbDir))) {
+      // Refused before LevelDB would create an empty database here, so nothing is changed.
+      throw new LogStateError(
+        `the database ${dbDir} is missing, but this log has signed a checkpoint of size ${recordedSize(record.current)}: ` +
+          'its entries are gone; restore the db from a backup (a new, empty database would start a second history)',
+      );
+    }
     store = await LevelLogStore.open(dbDir);
   } catch (err) {
     await record.close();
