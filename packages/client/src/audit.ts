@@ -1,6 +1,15 @@
 import type { Hash, TileId } from '@tlog/merkle';
-import { CompactTree, formatEntriesPath, formatTilePath, HASH_SIZE, TILE_HEIGHT, TILE_WIDTH, tilesForSize, toBase64 } from '@tlog/merkle';
-import { bytesEqual } from './bytes.js';
+import {
+  bytesEqual,
+  CompactTree,
+  formatEntriesPath,
+  formatTilePath,
+  HASH_SIZE,
+  TILE_HEIGHT,
+  TILE_WIDTH,
+  tilesForSize,
+  toBase64,
+} from '@tlog/merkle';
 import type { VerifiedCheckpoint } from './checkpoint.js';
 import type { LogClient } from './log-client.js';
 import { misbehaviour } from './misbehaviour.js';

@@ -1,8 +1,7 @@
 /** Consistency between checkpoints: proofs from the JSON API or from tiles, rollbacks and forks (internal). */
 import type { Hash } from '@tlog/merkle';
-import { proveConsistency, toBase64, treeRoot, verifyConsistency } from '@tlog/merkle';
+import { bytesEqual, proveConsistency, toBase64, treeRoot, verifyConsistency } from '@tlog/merkle';
 import { consistencyAnswer, decodeHash, parseAnswer } from './api-answers.js';
-import { bytesEqual } from './bytes.js';
 import type { VerifiedCheckpoint } from './checkpoint.js';
 import { errorMessage } from './checks.js';
 import type { LogContext } from './context.js';

@@ -1,7 +1,6 @@
 /** Entry bundles: fetching them, and reading entries checked against the authenticated leaf hashes (internal). */
 import type { Hash, TileHashReader } from '@tlog/merkle';
-import { decodeEntryBundle, formatEntriesPath, MAX_ENTRY_SIZE, TILE_WIDTH, toBase64 } from '@tlog/merkle';
-import { bytesEqual } from './bytes.js';
+import { bytesEqual, decodeEntryBundle, formatEntriesPath, MAX_ENTRY_SIZE, TILE_WIDTH, toBase64 } from '@tlog/merkle';
 import type { VerifiedCheckpoint } from './checkpoint.js';
 import { checkIndex, errorMessage } from './checks.js';
 import type { LogContext } from './context.js';

@@ -1,7 +1,6 @@
 /** Offline check of fork evidence: with only the log's verifier key, see that the log signed two trees of one size. */
 import type { Checkpoint, Hash } from '@tlog/merkle';
-import { hashFromBase64, openCheckpoint, parseVerifierKey, toBase64, verifyConsistency } from '@tlog/merkle';
-import { bytesEqual } from './bytes.js';
+import { bytesEqual, hashFromBase64, openCheckpoint, parseVerifierKey, toBase64, verifyConsistency } from '@tlog/merkle';
 import { errorMessage } from './checks.js';
 import { ArgumentError, VerificationError } from './errors.js';
 import type { EvidenceRecord } from './evidence-file.js';

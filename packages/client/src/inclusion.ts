@@ -1,8 +1,7 @@
 /** Inclusion proofs, from the JSON API or from authenticated tiles, always verified (internal). */
 import type { Hash } from '@tlog/merkle';
-import { proveInclusion, TILE_WIDTH, toBase64, verifyInclusion } from '@tlog/merkle';
+import { bytesEqual, proveInclusion, TILE_WIDTH, toBase64, verifyInclusion } from '@tlog/merkle';
 import { decodeHash, inclusionAnswer, parseAnswer } from './api-answers.js';
-import { bytesEqual } from './bytes.js';
 import type { VerifiedCheckpoint } from './checkpoint.js';
 import { checkIndex, errorMessage } from './checks.js';
 import type { LogContext } from './context.js';

@@ -1,8 +1,7 @@
 /** Submitting entries and verifying the receipts the log answers with (internal). */
 import type { Hash } from '@tlog/merkle';
-import { encodeEntryBundle, MAX_ENTRY_SIZE, parseTlogProof, verifyTlogProof } from '@tlog/merkle';
+import { bytesEqual, encodeEntryBundle, MAX_ENTRY_SIZE, parseTlogProof, verifyTlogProof } from '@tlog/merkle';
 import { batchAnswer, decodeHash, parseAnswer, submitAnswer } from './api-answers.js';
-import { bytesEqual } from './bytes.js';
 import type { VerifiedCheckpoint } from './checkpoint.js';
 import { verifyCheckpoint } from './checkpoint.js';
 import { errorMessage } from './checks.js';

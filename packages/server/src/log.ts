@@ -142,6 +142,8 @@ export class Log {
   private inflight = 0;
   private onIdle: (() => void) | undefined;
   private recovering: Promise<void> | undefined;
+  /** Ends the recovery's backoff wait at once (set while it waits). */
+  private wakeRecovery: (() => void) | undefined;
   private stopped: Error | undefined;
   private closing = false;
   private receipts: { readonly checkpoint: string; readonly format: ReturnType<typeof tlogProofFormatter> } | undefined;
@@ -332,6 +334,7 @@ export class Log {
    */
   async close(): Promise<void> {
     this.closing = true;
+    this.wakeRecovery?.();
     await this.recovering;
     await this.core.sequencer.close();
     // Waiters whose entries were committed still build receipts from the store: let them finish.
@@ -387,9 +390,9 @@ export class Log {
           onCommit: (c) => this.committed(c),
           onFailure: (e) => this.commitFailed(e),
         });
-        const core = this.core;
-        if (core.loaded.size > this.publisher.current.size) this.publisher.committed(core.loaded);
-        logger?.info({ size: core.loaded.size }, 'the store was reopened; accepting entries again');
+        const { loaded } = this.core;
+        if (loaded.size > this.publisher.current.size) this.publisher.committed(loaded);
+        logger?.info({ size: loaded.size }, 'the store was reopened; accepting entries again');
         return;
       } catch (err) {
         await store?.close().catch(() => {});
@@ -397,8 +400,19 @@ export class Log {
           this.stop(err);
           return;
         }
+        if (this.closing) return;
         logger?.warn({ err, retryInMs: delay }, 'reopening the store failed; retrying');
-        await new Promise((r) => setTimeout(r, delay).unref());
+        // close() cuts the wait short: a shutdown need not sit out a 30 s backoff.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            this.wakeRecovery = undefined;
+            resolve();
+          }, delay);
+          this.wakeRecovery = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
         delay = Math.min(delay * 2, 30_000);
       }
     }

@@ -26,7 +26,7 @@ function die(message: string, code = 1): never {
 
 /** The message of a startup failure, naming what to do where the error says nothing useful. */
 function describeStartFailure(err: unknown, config: Config): string {
-  const e = err as NodeJS.ErrnoException & { hostname?: string };
+  const e = err as NodeJS.ErrnoException | undefined;
   switch (e?.code) {
     case 'EADDRINUSE':
       return `cannot listen on ${config.host}:${config.port}: the port is in use; stop the other program or pick another --port`;

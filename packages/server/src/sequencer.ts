@@ -136,7 +136,6 @@ interface Submission {
   /** How many entries this submission added to the pool (not repeats of waiting ones), and their bytes. */
   own: number;
   bytes: number;
-  failed: boolean;
   resolve(s: Sequenced): void;
   reject(err: unknown): void;
 }
@@ -235,7 +234,6 @@ export class Sequencer {
       indexes: new Array<number>(n),
       own: 0,
       bytes: 0,
-      failed: false,
       resolve: () => {},
       reject: () => {},
     };
@@ -441,9 +439,8 @@ export class Sequencer {
     }
   }
 
-  /** Marks a submission failed, frees its pending entries and rejects its waiter. */
+  /** Frees a failed submission's pending entries and rejects its waiter. */
   private drop(s: Submission, failure: StorageError): void {
-    s.failed = true;
     this.forget(s);
     s.reject(failure);
   }

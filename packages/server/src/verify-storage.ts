@@ -1,4 +1,5 @@
 import {
+  bytesEqual,
   type Checkpoint,
   CompactTree,
   HASH_SIZE,
@@ -44,10 +45,6 @@ function concat(hashes: readonly Hash[]): Uint8Array {
   const out = new Uint8Array(hashes.length * HASH_SIZE);
   for (let i = 0; i < hashes.length; i++) out.set(hashes[i]!, i * HASH_SIZE);
   return out;
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
 /** Opens a stored checkpoint under the log's key; StorageCorruptError naming `where` if it does not verify. */
@@ -134,13 +131,13 @@ export async function verifyStorage(store: LogStore, check: StorageCheck): Promi
   }
 
   const root = tree.root();
-  if (!equal(root, cp.root)) {
+  if (!bytesEqual(root, cp.root)) {
     throw corrupt('the entries', `they hash to root ${toBase64(root)}, but the signed checkpoint of size ${size} has ${toBase64(cp.root)}`);
   }
-  if (state.edge.length !== tree.edge.length || state.edge.some((h, i) => !equal(h, tree.edge[i]!))) {
+  if (state.edge.length !== tree.edge.length || state.edge.some((h, i) => !bytesEqual(h, tree.edge[i]!))) {
     throw corrupt('the tree state', 'its right edge differs from the one recomputed from the entries');
   }
-  if (recorded !== undefined && (recordedRoot === undefined || !equal(recordedRoot, recorded.root))) {
+  if (recorded !== undefined && (recordedRoot === undefined || !bytesEqual(recordedRoot, recorded.root))) {
     throw corrupt('the store', `its tree of size ${recorded.size} has another root than the checkpoint the log signed at that size`);
   }
   let indexRecords = 0;
@@ -157,12 +154,12 @@ async function compareTile(store: LogStore, hasher: Hasher, level: number, index
   const [stored] = await store.readTiles([{ level, index }]);
   if (stored === undefined) throw corrupt(where, 'it is missing');
   const want = concat(hashes);
-  if (stored.length < want.length || !equal(stored.subarray(0, want.length), want)) {
+  if (stored.length < want.length || !bytesEqual(stored.subarray(0, want.length), want)) {
     throw corrupt(where, 'its hashes differ from the ones recomputed from the entries');
   }
   if (hashes.length === TILE_WIDTH) {
     const full = TileNodes.fromData(level, index, want, hasher).stored();
-    if (stored.length !== TILE_NODES * HASH_SIZE || !equal(stored, full))
+    if (stored.length !== TILE_NODES * HASH_SIZE || !bytesEqual(stored, full))
       throw corrupt(where, 'its stored inner levels differ from the recomputed ones');
   } else if (stored.length !== want.length) {
     throw corrupt(where, `it is ${stored.length} bytes for ${hashes.length} hashes`);
