@@ -6,6 +6,7 @@ import { CompactTree, generateEd25519Key, Hasher, parseSignerKey } from '@tlog/m
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Commit, PoolFullError, type Sequenced, Sequencer, SequencerClosedError, type SequencerOptions } from './sequencer.js';
 import { LevelLogStore } from './storage/level-store.js';
+import { MemoryLogStore } from './storage/memory-store.js';
 import { TileCache } from './tree/tile-cache.js';
 
 const hasher = new Hasher((d) => crypto.hash('sha256', d, 'buffer'));
@@ -141,5 +142,143 @@ describe('Sequencer', () => {
     await seq.submit([enc('p'), enc('q')]);
     expect(seen).toEqual([0, 1]);
     expect(await store.findLeafHashes([hasher.hashLeaf(enc('q'))])).toEqual([1]);
+  });
+});
+
+/** A promise with its resolve and reject at hand. */
+function deferred<T = void>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((ok, fail) => {
+    resolve = ok;
+    reject = fail;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Lets every pending promise callback run. */
+const settle = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * A sequencer over a memory store whose writes and seals wait for the test to let them finish,
+ * recording what started and ended when.
+ */
+function gated() {
+  const store = new MemoryLogStore();
+  const events: string[] = [];
+  const writes: ReturnType<typeof deferred<void>>[] = [];
+  const seals: ReturnType<typeof deferred<void>>[] = [];
+  const failures: string[] = [];
+  const commit = store.commit.bind(store);
+  store.commit = async (batch) => {
+    const gate = deferred();
+    writes.push(gate);
+    const n = writes.length;
+    events.push(`write ${n}`);
+    await gate.promise;
+    try {
+      await commit(batch);
+    } finally {
+      events.push(`written ${n}`);
+    }
+  };
+  const seq = new Sequencer({
+    store,
+    tiles: new TileCache(store, hasher, 64),
+    tree: new CompactTree(0, [], hasher),
+    signer,
+    origin: ORIGIN,
+    hasher,
+    options: { batchMaxEntries: 100, batchIntervalMs: 0, poolMaxEntries: 100, poolMaxBytes: 1 << 20 },
+    onCommit: (c) => events.push(`published ${c.size}`),
+    seal: async (c) => {
+      const gate = deferred();
+      seals.push(gate);
+      events.push(`seal ${c.size}`);
+      await gate.promise;
+      events.push(`sealed ${c.size}`);
+    },
+    onFailure: (err) => {
+      events.push('failed');
+      failures.push(err.message);
+    },
+  });
+  return { store, seq, events, writes, seals, failures };
+}
+
+describe('Sequencer: overlapped commits', () => {
+  it('writes the next batch while the previous one is sealed, never beside a write in flight, and acknowledges in order', async () => {
+    const { seq, events, writes, seals } = gated();
+    const acks: string[] = [];
+    const a = seq.submit([enc('a')]).then((r) => acks.push(`a ${r.indexes}`));
+    await settle();
+    const b = seq.submit([enc('b'), enc('a')]).then((r) => acks.push(`b ${r.indexes}`));
+    await settle();
+    // b is prepared, but its write waits for a's.
+    expect(events).toEqual(['write 1']);
+    writes[0]!.resolve();
+    await settle();
+    // a is durable and being sealed; b's write is issued meanwhile.
+    expect(events).toEqual(['write 1', 'written 1', 'seal 1', 'write 2']);
+    writes[1]!.resolve();
+    await settle();
+    // b is durable, but is not sealed, published or acknowledged before a.
+    expect(events.slice(4)).toEqual(['written 2']);
+    expect(acks).toEqual([]);
+    seals[0]!.resolve();
+    await settle();
+    expect(events.slice(5)).toEqual(['sealed 1', 'published 1', 'seal 2']);
+    expect(acks).toEqual(['a 0']);
+    expect(seq.size).toBe(2);
+    seals[1]!.resolve();
+    await Promise.all([a, b]);
+    // b's repeat of a gets a's index.
+    expect(acks).toEqual(['a 0', 'b 1,0']);
+    expect(events.slice(8)).toEqual(['sealed 2', 'published 2']);
+    await seq.close();
+  });
+
+  it('a failed seal fails the batch written after it too, and the owner hears of it only once that write has settled', async () => {
+    const { seq, events, writes, seals, failures } = gated();
+    const a = seq.submit([enc('a')]);
+    a.catch(() => {});
+    await settle();
+    const b = seq.submit([enc('b')]);
+    b.catch(() => {});
+    await settle();
+    writes[0]!.resolve();
+    await settle();
+    expect(events).toEqual(['write 1', 'written 1', 'seal 1', 'write 2']);
+    seals[0]!.reject(new Error('disk full'));
+    await settle();
+    // b's write is still in flight: nothing is reported yet, and nothing was acknowledged.
+    expect(failures).toEqual([]);
+    await expect(a).rejects.toThrow(/nothing of this request was acknowledged/);
+    writes[1]!.resolve();
+    await expect(b).rejects.toThrow(/nothing of this request was acknowledged/);
+    await settle();
+    expect(failures).toEqual(['committing a batch failed: disk full']);
+    expect(events).not.toContain('published 1');
+    expect(events).not.toContain('seal 2');
+    expect(() => seq.submit([enc('c')])).toThrow(SequencerClosedError);
+  });
+
+  it('a failed write fails the batch prepared behind it, which is never written', async () => {
+    const { store, seq, events, writes, failures } = gated();
+    const a = seq.submit([enc('a')]);
+    a.catch(() => {});
+    await settle();
+    const b = seq.submit([enc('b')]);
+    b.catch(() => {});
+    await settle();
+    store.failNextCommit('lost');
+    writes[0]!.resolve();
+    await expect(a).rejects.toThrow(/injected commit failure/);
+    await expect(b).rejects.toThrow(/nothing of this request was acknowledged/);
+    await settle();
+    expect(events).toEqual(['write 1', 'written 1', 'failed']);
+    expect(failures).toHaveLength(1);
+    expect(store.commits).toBe(0);
+    expect(seq.size).toBe(0);
   });
 });

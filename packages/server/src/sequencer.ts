@@ -11,7 +11,7 @@ import {
 } from '@tlog/merkle';
 import { type CommitBatch, type LogStore, StorageError } from './storage/store.js';
 import { LeafFilter } from './tree/leaf-filter.js';
-import type { TileCache } from './tree/tile-cache.js';
+import type { StagedTiles, TileCache } from './tree/tile-cache.js';
 
 /** Tuning of the write path. */
 export interface SequencerOptions {
@@ -143,13 +143,15 @@ interface Submission {
 /**
  * Turns submissions into durable, sequenced entries (Sunlight style).
  *
- * Submissions join a pool; a single commit loop drains it (see
+ * Submissions join a pool; a single loop takes batches from it (see
  * {@link SequencerOptions.batchIntervalMs}). Each commit looks up the batch's leaf hashes in the
  * store with one getMany (entries already in the log keep their index), appends the new ones to
  * the compact tree, and writes entries, changed tiles, leaf-hash index records, extension
  * records, the tree state and the new signed checkpoint in ONE atomic, fsync'd store batch. Only
- * after that commit are waiters told their indexes, so every acknowledged index survives a
- * crash. Identical entries waiting at the same time share one index, so the log never holds the
+ * after that commit, and after the checkpoint is sealed outside the store, are waiters told their
+ * indexes, so every acknowledged index survives a crash. Neighbouring commits overlap (the next
+ * batch is prepared during a write and written during a seal), but writes, seals and
+ * acknowledgements each happen one at a time, in commit order. Identical entries waiting at the same time share one index, so the log never holds the
  * same bytes twice. Submission is all-or-nothing: a submission's entries are admitted together
  * and committed in the same batch.
  */
@@ -159,7 +161,14 @@ export class Sequencer {
   private poolEntries = 0;
   private poolBytes = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** The loop taking batches from the pool, while it runs. */
   private running: Promise<void> | undefined;
+  /** Commits started and not yet done (sealed and acknowledged, or failed), oldest first; never reject. */
+  private readonly unfinished: Promise<void>[] = [];
+  /** Whether the last store write issued succeeded (true before any). */
+  private lastWrite: Promise<boolean> = Promise.resolve(true);
+  /** The tree and tiles as the last prepared commit leaves them: where the next batch is sequenced. */
+  private head: { readonly tree: CompactTree; readonly staged?: StagedTiles };
   private lastStart = -Infinity;
   private closed = false;
   private readonly extensions: BatchExtension[] = [];
@@ -184,6 +193,7 @@ export class Sequencer {
     this.store = parts.store;
     this.tiles = parts.tiles;
     this.tree = parts.tree;
+    this.head = { tree: parts.tree };
     this.signer = parts.signer;
     this.origin = parts.origin;
     this.hasher = parts.hasher;
@@ -321,14 +331,14 @@ export class Sequencer {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    while (this.running !== undefined || (this.waiting.length > 0 && this.failed === undefined)) {
-      if (this.running === undefined) this.running = this.drain();
-      await this.running;
+    while (this.running !== undefined || (this.waiting.length > 0 && this.failed === undefined) || this.unfinished.length > 0) {
+      if (this.running === undefined && this.waiting.length > 0 && this.failed === undefined) this.running = this.drain();
+      await (this.running ?? this.unfinished[this.unfinished.length - 1]);
     }
   }
 
   private kick(): void {
-    if (this.running !== undefined) return; // the commit loop picks new entries up when its commit ends
+    if (this.running !== undefined) return; // the commit loop picks new entries up when it takes its next batch
     const wait = this.lastStart + this.options.batchIntervalMs - performance.now();
     if (
       wait <= 0 ||
@@ -344,10 +354,17 @@ export class Sequencer {
     }
   }
 
-  /** Commits batches until the pool is empty; entries arriving during a commit form the next batch. */
+  /**
+   * Takes batches from the pool until it is empty and starts their commits, overlapped: a batch
+   * is prepared while the commit before it is written, and written while that one is sealed (see
+   * {@link Sequencer.start}). Entries arriving meanwhile form the next batch.
+   */
   private async drain(): Promise<void> {
     try {
-      while (this.waiting.length > 0) {
+      while (this.waiting.length > 0 && this.failed === undefined) {
+        // At most one commit being sealed and one being written while this one is prepared.
+        while (this.unfinished.length >= 2) await this.unfinished[0];
+        if (this.failed !== undefined || this.waiting.length === 0) break;
         if (this.timer !== undefined) {
           clearTimeout(this.timer);
           this.timer = undefined;
@@ -370,8 +387,7 @@ export class Sequencer {
           this.poolEntries -= s.own;
           this.poolBytes -= s.bytes;
         }
-        await this.commitBatch(batch);
-        if (this.failed !== undefined) break;
+        await this.start(batch);
         if (
           this.options.batchIntervalMs > 0 &&
           this.waiting.length > 0 &&
@@ -388,14 +404,75 @@ export class Sequencer {
     if (this.waiting.length > 0 && !this.closed && this.failed === undefined) this.kick();
   }
 
-  private async commitBatch(subs: Submission[]): Promise<void> {
+  /**
+   * Starts the commit of one batch; resolves once its store write is issued (or the batch failed).
+   *
+   * A commit goes through three steps, each in commit order: prepare (sequence the batch on the
+   * tree as the previous commit leaves it: its tiles, records and signed checkpoint), write (one
+   * atomic, fsync'd store batch), seal (the checkpoint recorded outside the store), and only then
+   * are its waiters told their indexes. Steps of neighbouring commits overlap: batch N+1 is
+   * prepared while N is written, and written while N is sealed. A write is issued only after the
+   * previous one succeeded, never beside it: a store that failed a write (a full disk, say) may
+   * take the next one, which would then hold a tree whose earlier entries are missing. When any
+   * step fails, every later commit fails too, unacknowledged.
+   */
+  private async start(subs: Submission[]): Promise<void> {
+    let prepared: Prepared | undefined;
     try {
-      await this.writeBatch(subs);
+      const found = await Promise.all(subs.map((s) => s.found));
+      if (this.failed === undefined) prepared = this.prepare(subs, found);
     } catch (err) {
-      this.halt(
-        subs,
-        err instanceof StorageError ? err : new StorageError(`committing a batch failed: ${(err as Error).message}`, { cause: err }),
+      this.fail(asStorageError(err));
+    }
+    // The previous write must have succeeded before this one is issued (a failed one has failed the sequencer).
+    if (this.failed === undefined) await this.lastWrite;
+    if (this.failed !== undefined) {
+      for (const s of subs) this.drop(s, this.failed);
+      return;
+    }
+    let durable: Promise<boolean> = this.lastWrite;
+    if (prepared !== undefined) {
+      durable = this.store.commit(prepared.batch).then(
+        () => true,
+        (err: unknown) => {
+          this.fail(asStorageError(err));
+          return false;
+        },
       );
+      this.lastWrite = durable;
+    }
+    const before = this.unfinished[this.unfinished.length - 1];
+    const done = this.finish(subs, prepared, durable, before).finally(() => {
+      this.unfinished.splice(this.unfinished.indexOf(done), 1);
+    });
+    this.unfinished.push(done);
+  }
+
+  /** The rest of a commit: after the commit before it is done and its own write is durable, seal, publish, acknowledge. Never rejects. */
+  private async finish(
+    subs: Submission[],
+    prepared: Prepared | undefined,
+    durable: Promise<boolean>,
+    before?: Promise<void>,
+  ): Promise<void> {
+    await before;
+    const ok = await durable;
+    if (ok && this.failed === undefined && prepared !== undefined) {
+      // Memory follows the store at once (the commit is durable), but nothing is published or
+      // acknowledged before the checkpoint is sealed.
+      for (const a of prepared.added) this.filter.add(a.leafHash);
+      this.tree = prepared.tree;
+      this.tiles.apply(prepared.staged);
+      this.tiles.rememberRightEdge(prepared.commit.size, prepared.rightEdge);
+      try {
+        await this.seal(prepared.commit);
+      } catch (err) {
+        this.fail(asStorageError(err));
+      }
+      if (this.failed === undefined) this.onCommit(prepared.commit);
+    }
+    if (this.failed !== undefined) {
+      for (const s of subs) this.drop(s, this.failed);
       return;
     }
     for (const s of subs) {
@@ -407,21 +484,17 @@ export class Sequencer {
   /**
    * A commit failed (Sunlight's errFatal): whether the store applied it is unknown, and so is
    * every later step, so the sequencer stops for good. Every submission in flight or waiting
-   * is failed with a retryable error (none was acknowledged), and the owner is told to reload
-   * from durable state. Guessing instead (re-reading the state through the same store, which
-   * may keep failing, or carrying on from memory) is how a log ends up reusing indexes or
-   * answering 503 forever.
+   * is failed with a retryable error (none was acknowledged), and once no write is in flight the
+   * owner is told to reload from durable state. Guessing instead (re-reading the state through
+   * the same store, which may keep failing, or carrying on from memory) is how a log ends up
+   * reusing indexes or answering 503 forever.
    */
-  private halt(subs: Submission[], cause: StorageError): void {
-    const failure = new StorageError(
-      `the log could not commit (${cause.message}); nothing of this request was acknowledged; retry shortly`,
-      {
-        cause,
-      },
-    );
-    this.failed = failure;
-    for (const s of subs) this.drop(s, failure);
-    for (const s of this.waiting) this.drop(s, failure);
+  private fail(cause: StorageError): void {
+    if (this.failed !== undefined) return;
+    this.failed = new StorageError(`the log could not commit (${cause.message}); nothing of this request was acknowledged; retry shortly`, {
+      cause,
+    });
+    for (const s of this.waiting) this.drop(s, this.failed);
     this.waiting = [];
     this.poolEntries = 0;
     this.poolBytes = 0;
@@ -429,7 +502,7 @@ export class Sequencer {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    this.onFailure(cause);
+    void this.lastWrite.then(() => this.onFailure(cause));
   }
 
   /** Removes a submission's own entries from the pending map (they are in the log or failed). */
@@ -445,10 +518,13 @@ export class Sequencer {
     s.reject(failure);
   }
 
-  /** Sequences one batch and writes it; fills each submission's indexes. Memory state changes only after the commit. */
-  private async writeBatch(subs: Submission[]): Promise<void> {
-    const found = await Promise.all(subs.map((s) => s.found));
-    const tree = this.tree.clone();
+  /**
+   * Sequences one batch on the tree the previous prepared commit leaves (the head) and builds its
+   * store batch; fills each submission's indexes and moves the head. Undefined when the batch adds
+   * no entry (all were in the log or repeats). What readers see changes only after the write.
+   */
+  private prepare(subs: Submission[], found: (number | undefined)[][]): Prepared | undefined {
+    const tree = this.head.tree.clone();
     const base = tree.size;
     const added: AddedEntry[] = [];
     for (let j = 0; j < subs.length; j++) {
@@ -472,10 +548,10 @@ export class Sequencer {
         }
       }
     }
-    if (added.length === 0) return;
+    if (added.length === 0) return undefined;
 
     const completed = tree.appendMany(added.map((a) => a.leafHash));
-    const staged = this.tiles.stage(completed);
+    const staged = this.tiles.stage(completed, this.head.staged);
     const batch = this.store.newBatch();
     for (const t of staged.touched) batch.putTile(t.level, t.index, t.stored());
     // One run of entries per bundle touched: a growing bundle is never rewritten.
@@ -493,18 +569,24 @@ export class Sequencer {
     const root = tree.root();
     const checkpoint = signNote(formatCheckpoint({ origin: this.origin, size: tree.size, root, extensions: [] }), [this.signer]);
     batch.putState({ size: tree.size, edge: tree.edge, checkpoint });
-    await this.store.commit(batch);
-
-    // Memory follows the store at once (the commit is durable), but nothing is published or
-    // acknowledged before the checkpoint is sealed.
-    for (const a of added) this.filter.add(a.leafHash);
-    this.tree = tree;
-    this.tiles.apply(staged);
-    this.tiles.rememberRightEdge(tree.size, tree.rightEdgeRanges());
-    const commit = { size: tree.size, root, checkpoint };
-    await this.seal(commit);
-    this.onCommit(commit);
+    this.head = { tree, staged };
+    return { added, tree, staged, batch, rightEdge: tree.rightEdgeRanges(), commit: { size: tree.size, root, checkpoint } };
   }
+}
+
+/** A batch sequenced and ready to write, with what memory takes on once it is durable. */
+interface Prepared {
+  readonly added: readonly AddedEntry[];
+  readonly tree: CompactTree;
+  readonly staged: StagedTiles;
+  readonly batch: CommitBatch;
+  readonly rightEdge: ReadonlyMap<number, Hash>;
+  readonly commit: Commit;
+}
+
+/** A failure as the StorageError a failed commit is reported with. */
+function asStorageError(err: unknown): StorageError {
+  return err instanceof StorageError ? err : new StorageError(`committing a batch failed: ${(err as Error).message}`, { cause: err });
 }
 
 /** What the store lookup gives a submission whose entries the leaf filter all ruled out. */

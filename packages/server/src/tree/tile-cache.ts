@@ -76,9 +76,11 @@ export class TileCache implements NodeReader {
   /**
    * Computes the tiles a batch changes from the nodes its appends completed (in append order),
    * without changing what readers see. Apply with {@link TileCache.apply} after the commit.
+   * `base`: the staged tiles of a batch not yet applied, that this one follows (overlapped
+   * commits); its tiles are copied before they change. Default: the applied edge.
    */
-  stage(completed: readonly CompletedNode[]): StagedTiles {
-    const edge = new Map(this.edge);
+  stage(completed: readonly CompletedNode[], base?: StagedTiles): StagedTiles {
+    const edge = new Map(base?.edge ?? this.edge);
     const mine = new Set<TileNodes>();
     const touched: TileNodes[] = [];
     for (const n of completed) {
