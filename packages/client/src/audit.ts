@@ -26,7 +26,7 @@ export interface AuditProgress {
 export interface AuditOptions {
   /** Called after each entry bundle. */
   readonly onProgress?: (p: AuditProgress) => void;
-  /** How many entry bundles to fetch ahead (default 4). */
+  /** How many entry bundles (each with its level-0 tile) to fetch ahead (default 8). */
   readonly prefetch?: number;
 }
 
@@ -55,34 +55,37 @@ export async function auditLog(client: LogClient, at: VerifiedCheckpoint, option
   // Hashes of tile levels >= 1, recomputed from the entries: key "L/N" -> hashes in order.
   const upper = new Map<string, Hash[]>();
   const bundleCount = Math.ceil(size / TILE_WIDTH);
-  const prefetch = Math.max(1, options.prefetch ?? 4);
+  const prefetch = Math.max(1, options.prefetch ?? 8);
   const widthOf = (n: number) => Math.min(TILE_WIDTH, size - n * TILE_WIDTH);
-  const inflight: Promise<Uint8Array[]>[] = [];
+  // Each bundle travels with its level-0 tile: both are fetched ahead, together.
+  const inflight: Promise<[Uint8Array[], Uint8Array]>[] = [];
   let next = 0;
   const launch = () => {
     while (next < bundleCount && inflight.length < prefetch) {
-      const p = client.fetchEntryBundle(next, widthOf(next));
+      const width = widthOf(next);
+      const p = Promise.all([client.fetchEntryBundle(next, width), client.fetchHashTile({ level: 0, index: next, width })]);
       // Handled when awaited in order; avoid an unhandled rejection while it waits in the queue.
       p.catch(() => undefined);
       inflight.push(p);
       next++;
     }
   };
+  // Nodes at tile-level boundaries (level 8, 16, ...) are the hashes of the upper tiles.
+  const sink = (level: number, index: number, hash: Hash) => {
+    if (level === 0 || level % TILE_HEIGHT !== 0) return;
+    const key = `${level / TILE_HEIGHT}/${Math.floor(index / TILE_WIDTH)}`;
+    let list = upper.get(key);
+    if (list === undefined) upper.set(key, (list = []));
+    list.push(hash);
+  };
   let tiles = 0;
   for (let n = 0; n < bundleCount; n++) {
     launch();
-    const entries = await inflight.shift()!;
+    const [entries, tileData] = await inflight.shift()!;
     const width = widthOf(n);
-    const leafHashes = entries.map((e) => client.hasher.hashLeaf(e));
-    for (const node of tree.appendMany(leafHashes)) {
-      if (node.level === 0 || node.level % TILE_HEIGHT !== 0) continue;
-      const tileLevel = node.level / TILE_HEIGHT;
-      const key = `${tileLevel}/${Math.floor(node.index / TILE_WIDTH)}`;
-      let list = upper.get(key);
-      if (list === undefined) upper.set(key, (list = []));
-      list.push(node.hash);
-    }
-    await compareTile(client, at, { level: 0, index: n, width }, leafHashes);
+    const leafHashes = client.hasher.hashLeaves(entries);
+    tree.pushMany(leafHashes, sink);
+    await compareTile(client, at, { level: 0, index: n, width }, leafHashes, tileData);
     tiles++;
     options.onProgress?.({ entries: n * TILE_WIDTH + width, total: size });
   }
@@ -107,8 +110,14 @@ export async function auditLog(client: LogClient, at: VerifiedCheckpoint, option
   return { size, root, bundles: bundleCount, tiles };
 }
 
-async function compareTile(client: LogClient, at: VerifiedCheckpoint, tile: TileId, expected: readonly Hash[]): Promise<void> {
-  const data = await client.fetchHashTile(tile);
+async function compareTile(
+  client: LogClient,
+  at: VerifiedCheckpoint,
+  tile: TileId,
+  expected: readonly Hash[],
+  served?: Uint8Array,
+): Promise<void> {
+  const data = served ?? (await client.fetchHashTile(tile));
   const want = new Uint8Array(expected.length * HASH_SIZE);
   expected.forEach((h, i) => {
     want.set(h, i * HASH_SIZE);

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, it, test } from 'vitest';
 import { describeVectors, tlogReference } from '../../../test/support/vectors.js';
 import { CompactTree, type CompletedNode } from './compact.js';
-import { fromHex, toHex } from './encoding.js';
+import { fromHex, toBase64, toHex } from './encoding.js';
 import { MerkleError } from './errors.js';
 import { defaultHasher, type Hash, Hasher, rootFromLeafHashes } from './hash.js';
 import type { NodeId } from './prove.js';
@@ -188,5 +188,49 @@ describe('CompactTree.rightEdgeRanges', () => {
         expect(toHex(hash)).toBe(toHex(rootFromLeafHashes(leaves.slice(start, size))));
       }
     }
+  });
+});
+
+describe('CompactTree.pushMany', () => {
+  const leaf = (i: number) => defaultHasher.hashLeaf(Uint8Array.of(i & 0xff, (i >> 8) & 0xff, i >> 16));
+
+  it('completes the same nodes, in the same order, with the same edge, as one push per leaf', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 600 }), fc.array(fc.integer({ min: 0, max: 300 }), { maxLength: 4 }), (first, batches) => {
+        const one = new CompactTree();
+        const many = new CompactTree();
+        let next = 0;
+        const grow = (n: number) => Array.from({ length: n }, () => leaf(next++));
+        const start = grow(first);
+        for (const h of start) one.push(h);
+        many.pushMany(start);
+        for (const n of batches) {
+          const hashes = grow(n);
+          const a: string[] = [];
+          const b: string[] = [];
+          for (const h of hashes) one.push(h, (l, i, x) => a.push(`${l}/${i}/${toBase64(x)}`));
+          many.pushMany(hashes, (l, i, x) => b.push(`${l}/${i}/${toBase64(x)}`));
+          expect(b).toEqual(a);
+          expect(many.size).toBe(one.size);
+          expect(many.edge.map(toBase64)).toEqual(one.edge.map(toBase64));
+          expect(toBase64(many.root())).toBe(toBase64(one.root()));
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('refuses a bad leaf hash without changing the tree, and growth past 2^53 - 1', () => {
+    const t = new CompactTree();
+    t.pushMany([leaf(0), leaf(1)]);
+    const bad = [leaf(2), leaf(3), leaf(4), new Uint8Array(31), leaf(5)];
+    expect(() => t.pushMany(bad)).toThrow(/leaf hash 3 must be 32 bytes, got 31/);
+    expect(t.size).toBe(2);
+    expect(toBase64(t.root())).toBe(toBase64(rootFromLeafHashes([leaf(0), leaf(1)])));
+    const big = new CompactTree(
+      Number.MAX_SAFE_INTEGER - 1,
+      Array.from({ length: 52 }, () => leaf(0)),
+    );
+    expect(() => big.pushMany([leaf(1), leaf(2)])).toThrow(/cannot grow by 2/);
   });
 });

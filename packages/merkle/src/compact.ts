@@ -9,6 +9,9 @@ import { defaultHasher, HASH_SIZE, type Hash, type Hasher } from './hash.js';
 import type { NodeId, NodeReader } from './prove.js';
 import { POW2, popcount, pushRange } from './treemath.js';
 
+/** Below this many leaves, pushMany appends one by one (a level call costs more than it saves). */
+const BATCH_MIN = 4;
+
 /** A node completed by an append: the hash of the perfect subtree (level, index). */
 export interface CompletedNode {
   readonly level: number;
@@ -130,9 +133,80 @@ export class CompactTree {
   /** Appends leaf hashes in order; returns all completed nodes, in the order append gives them. */
   appendMany(leafHashes: readonly Hash[]): CompletedNode[] {
     const out: CompletedNode[] = [];
-    const sink: NodeSink = (level, index, hash) => out.push({ level, index, hash });
-    for (let i = 0; i < leafHashes.length; i++) this.push(leafHashes[i]!, sink);
+    this.pushMany(leafHashes, (level, index, hash) => out.push({ level, index, hash }));
     return out;
+  }
+
+  /**
+   * Appends leaf hashes in order, as {@link CompactTree.push} does one by one (same nodes, same
+   * order to `sink`), but hashes each tree level of the batch in one {@link Hasher.hashNodes}
+   * call, which is where a batch kernel saves the per-hash cost. The hashes given to `sink` are
+   * 32-byte views into one buffer per level. All-or-nothing: a bad leaf hash (MerkleArgumentError)
+   * leaves the tree unchanged.
+   */
+  pushMany(leafHashes: readonly Hash[], sink?: NodeSink): void {
+    const k = leafHashes.length;
+    for (let i = 0; i < k; i++) {
+      const h = leafHashes[i];
+      if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) {
+        throw new MerkleArgumentError(`leaf hash ${i} must be ${HASH_SIZE} bytes, got ${h instanceof Uint8Array ? h.length : typeof h}`);
+      }
+    }
+    const start = this._size;
+    if (k > Number.MAX_SAFE_INTEGER - start) {
+      throw new MerkleArgumentError(`tree size ${start} cannot grow by ${k}: sizes are limited to 2^53-1`);
+    }
+    if (k < BATCH_MIN) {
+      for (let i = 0; i < k; i++) this.push(leafHashes[i]!, sink);
+      return;
+    }
+    const end = start + k;
+    // The old edge by level: bit l of start set means a perfect subtree of height l, largest first.
+    const oldEdge = new Map<number, Hash>();
+    for (let l = 52, j = 0; l >= 0; l--) if (Math.floor(start / POW2[l]!) % 2 === 1) oldEdge.set(l, this._edge[j++]!);
+    // levels[l] holds the nodes of level l this batch completes: indexes [floor(start/2^l), floor(end/2^l)).
+    const leaves = new Uint8Array(k * HASH_SIZE);
+    for (let i = 0; i < k; i++) leaves.set(leafHashes[i]!, i * HASH_SIZE);
+    const levels: Uint8Array[] = [leaves];
+    for (let l = 1; ; l++) {
+      const lo = Math.floor(start / POW2[l]!);
+      const count = Math.floor(end / POW2[l]!) - lo;
+      if (count === 0) break;
+      const below = levels[l - 1]!;
+      // A level below starting at an odd index begins with a right child whose left sibling was
+      // complete before the batch: on the old edge.
+      let pairs: Uint8Array;
+      if (Math.floor(start / POW2[l - 1]!) % 2 === 1) {
+        pairs = new Uint8Array(count * 2 * HASH_SIZE);
+        pairs.set(oldEdge.get(l - 1)!);
+        pairs.set(below.subarray(0, (count * 2 - 1) * HASH_SIZE), HASH_SIZE);
+      } else {
+        pairs = below.subarray(0, count * 2 * HASH_SIZE);
+      }
+      levels.push(this.hasher.hashNodes(pairs));
+    }
+    const node = (l: number, index: number): Hash => {
+      const o = (index - Math.floor(start / POW2[l]!)) * HASH_SIZE;
+      return levels[l]!.subarray(o, o + HASH_SIZE);
+    };
+    const edge: Hash[] = [];
+    for (let l = 52; l >= 0; l--) {
+      const n = Math.floor(end / POW2[l]!);
+      if (n % 2 === 0) continue;
+      edge.push(n - 1 < Math.floor(start / POW2[l]!) ? oldEdge.get(l)! : node(l, n - 1));
+    }
+    this._edge.length = 0;
+    for (const h of edge) this._edge.push(h);
+    this._size = end;
+    if (sink === undefined) return;
+    // In append order: each leaf, then the parents it completes, upward.
+    for (let x = start; x < end; x++) {
+      sink(0, x, node(0, x));
+      for (let l = 1, m = 2; (x + 1) % m === 0; l++, m *= 2) {
+        const index = (x + 1) / m - 1;
+        sink(l, index, node(l, index));
+      }
+    }
   }
 
   /**

@@ -66,6 +66,20 @@ export class Hasher {
     return buf === this.#node ? this.#hashIn(buf) : this.sha256(buf);
   }
 
+  /** Node hashes of one tree level: SHA-256(0x01 || pairs[64i, 64i + 64)) for each i, 32 bytes each, in one fresh buffer. */
+  hashNodes(pairs: Uint8Array): Uint8Array {
+    const n = pairs.length / 64;
+    const out = new Uint8Array(n * 32);
+    for (let i = 0; i < n; i++)
+      out.set(this.hashChildren(pairs.subarray(64 * i, 64 * i + 32), pairs.subarray(64 * i + 32, 64 * i + 64)), 32 * i);
+    return out;
+  }
+
+  /** Leaf hashes of many entries, in order. */
+  hashLeaves(entries: readonly Uint8Array[]): Hash[] {
+    return entries.map((e) => this.hashLeaf(e));
+  }
+
   /** Root of the empty tree: SHA-256 of the empty string. Returns a fresh copy. */
   emptyRoot(): Hash {
     return this.#empty.slice();

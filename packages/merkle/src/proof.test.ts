@@ -21,7 +21,15 @@ import {
   treeRoot,
   treeRootSync,
 } from './prove.js';
-import { rootFromInclusionProof, verifyConsistency, verifyInclusion, verifySubtreeConsistency, verifySubtreeInclusion } from './verify.js';
+import {
+  rootFromInclusionProof,
+  verifyConsistencies,
+  verifyConsistency,
+  verifyInclusion,
+  verifyInclusions,
+  verifySubtreeConsistency,
+  verifySubtreeInclusion,
+} from './verify.js';
 
 /** Every complete node of a tree over the given leaf hashes, level by level. */
 class MemoryTree implements SyncNodeReader {
@@ -179,6 +187,49 @@ describeVectors('tlog-reference.json proofs', () => {
     proveConsistencySync(tree, 999, 1100);
     treeRootSync(tree, 1099);
     expect(tree.reads - before).toBe(3);
+  });
+  test('the reference proofs verify all at once in verifyInclusions / verifyConsistencies, and one bad claim among them is caught', () => {
+    const inclusions = ref.inclusion.map((v) => ({
+      index: v.index,
+      size: v.treeSize,
+      leafHash: fromHex(v.leafHash),
+      proof: v.proof.map(fromHex),
+      root: fromHex(v.root),
+    }));
+    verifyInclusions(inclusions);
+    const consistencies = ref.consistency.map((v) => ({
+      size1: v.from,
+      size2: v.to,
+      proof: v.proof.map(fromHex),
+      root1: fromHex(v.fromRoot),
+      root2: fromHex(v.toRoot),
+    }));
+    verifyConsistencies(consistencies);
+    // A claim whose proof is one step longer than the others' still finishes.
+    for (const at of [0, Math.floor(inclusions.length / 2), inclusions.length - 1]) {
+      const bad = inclusions.slice();
+      const c = bad[at]!;
+      const proof = c.proof.slice();
+      if (proof.length === 0) continue;
+      const flipped = proof[proof.length - 1]!.slice();
+      flipped[7]! ^= 0x10;
+      proof[proof.length - 1] = flipped;
+      bad[at] = { ...c, proof };
+      expect(() => verifyInclusions(bad)).toThrow(RootMismatchError);
+      expect(() => verifyInclusions(bad)).toThrow(`inclusion proof for index ${c.index} in tree size ${c.size}`);
+    }
+    for (const at of [0, consistencies.length - 1]) {
+      const bad = consistencies.slice();
+      const c = bad[at]!;
+      bad[at] = { ...c, root2: c.root1 };
+      if (toHex(c.root1) === toHex(c.root2)) continue;
+      expect(() => verifyConsistencies(bad)).toThrow(RootMismatchError);
+    }
+    // Malformed claims get verifyInclusion's errors.
+    expect(() => verifyInclusions([inclusions[0]!, { ...inclusions[1]!, leafHash: new Uint8Array(31) }])).toThrow(ProofError);
+    expect(() => verifyConsistencies([{ ...consistencies[0]!, size1: 0 }])).toThrow(/empty tree/);
+    verifyInclusions([]);
+    verifyConsistencies([]);
   });
 });
 

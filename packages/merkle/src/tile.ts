@@ -4,8 +4,10 @@
  * The levels in between are recomputed from those hashes, so any node whose leaves lie in one
  * tile can be computed from it.
  */
+
+import { CompactTree } from './compact.js';
 import { checkIndex, EncodingError, MerkleArgumentError } from './errors.js';
-import { defaultHasher, HASH_SIZE, type Hash, type Hasher, rootFromLeafHashes } from './hash.js';
+import { defaultHasher, HASH_SIZE, type Hash, type Hasher } from './hash.js';
 import { POW2, shiftRight } from './treemath.js';
 
 /** Tree levels per tile level. */
@@ -235,13 +237,10 @@ export function nodeFromTile(tile: TileId, data: Uint8Array, level: number, inde
     throw new MerkleArgumentError(`node (level ${level}, index ${index}) is not inside tile ${formatTilePath(tile)}`);
   }
   if (span === 1) return Uint8Array.prototype.slice.call(data, first * HASH_SIZE, (first + 1) * HASH_SIZE);
-  let row = tileHashes(data, first, span);
-  while (row.length > 1) {
-    const next = new Array<Hash>(row.length / 2);
-    for (let i = 0; i < next.length; i++) next[i] = hasher.hashChildren(row[2 * i]!, row[2 * i + 1]!);
-    row = next;
-  }
-  return row[0]!;
+  // span is a power of two: every row pairs up exactly, one batch call per row.
+  let row = data.subarray(first * HASH_SIZE, (first + span) * HASH_SIZE);
+  while (row.length > HASH_SIZE) row = hasher.hashNodes(row);
+  return row;
 }
 
 /**
@@ -256,5 +255,7 @@ export function hashTileRoot(data: Uint8Array, hasher: Hasher = defaultHasher): 
     );
   }
   if (n === 1) return Uint8Array.prototype.slice.call(data, 0, HASH_SIZE);
-  return rootFromLeafHashes(tileHashes(data, 0, n), hasher);
+  const tree = new CompactTree(0, [], hasher);
+  tree.pushMany(tileHashes(data, 0, n));
+  return tree.root();
 }

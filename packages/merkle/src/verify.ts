@@ -51,27 +51,88 @@ function decompInclProof(index: number, size: number): [inner: number, border: n
   return [inner, popcount(shiftRight(index, inner))];
 }
 
+// The chains are generators: each yields the (left, right) pair it needs hashed and resumes with
+// the node hash. runSteps feeds one proof's steps to Hasher.hashChildren; runStepsMany advances
+// many proofs together, one Hasher.hashNodes call per round, so a batch kernel hashes the same
+// step of every proof at once. One algorithm either way.
+
+/** A computation that yields node hashes to compute: [left, right] out, SHA-256(0x01||left||right) in. */
+type HashSteps<T> = Generator<readonly [Hash, Hash], T, Hash>;
+
+/** Runs a computation one node hash at a time. */
+function runSteps<T>(steps: HashSteps<T>, hasher: Hasher): T {
+  let r = steps.next();
+  while (r.done !== true) r = steps.next(hasher.hashChildren(r.value[0], r.value[1]));
+  return r.value;
+}
+
+/**
+ * Runs many computations together: each round gathers the pending node hash of every unfinished
+ * one and computes them in one Hasher.hashNodes call. A computation that throws stops the run
+ * with its error.
+ */
+function runStepsMany<T>(all: readonly HashSteps<T>[], hasher: Hasher): T[] {
+  const n = all.length;
+  const results = new Array<T>(n);
+  let pending: number[] = [];
+  let pairs: (readonly [Hash, Hash])[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = all[i]!.next();
+    if (r.done === true) results[i] = r.value;
+    else {
+      pending.push(i);
+      pairs.push(r.value);
+    }
+  }
+  let buf = new Uint8Array(pending.length * 2 * HASH_SIZE);
+  while (pending.length > 0) {
+    const m = pending.length;
+    const input = buf.subarray(0, m * 2 * HASH_SIZE);
+    for (let j = 0; j < m; j++) {
+      const pair = pairs[j]!;
+      input.set(pair[0], 2 * j * HASH_SIZE);
+      input.set(pair[1], (2 * j + 1) * HASH_SIZE);
+    }
+    const hashes = hasher.hashNodes(input);
+    const still: number[] = [];
+    const next: (readonly [Hash, Hash])[] = [];
+    for (let j = 0; j < m; j++) {
+      const i = pending[j]!;
+      const r = all[i]!.next(hashes.subarray(j * HASH_SIZE, (j + 1) * HASH_SIZE));
+      if (r.done === true) results[i] = r.value;
+      else {
+        still.push(i);
+        next.push(r.value);
+      }
+    }
+    pending = still;
+    pairs = next;
+    if (buf.length < pending.length * 2 * HASH_SIZE) buf = new Uint8Array(pending.length * 2 * HASH_SIZE);
+  }
+  return results;
+}
+
 /** Hashes seed up through proof[from, to): each hash is a right sibling where index's bit is 0, a left one where it is 1. */
-function chainInner(hasher: Hasher, seed: Hash, proof: readonly Hash[], from: number, to: number, index: number): Hash {
+function* chainInner(seed: Hash, proof: readonly Hash[], from: number, to: number, index: number): HashSteps<Hash> {
   for (let i = from; i < to; i++) {
-    seed = index % 2 === 0 ? hasher.hashChildren(seed, proof[i]!) : hasher.hashChildren(proof[i]!, seed);
+    seed = yield index % 2 === 0 ? [seed, proof[i]!] : [proof[i]!, seed];
     index = Math.floor(index / 2);
   }
   return seed;
 }
 
 /** As chainInner, taking only the left siblings: the hash of the same subtree in the older, smaller tree. */
-function chainInnerRight(hasher: Hasher, seed: Hash, proof: readonly Hash[], from: number, to: number, index: number): Hash {
+function* chainInnerRight(seed: Hash, proof: readonly Hash[], from: number, to: number, index: number): HashSteps<Hash> {
   for (let i = from; i < to; i++) {
-    if (index % 2 === 1) seed = hasher.hashChildren(proof[i]!, seed);
+    if (index % 2 === 1) seed = yield [proof[i]!, seed];
     index = Math.floor(index / 2);
   }
   return seed;
 }
 
 /** Hashes seed up the tree's right border: every proof[from, to) hash is a left sibling. */
-function chainBorderRight(hasher: Hasher, seed: Hash, proof: readonly Hash[], from: number, to: number): Hash {
-  for (let i = from; i < to; i++) seed = hasher.hashChildren(proof[i]!, seed);
+function* chainBorderRight(seed: Hash, proof: readonly Hash[], from: number, to: number): HashSteps<Hash> {
+  for (let i = from; i < to; i++) seed = yield [proof[i]!, seed];
   return seed;
 }
 
@@ -90,6 +151,11 @@ export function rootFromInclusionProof(
   proof: readonly Hash[],
   hasher: Hasher = defaultHasher,
 ): Hash {
+  return runSteps(inclusionRoot(index, size, leafHash, proof), hasher);
+}
+
+/** rootFromInclusionProof's checks, then its hashing as steps. */
+function* inclusionRoot(index: number, size: number, leafHash: Hash, proof: readonly Hash[]): HashSteps<Hash> {
   proofNumber(index, 'index');
   proofNumber(size, 'tree size');
   if (index >= size) throw new ProofError(`index ${index} is not in a tree of size ${size}: need 0 <= index < size`);
@@ -101,8 +167,8 @@ export function rootFromInclusionProof(
       `an inclusion proof for index ${index} in a tree of size ${size} has ${inner + border} hashes, got ${proof.length}`,
     );
   }
-  const res = chainInner(hasher, leafHash, proof, 0, inner, index);
-  return chainBorderRight(hasher, res, proof, inner, proof.length);
+  const res = yield* chainInner(leafHash, proof, 0, inner, index);
+  return yield* chainBorderRight(res, proof, inner, proof.length);
 }
 
 /**
@@ -119,9 +185,35 @@ export function verifyInclusion(
   root: Hash,
   hasher: Hasher = defaultHasher,
 ): void {
-  proofHash(root, 'root');
-  const computed = rootFromInclusionProof(index, size, leafHash, proof, hasher);
-  if (!bytesEqual(computed, root)) throw new RootMismatchError(root, computed, `inclusion proof for index ${index} in tree size ${size}`);
+  runSteps(inclusionCheck({ index, size, leafHash, proof, root }), hasher);
+}
+
+/** One inclusion proof to check with {@link verifyInclusions}: verifyInclusion's arguments. */
+export interface InclusionClaim {
+  readonly index: number;
+  readonly size: number;
+  readonly leafHash: Hash;
+  readonly proof: readonly Hash[];
+  readonly root: Hash;
+}
+
+/**
+ * Verifies many inclusion proofs: exactly verifyInclusion for each claim (the same checks and
+ * errors; the first claim that fails throws), but the proofs are hashed together, level by level,
+ * one Hasher.hashNodes call per level across every proof, which a batch kernel computes several
+ * hashes at a time. For receipts, search results, audits.
+ */
+export function verifyInclusions(claims: readonly InclusionClaim[], hasher: Hasher = defaultHasher): void {
+  if (!Array.isArray(claims)) throw new ProofError('claims must be an array');
+  runStepsMany(claims.map(inclusionCheck), hasher);
+}
+
+/** verifyInclusion as steps. */
+function* inclusionCheck(c: InclusionClaim): HashSteps<void> {
+  proofHash(c.root, 'root');
+  const computed = yield* inclusionRoot(c.index, c.size, c.leafHash, c.proof);
+  if (!bytesEqual(computed, c.root))
+    throw new RootMismatchError(c.root, computed, `inclusion proof for index ${c.index} in tree size ${c.size}`);
 }
 
 /**
@@ -159,7 +251,7 @@ export function verifySubtreeInclusion(
   checkSubtree(start, end);
   if (index < start || index >= end) throw new ProofError(`index ${index} is outside subtree [${start}, ${end})`);
   proofHash(root, 'subtree root');
-  const computed = rootFromInclusionProof(index - start, end - start, leafHash, proof, hasher);
+  const computed = runSteps(inclusionRoot(index - start, end - start, leafHash, proof), hasher);
   if (!bytesEqual(computed, root))
     throw new RootMismatchError(root, computed, `inclusion proof for index ${index} in subtree [${start}, ${end})`);
 }
@@ -175,21 +267,20 @@ export function verifySubtreeInclusion(
  * Requires a valid subtree with end < size, or 0 < start and end = size; 32-byte hashes; a
  * non-empty proof (the caller handles the cases whose proof is empty).
  */
-function rootFromConsistencyProof(
-  hasher: Hasher,
+function* rootFromConsistencyProof(
   start: number,
   end: number,
   size: number,
   proof: readonly Hash[],
   subtreeRoot: Hash,
   what: string,
-): Hash {
+): HashSteps<Hash> {
   if (end === size) {
     // The subtree is on the right edge: its ancestors' left siblings lead to the root.
     const level = bitLengthXor(end - 1, start);
     const want = popcount(shiftRight(start, level));
     if (proof.length !== want) throw new ProofError(`a ${what} has ${want} hashes, got ${proof.length}`);
-    return chainBorderRight(hasher, subtreeRoot, proof, 0, proof.length);
+    return yield* chainBorderRight(subtreeRoot, proof, 0, proof.length);
   }
   // The proof is a suffix of the inclusion proof of leaf end - 1 in the tree of `size`, from the
   // level where the subtree's largest perfect part sits (`shift`), preceded by that part's hash
@@ -208,13 +299,13 @@ function rootFromConsistencyProof(
     const h = bitLengthXor(end - 1, start);
     const subInner = Math.min(h, forkLevel) - shift;
     const subBorder = Math.max(0, border - popcount(shiftRight(end - 1, h)));
-    let hash1 = chainInnerRight(hasher, seed, proof, p0, p0 + subInner, mask);
-    hash1 = chainBorderRight(hasher, hash1, proof, p0 + inner, p0 + inner + subBorder);
+    let hash1 = yield* chainInnerRight(seed, proof, p0, p0 + subInner, mask);
+    hash1 = yield* chainBorderRight(hash1, proof, p0 + inner, p0 + inner + subBorder);
     if (!bytesEqual(hash1, subtreeRoot))
       throw new RootMismatchError(subtreeRoot, hash1, `${what} (${start === 0 ? 'old' : 'subtree'} root)`);
   }
-  const hash2 = chainInner(hasher, seed, proof, p0, p0 + inner, mask);
-  return chainBorderRight(hasher, hash2, proof, p0 + inner, proof.length);
+  const hash2 = yield* chainInner(seed, proof, p0, p0 + inner, mask);
+  return yield* chainBorderRight(hash2, proof, p0 + inner, proof.length);
 }
 
 /**
@@ -232,6 +323,30 @@ export function verifyConsistency(
   root2: Hash,
   hasher: Hasher = defaultHasher,
 ): void {
+  runSteps(consistencyCheck({ size1, size2, proof, root1, root2 }), hasher);
+}
+
+/** One consistency proof to check with {@link verifyConsistencies}: verifyConsistency's arguments. */
+export interface ConsistencyClaim {
+  readonly size1: number;
+  readonly size2: number;
+  readonly proof: readonly Hash[];
+  readonly root1: Hash;
+  readonly root2: Hash;
+}
+
+/**
+ * Verifies many consistency proofs: exactly verifyConsistency for each claim (the same checks and
+ * errors; the first claim that fails throws), hashed together as {@link verifyInclusions} does.
+ */
+export function verifyConsistencies(claims: readonly ConsistencyClaim[], hasher: Hasher = defaultHasher): void {
+  if (!Array.isArray(claims)) throw new ProofError('claims must be an array');
+  runStepsMany(claims.map(consistencyCheck), hasher);
+}
+
+/** verifyConsistency as steps. */
+function* consistencyCheck(c: ConsistencyClaim): HashSteps<void> {
+  const { size1, size2, proof, root1, root2 } = c;
   proofNumber(size1, 'size1');
   proofNumber(size2, 'size2');
   if (size2 < size1) throw new ProofError(`size2 ${size2} is smaller than size1 ${size1}: a log never shrinks`);
@@ -255,7 +370,7 @@ export function verifyConsistency(
   proofHashes(proof);
   if (proof.length === 0) throw new ProofError(`empty consistency proof from size ${size1} to ${size2}`);
   const what = `consistency proof from size ${size1} to ${size2}`;
-  const computed = rootFromConsistencyProof(hasher, 0, size1, size2, proof, root1, what);
+  const computed = yield* rootFromConsistencyProof(0, size1, size2, proof, root1, what);
   if (!bytesEqual(computed, root2)) throw new RootMismatchError(root2, computed, `${what} (new root)`);
 }
 
@@ -303,6 +418,6 @@ export function verifySubtreeConsistency(
   proofHashes(proof);
   if (proof.length === 0) throw new ProofError(`empty proof for subtree [${start}, ${end}) of tree size ${size}`);
   const what = `consistency proof for subtree [${start}, ${end}) of tree size ${size}`;
-  const computed = rootFromConsistencyProof(hasher, start, end, size, proof, subtreeRoot, what);
+  const computed = runSteps(rootFromConsistencyProof(start, end, size, proof, subtreeRoot, what), hasher);
   if (!bytesEqual(computed, root)) throw new RootMismatchError(root, computed, what);
 }

@@ -249,9 +249,10 @@ export class Sequencer {
     };
     const lookup: Hash[] = []; // leaf hashes of own entries that might be in the log already
     const lookupAt: number[] = []; // and which own entry each is
+    const leafHashes = this.hasher.hashLeaves(entries);
     for (let i = 0; i < n; i++) {
       const entry = entries[i]!;
-      const leafHash = this.hasher.hashLeaf(entry);
+      const leafHash = leafHashes[i]!;
       const key = hashKey(leafHash);
       sub.leafHashes[i] = leafHash;
       sub.keys[i] = key;

@@ -104,7 +104,7 @@ export async function verifyStorage(store: LogStore, check: StorageCheck): Promi
     const entries = splitBundle(await store.readBundle(b));
     if (entries.length !== width)
       throw corrupt(`entry bundle ${b}`, `it holds ${entries.length} entries, the tree of size ${size} has ${width} there`);
-    const leafHashes = entries.map((e) => check.hasher.hashLeaf(e));
+    const leafHashes = check.hasher.hashLeaves(entries);
 
     const indexed = await store.findLeafHashes(leafHashes);
     for (let i = 0; i < width; i++) {
