@@ -1,6 +1,8 @@
 import { EncodingError } from './errors.js';
 import type { Hash } from './hash.js';
-import { HASH_SIZE } from './hash.js';
+// HASH_SIZE is hash.ts's, which is SHA256_SIZE; taken from sha256kernel.ts so that this module does not
+// import hash.ts, whose defaultHasher decodes the WebAssembly kernel with fromBase64 as it loads.
+import { SHA256_SIZE as HASH_SIZE } from './sha256kernel.js';
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 // The value of each ASCII character in base64, -1 if it is not in the alphabet. Frozen, as every

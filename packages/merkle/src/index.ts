@@ -35,6 +35,9 @@ export {
   signNote,
 } from './note.js';
 export * from './prove.js';
+export type { Sha256Kernel } from './sha256kernel.js';
+export { fallbackSha256Kernel } from './sha256kernel.js';
+export { wasmSha256Kernel } from './sha256wasm.js';
 export * from './tile.js';
 export * from './tilereader.js';
 export * from './tlogproof.js';
