@@ -15,8 +15,8 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,93 +125,108 @@ function timed<T>(run: () => T): { seconds: number; value: T } {
   return { seconds: (performance.now() - t0) / 1000, value };
 }
 
-/** What go/tlogbench.go prints. */
+/** What go/tlogbench.go prints; the proof phases only when asked for. */
 interface GoResult {
   go: string;
   n: number;
   proofs: number;
   append: number;
-  inclusion: number;
-  consistency: number;
+  inclusion?: number;
+  consistency?: number;
   root: string;
-  inclusionHashes: number;
-  consistencyHashes: number;
+  inclusionHashes?: number;
+  consistencyHashes?: number;
 }
 
 const GOPATH = '/usr/share/gocode';
 const INSTALL = 'apt-get install golang-go golang-golang-x-mod-dev';
 
-/** Builds go/tlogbench.go (untimed) and runs it; a string says why Go was skipped. */
-async function runGo(): Promise<GoResult | string> {
+/** Go's side: runs go/tlogbench.go's phase 1, 2 or 3 (phase 1 always runs first, as the proofs need its tree). */
+type GoRunner = (phase: 1 | 2 | 3) => Promise<GoResult>;
+
+/** Builds go/tlogbench.go into `dir` (untimed); a string says why Go is skipped. */
+function buildGo(dir: string): GoRunner | string {
   const version = spawnSync('go', ['version'], { encoding: 'utf8' });
   if (version.error) return `no \`go\` command on PATH (${(version.error as NodeJS.ErrnoException).code ?? version.error.message})`;
   const xmod = join(GOPATH, 'src/golang.org/x/mod/sumdb/tlog');
   if (!existsSync(xmod)) return `no golang.org/x/mod source at ${xmod}`;
-  const dir = await mkdtemp(join(tmpdir(), 'tlogbench-go-'));
-  try {
-    const bin = join(dir, 'tlogbench');
-    const src = join(dirname(fileURLToPath(import.meta.url)), 'go', 'tlogbench.go');
-    const build = spawnSync('go', ['build', '-o', bin, src], {
-      cwd: dir,
-      encoding: 'utf8',
-      env: { ...process.env, GO111MODULE: 'off', GOPATH, GOFLAGS: '' },
-    });
-    if (build.status !== 0) throw new Error(`go build of ${src} failed (${version.stdout.trim()}):\n${build.stderr}`);
-    const { stdout } = await promisify(execFile)(bin, ['-n', String(N), '-proofs', String(PROOFS)], { maxBuffer: 1 << 20 });
-    return JSON.parse(stdout) as GoResult;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const bin = join(dir, 'tlogbench');
+  const src = join(dirname(fileURLToPath(import.meta.url)), 'go', 'tlogbench.go');
+  const build = spawnSync('go', ['build', '-o', bin, src], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, GO111MODULE: 'off', GOPATH, GOFLAGS: '' },
+  });
+  if (build.status !== 0) throw new Error(`go build of ${src} failed (${version.stdout.trim()}):\n${build.stderr}`);
+  return async (phase) => {
+    const args = ['-n', String(N), '-proofs', String(PROOFS), '-phases', String(phase)];
+    const { stdout } = await promisify(execFile)(bin, args, { maxBuffer: 1 << 20 });
+    const r = JSON.parse(stdout) as GoResult;
+    if (r.n !== N || r.proofs !== PROOFS) throw new Error(`tlogbench ran n=${r.n} proofs=${r.proofs}, asked n=${N} proofs=${PROOFS}`);
+    return r;
+  };
+}
+
+/** Fails loudly when Go's side did other work than ours. */
+function sameWork(what: string, ours: string | number, go: string | number | undefined): void {
+  if (ours !== go) throw new Error(`Go's sumdb/tlog and ours did different work: ${what} is ${ours} here, ${go} in Go`);
 }
 
 console.log(
   `merkle benchmark (${QUICK ? 'quick' : 'full'}; node ${process.version}): ${N.toLocaleString('en')} leaves of ${ENTRY_SIZE} bytes, ${PROOFS.toLocaleString('en')} proofs`,
 );
 
-// Go first, then ours, back to back; Go runs before our entries take their memory.
-const go = await runGo();
+// Each Go phase runs just before ours, so that both sides of a ratio see the machine alike.
+const goDir = await mkdtemp(join(tmpdir(), 'tlogbench-go-'));
+process.once('exit', () => rmSync(goDir, { recursive: true, force: true }));
+const go = buildGo(goDir);
+const runGo = async (phase: 1 | 2 | 3) => (typeof go === 'string' ? undefined : await go(phase));
+
+const go1 = await runGo(1);
 const data = entries();
 const store = new FlatStore(N);
 const p1 = timed(() => appendAll(hasher, data, store));
 const { root, tree } = p1.value;
 if (toHex(treeRootSync(store, N, hasher)) !== toHex(root)) throw new Error('stored nodes disagree with the compact tree root');
 const oldRoots = Array.from({ length: PROOFS }, (_, i) => treeRootSync(store, oldSize(i), hasher));
-const p2 = timed(() => inclusionProofs(hasher, store, root));
-const p3 = timed(() => consistencyProofs(hasher, store, root, oldRoots));
 // As the log server makes them: the incomplete right-edge subtrees of the current size are kept
 // (NodeReader.rangeHash), so making a proof reads stored nodes and hashes nothing.
-store.rightEdge = { size: N, ranges: tree.rightEdgeRanges() };
+const rightEdge = { size: N, ranges: tree.rightEdgeRanges() };
+
+const go2 = await runGo(2);
+const p2 = timed(() => inclusionProofs(hasher, store, root));
+store.rightEdge = rightEdge;
 const p2edge = timed(() => inclusionProofs(hasher, store, root));
+store.rightEdge = undefined;
+
+const go3 = await runGo(3);
+const p3 = timed(() => consistencyProofs(hasher, store, root, oldRoots));
+store.rightEdge = rightEdge;
 const p3edge = timed(() => consistencyProofs(hasher, store, root, oldRoots));
 store.rightEdge = undefined;
-// Info: phase 1 with the pure-JS default hasher (@noble/hashes).
+
+// Info: phase 1 with the pure-JS default hasher (@noble/hashes), against Go's phase 1 above.
 const pure = timed(() => appendAll(defaultHasher, data, new FlatStore(N)));
 if (toHex(pure.value.root) !== toHex(root)) throw new Error('the node:crypto and @noble/hashes hashers disagree');
 
-if (typeof go !== 'string') {
-  const mismatches = [
-    go.root !== toHex(root) && `root: ours ${toHex(root)}, Go ${go.root}`,
-    go.inclusionHashes !== p2.value && `inclusion proof hashes: ours ${p2.value}, Go ${go.inclusionHashes}`,
-    go.consistencyHashes !== p3.value && `consistency proof hashes: ours ${p3.value}, Go ${go.consistencyHashes}`,
-  ].filter(Boolean);
-  if (mismatches.length > 0) throw new Error(`Go's sumdb/tlog and ours did different work:\n  ${mismatches.join('\n  ')}`);
-}
+for (const g of [go1, go2, go3]) if (g) sameWork('the root', toHex(root), g.root);
+if (go2) sameWork('the number of inclusion proof hashes', p2.value, go2.inclusionHashes);
+if (go3) sameWork('the number of consistency proof hashes', p3.value, go3.consistencyHashes);
 
 const k = (n: number) => `${n >= 1000 ? `${n / 1000}k` : n}`;
 const size = N >= 1_000_000 ? `${N / 1_000_000}M` : k(N);
-const theirs = typeof go === 'string' ? undefined : go;
 const rows: [string, number, number | undefined][] = [
-  [`1. append ${size} leaves + root`, p1.seconds, theirs?.append],
-  [`2. ${k(PROOFS)} inclusion proofs made + verified at size ${size}`, p2.seconds, theirs?.inclusion],
-  [`3. ${k(PROOFS)} consistency proofs made + verified, to size ${size}`, p3.seconds, theirs?.consistency],
-  ['2. again, right edge kept (as the server does)', p2edge.seconds, theirs?.inclusion],
-  ['3. again, right edge kept (as the server does)', p3edge.seconds, theirs?.consistency],
-  ['1. again with defaultHasher (pure @noble/hashes)', pure.seconds, theirs?.append],
+  [`1. append ${size} leaves + root`, p1.seconds, go1?.append],
+  [`2. ${k(PROOFS)} inclusion proofs made + verified at size ${size}`, p2.seconds, go2?.inclusion],
+  [`3. ${k(PROOFS)} consistency proofs made + verified, to size ${size}`, p3.seconds, go3?.consistency],
+  ['2. again, right edge kept (as the server does)', p2edge.seconds, go2?.inclusion],
+  ['3. again, right edge kept (as the server does)', p3edge.seconds, go3?.consistency],
+  ['1. again with defaultHasher (pure @noble/hashes)', pure.seconds, go1?.append],
 ];
 console.log(
   typeof go === 'string'
     ? `\nGo comparison skipped: ${go} (${INSTALL})`
-    : `\nGo side: golang.org/x/mod/sumdb/tlog, ${go.go}; same root ${go.root}`,
+    : `\nGo side: golang.org/x/mod/sumdb/tlog, ${go1!.go}, each phase run just before ours; same root ${toHex(root)}`,
 );
 const w = Math.max(...rows.map((r) => r[0].length));
 console.log(`\n${'phase'.padEnd(w)}  ${'ours (s)'.padStart(8)}  ${'Go (s)'.padStart(8)}  ours/Go`);
