@@ -1,13 +1,26 @@
 /**
- * Merkle benchmark: `cd packages/merkle && npx tsx bench/merkle.bench.ts`.
+ * Merkle benchmark, side by side with Go's golang.org/x/mod/sumdb/tlog in the same run:
+ * `pnpm --filter @tlog/merkle bench` (BENCH_QUICK=1: 200,000 leaves and 20,000 proofs).
  *
- * (1) append 1,000,000 leaves of 200 bytes (hashLeaf + CompactTree.push, completed nodes
- *     stored in per-level flat arrays) and compute the root;
- * (2) 100,000 inclusion proofs made from that store and verified, at size 1,000,000;
- * (3) 100,000 consistency proofs made from size ((i*7919) % 1e6) + 1 to 1,000,000.
- * Then phase 1 again with the pure-JS default hasher. Go reference figures are printed beside.
+ * (1) append 1,000,000 leaves of 200 bytes (completed nodes stored in per-level flat arrays) and
+ *     compute the root;
+ * (2) 100,000 inclusion proofs at size 1,000,000 for index (i*7919) % 1e6, each made and verified;
+ * (3) 100,000 consistency proofs from size ((i*7919) % 1e6) + 1 to 1,000,000, each made and
+ *     verified (the older roots, which a verifier already holds, are computed untimed).
+ *
+ * go/tlogbench.go does the same work with tlog.StoredHashes/TreeHash, ProveRecord/CheckRecord and
+ * ProveTree/CheckTree. It is built untimed and run just before our phases; both sides must reach
+ * the same root and the same number of proof hashes, or the bench fails. Without Go (or Debian's
+ * x/mod source) the Go column is skipped and our figures are still printed.
  */
+import { execFile, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import {
   CompactTree,
   defaultHasher,
@@ -17,13 +30,19 @@ import {
   proveConsistencySync,
   proveInclusionSync,
   type SyncNodeReader,
+  toHex,
   treeRootSync,
+  verifyConsistency,
   verifyInclusion,
 } from '../src/index.js';
 
-const N = 1_000_000;
-const PROOFS = 100_000;
-const GO = { append: 3.5, inclusion: 2.4, consistency: 0.9 };
+const QUICK = process.env.BENCH_QUICK === '1';
+const N = QUICK ? 200_000 : 1_000_000;
+const PROOFS = QUICK ? 20_000 : 100_000;
+const ENTRY_SIZE = 200;
+
+/** The hasher every timed phase uses: the one place to choose it. */
+const hasher = new Hasher((d) => crypto.hash('sha256', d, 'buffer'));
 
 /** Completed node hashes, one flat array per level (level l holds N >> l hashes). */
 class FlatStore implements SyncNodeReader {
@@ -45,13 +64,16 @@ class FlatStore implements SyncNodeReader {
     }
     return out;
   }
+  leafHash(index: number): Hash {
+    return this.levels[0]!.subarray(index * 32, index * 32 + 32);
+  }
 }
 
+/** The entries, made before timing starts: 4-byte big-endian i, then 196 bytes of i & 0xff (as go/tlogbench.go). */
 function entries(): Uint8Array[] {
-  // Distinct 200-byte entries, made before timing starts.
   const out: Uint8Array[] = new Array(N);
   for (let i = 0; i < N; i++) {
-    const e = new Uint8Array(200);
+    const e = new Uint8Array(ENTRY_SIZE);
     new DataView(e.buffer).setUint32(0, i);
     e.fill(i & 0xff, 4);
     out[i] = e;
@@ -59,93 +81,182 @@ function entries(): Uint8Array[] {
   return out;
 }
 
-function phase1(hasher: Hasher, data: readonly Uint8Array[]): { seconds: number; store: FlatStore; root: Hash; tree: CompactTree } {
-  const store = new FlatStore(N);
-  const t0 = performance.now();
-  const tree = new CompactTree(0, [], hasher);
+/** The proof indexes of phase 2 and the older sizes of phase 3 (as go/tlogbench.go). */
+const proofIndex = (i: number): number => (i * 7919) % N;
+const oldSize = (i: number): number => proofIndex(i) + 1;
+
+// The phases: each a small function over the public API, timed by `timed`.
+
+/** Phase 1: append every entry, keeping completed nodes in the store; returns the tree and its root. */
+function appendAll(h: Hasher, data: readonly Uint8Array[], store: FlatStore): { tree: CompactTree; root: Hash } {
+  const tree = new CompactTree(0, [], h);
   const levels = store.levels;
   const keep = (level: number, index: number, hash: Hash) => levels[level]!.set(hash, index * 32);
-  for (let i = 0; i < N; i++) tree.push(hasher.hashLeaf(data[i]!), keep);
-  const root = tree.root();
-  return { seconds: (performance.now() - t0) / 1000, store, root, tree };
+  for (let i = 0; i < data.length; i++) tree.push(h.hashLeaf(data[i]!), keep);
+  return { tree, root: tree.root() };
 }
 
-function row(name: string, seconds: number, go?: number): void {
-  const ratio = go ? `  (${(seconds / go).toFixed(2)}x Go ${go.toFixed(1)} s)` : '';
-  console.log(`${name.padEnd(58)} ${seconds.toFixed(2).padStart(6)} s${ratio}`);
-}
-
-function floorEstimate(hasher: Hasher): number {
-  // Cost of one node hash (65-byte SHA-256) through the hasher, to put the phases in context.
-  const a = new Uint8Array(32).fill(1);
-  const b = new Uint8Array(32).fill(2);
-  const k = 200_000;
-  const t0 = performance.now();
-  for (let i = 0; i < k; i++) hasher.hashChildren(a, b);
-  return (performance.now() - t0) / 1000 / k;
-}
-
-const nodeHasher = new Hasher((d) => crypto.hash('sha256', d, 'buffer'));
-const data = entries();
-console.log(`node ${process.version}, ${N.toLocaleString('en')} leaves of 200 bytes, ${PROOFS.toLocaleString('en')} proofs\n`);
-
-const p1 = phase1(nodeHasher, data);
-row('1. append 1M leaves + root (node:crypto)', p1.seconds, GO.append);
-if (!Buffer.from(treeRootSync(p1.store, N, nodeHasher)).equals(Buffer.from(p1.root)))
-  throw new Error('stored nodes disagree with the compact tree root');
-
-function phase2(): { seconds: number; verifyHashes: number } {
+/** Phase 2: inclusion proofs at size N, made and verified; returns the number of proof hashes. */
+function inclusionProofs(h: Hasher, store: FlatStore, root: Hash): number {
   let hashes = 0;
-  const t0 = performance.now();
   for (let i = 0; i < PROOFS; i++) {
-    const index = (i * 7919) % N;
-    const proof = proveInclusionSync(p1.store, index, N, nodeHasher);
+    const index = proofIndex(i);
+    const proof = proveInclusionSync(store, index, N, h);
     hashes += proof.length;
-    verifyInclusion(index, N, p1.store.levels[0]!.subarray(index * 32, index * 32 + 32), proof, p1.root, nodeHasher);
+    verifyInclusion(index, N, store.leafHash(index), proof, root, h);
   }
-  return { seconds: (performance.now() - t0) / 1000, verifyHashes: hashes };
+  return hashes;
 }
 
-function phase3(): number {
+/** Phase 3: consistency proofs to size N, made and verified against the older roots; returns the number of proof hashes. */
+function consistencyProofs(h: Hasher, store: FlatStore, root: Hash, oldRoots: readonly Hash[]): number {
+  let hashes = 0;
+  for (let i = 0; i < PROOFS; i++) {
+    const proof = proveConsistencySync(store, oldSize(i), N, h);
+    hashes += proof.length;
+    verifyConsistency(oldSize(i), N, proof, oldRoots[i]!, root, h);
+  }
+  return hashes;
+}
+
+function timed<T>(run: () => T): { seconds: number; value: T } {
   const t0 = performance.now();
-  for (let i = 0; i < PROOFS; i++) proveConsistencySync(p1.store, ((i * 7919) % N) + 1, N, nodeHasher);
-  return (performance.now() - t0) / 1000;
+  const value = run();
+  return { seconds: (performance.now() - t0) / 1000, value };
 }
 
-const p2 = phase2();
-const hashes = p2.verifyHashes;
-row('2. 100k inclusion proofs made + verified at size 1M', p2.seconds, GO.inclusion);
-const p3 = phase3();
-row('3. 100k consistency proofs made, to size 1M', p3, GO.consistency);
+/** What go/tlogbench.go prints; the proof phases only when asked for. */
+interface GoResult {
+  go: string;
+  n: number;
+  proofs: number;
+  append: number;
+  inclusion?: number;
+  consistency?: number;
+  root: string;
+  inclusionHashes?: number;
+  consistencyHashes?: number;
+}
+
+const GOPATH = '/usr/share/gocode';
+const INSTALL = 'apt-get install golang-go golang-golang-x-mod-dev';
+
+/** Go's side: runs go/tlogbench.go's phase 1, 2 or 3 (phase 1 always runs first, as the proofs need its tree). */
+type GoRunner = (phase: 1 | 2 | 3) => Promise<GoResult>;
+
+/** Builds go/tlogbench.go into `dir` (untimed); a string says why Go is skipped. */
+function buildGo(dir: string): GoRunner | string {
+  const version = spawnSync('go', ['version'], { encoding: 'utf8' });
+  if (version.error) return `no \`go\` command on PATH (${(version.error as NodeJS.ErrnoException).code ?? version.error.message})`;
+  const xmod = join(GOPATH, 'src/golang.org/x/mod/sumdb/tlog');
+  if (!existsSync(xmod)) return `no golang.org/x/mod source at ${xmod}`;
+  const bin = join(dir, 'tlogbench');
+  const src = join(dirname(fileURLToPath(import.meta.url)), 'go', 'tlogbench.go');
+  const build = spawnSync('go', ['build', '-o', bin, src], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, GO111MODULE: 'off', GOPATH, GOFLAGS: '' },
+  });
+  if (build.status !== 0) throw new Error(`go build of ${src} failed (${version.stdout.trim()}):\n${build.stderr}`);
+  return async (phase) => {
+    const args = ['-n', String(N), '-proofs', String(PROOFS), '-phases', String(phase)];
+    const { stdout } = await promisify(execFile)(bin, args, { maxBuffer: 1 << 20 });
+    const r = JSON.parse(stdout) as GoResult;
+    if (r.n !== N || r.proofs !== PROOFS) throw new Error(`tlogbench ran n=${r.n} proofs=${r.proofs}, asked n=${N} proofs=${PROOFS}`);
+    return r;
+  };
+}
+
+/** Fails loudly when Go's side did other work than ours. */
+function sameWork(what: string, ours: string | number, go: string | number | undefined): void {
+  if (ours !== go) throw new Error(`Go's sumdb/tlog and ours did different work: ${what} is ${ours} here, ${go} in Go`);
+}
+
+console.log(
+  `merkle benchmark (${QUICK ? 'quick' : 'full'}; node ${process.version}): ${N.toLocaleString('en')} leaves of ${ENTRY_SIZE} bytes, ${PROOFS.toLocaleString('en')} proofs`,
+);
+
+// Each Go phase runs just before ours, so that both sides of a ratio see the machine alike.
+const goDir = await mkdtemp(join(tmpdir(), 'tlogbench-go-'));
+process.once('exit', () => rmSync(goDir, { recursive: true, force: true }));
+const go = buildGo(goDir);
+const runGo = async (phase: 1 | 2 | 3) => (typeof go === 'string' ? undefined : await go(phase));
+
+const go1 = await runGo(1);
+const data = entries();
+const store = new FlatStore(N);
+const p1 = timed(() => appendAll(hasher, data, store));
+const { root, tree } = p1.value;
+if (toHex(treeRootSync(store, N, hasher)) !== toHex(root)) throw new Error('stored nodes disagree with the compact tree root');
+const oldRoots = Array.from({ length: PROOFS }, (_, i) => treeRootSync(store, oldSize(i), hasher));
 // As the log server makes them: the incomplete right-edge subtrees of the current size are kept
 // (NodeReader.rangeHash), so making a proof reads stored nodes and hashes nothing.
-p1.store.rightEdge = { size: N, ranges: p1.tree.rightEdgeRanges() };
-row('2. again, right edge kept (as the server does)', phase2().seconds, GO.inclusion);
-row('3. again, right edge kept (as the server does)', phase3(), GO.consistency);
-p1.store.rightEdge = undefined;
+const rightEdge = { size: N, ranges: tree.rightEdgeRanges() };
 
-const pure = phase1(defaultHasher, data);
-row('1. again with defaultHasher (pure @noble/hashes)', pure.seconds, GO.append);
-if (!Buffer.from(pure.root).equals(Buffer.from(p1.root))) throw new Error('hashers disagree');
+const go2 = await runGo(2);
+const p2 = timed(() => inclusionProofs(hasher, store, root));
+store.rightEdge = rightEdge;
+const p2edge = timed(() => inclusionProofs(hasher, store, root));
+store.rightEdge = undefined;
 
-// Untimed pass: how many hashes proof making itself needs (right-edge subtrees combined).
-let made = 0;
+const go3 = await runGo(3);
+const p3 = timed(() => consistencyProofs(hasher, store, root, oldRoots));
+store.rightEdge = rightEdge;
+const p3edge = timed(() => consistencyProofs(hasher, store, root, oldRoots));
+store.rightEdge = undefined;
+
+// Info: phase 1 with the pure-JS default hasher (@noble/hashes), against Go's phase 1 above.
+const pure = timed(() => appendAll(defaultHasher, data, new FlatStore(N)));
+if (toHex(pure.value.root) !== toHex(root)) throw new Error('the node:crypto and @noble/hashes hashers disagree');
+
+for (const g of [go1, go2, go3]) if (g) sameWork('the root', toHex(root), g.root);
+if (go2) sameWork('the number of inclusion proof hashes', p2.value, go2.inclusionHashes);
+if (go3) sameWork('the number of consistency proof hashes', p3.value, go3.consistencyHashes);
+
+const k = (n: number) => `${n >= 1000 ? `${n / 1000}k` : n}`;
+const size = N >= 1_000_000 ? `${N / 1_000_000}M` : k(N);
+const rows: [string, number, number | undefined][] = [
+  [`1. append ${size} leaves + root`, p1.seconds, go1?.append],
+  [`2. ${k(PROOFS)} inclusion proofs made + verified at size ${size}`, p2.seconds, go2?.inclusion],
+  [`3. ${k(PROOFS)} consistency proofs made + verified, to size ${size}`, p3.seconds, go3?.consistency],
+  ['2. again, right edge kept (as the server does)', p2edge.seconds, go2?.inclusion],
+  ['3. again, right edge kept (as the server does)', p3edge.seconds, go3?.consistency],
+  ['1. again with defaultHasher (pure @noble/hashes)', pure.seconds, go1?.append],
+];
+console.log(
+  typeof go === 'string'
+    ? `\nGo comparison skipped: ${go} (${INSTALL})`
+    : `\nGo side: golang.org/x/mod/sumdb/tlog, ${go1!.go}, each phase run just before ours; same root ${toHex(root)}`,
+);
+const w = Math.max(...rows.map((r) => r[0].length));
+console.log(`\n${'phase'.padEnd(w)}  ${'ours (s)'.padStart(8)}  ${'Go (s)'.padStart(8)}  ours/Go`);
+for (const [name, ours, goSeconds] of rows) {
+  const g = goSeconds === undefined ? '-' : goSeconds.toFixed(2);
+  const ratio = goSeconds === undefined ? '-' : (ours / goSeconds).toFixed(2);
+  console.log(`${name.padEnd(w)}  ${ours.toFixed(2).padStart(8)}  ${g.padStart(8)}  ${ratio.padStart(7)}`);
+}
+
+// Untimed: the hashes each phase needs (proofs made without the right edge, and verified), and
+// what one node:crypto hash costs here, to put the figures in context.
+let count = 0;
 const counting = new Hasher((d) => {
-  made++;
+  count++;
   return crypto.hash('sha256', d, 'buffer');
 });
-for (let i = 0; i < PROOFS; i++) proveInclusionSync(p1.store, (i * 7919) % N, N, counting);
-const inclMade = made;
-made = 0;
-for (let i = 0; i < PROOFS; i++) proveConsistencySync(p1.store, ((i * 7919) % N) + 1, N, counting);
-const consMade = made;
-
-const perHash = floorEstimate(nodeHasher);
-const floor = (hashCount: number): string =>
-  `${hashCount.toLocaleString('en')} hashes x ${(perHash * 1e6).toFixed(2)} µs = ${(hashCount * perHash).toFixed(2)} s`;
+inclusionProofs(counting, store, root);
+const inclusionHashes = count;
+count = 0;
+consistencyProofs(counting, store, root, oldRoots);
+const consistencyHashes = count;
+const a = new Uint8Array(32).fill(1);
+const b = new Uint8Array(32).fill(2);
+const perHash =
+  timed(() => {
+    for (let i = 0; i < 200_000; i++) hasher.hashChildren(a, b);
+  }).seconds / 200_000;
+const floor = (hashes: number): string =>
+  `${hashes.toLocaleString('en')} hashes x ${(perHash * 1e6).toFixed(2)} µs = ${(hashes * perHash).toFixed(2)} s`;
 console.log(`\nfloors (one node:crypto SHA-256 of 65 bytes costs ${(perHash * 1e6).toFixed(2)} µs here):`);
-console.log(`  phase 1: ${floor(2 * N)} (1M leaf + 1M node hashes; leaf inputs are 201 bytes, a bit dearer)`);
-console.log(
-  `  phase 2: ${floor(hashes + inclMade)} (${hashes.toLocaleString('en')} verifying, ${inclMade.toLocaleString('en')} making; avg proof ${(hashes / PROOFS).toFixed(1)} hashes)`,
-);
-console.log(`  phase 3: ${floor(consMade)} (making only; none with the right edge kept)`);
+console.log(`  phase 1: ${floor(2 * N)} (one leaf and about one node hash per entry; leaf inputs are 201 bytes, a bit dearer)`);
+console.log(`  phase 2: ${floor(inclusionHashes)} (making and verifying; avg proof ${(p2.value / PROOFS).toFixed(1)} hashes)`);
+console.log(`  phase 3: ${floor(consistencyHashes)} (making and verifying; avg proof ${(p3.value / PROOFS).toFixed(1)} hashes)`);

@@ -1,13 +1,20 @@
 /**
- * Log server benchmark. The server runs in a child process (the load generator must not share
- * its event loop); autocannon drives it from this process.
+ * Log server benchmark. Every process has its own event loop: the servers (the log server, and a
+ * bare Hono server as the baseline) run as child processes, and so does the load generator
+ * (load.mjs, autocannon) and the audited CLI. Each ratio is two measurements in this one run.
  *
  *   pnpm --filter @tlog/server bench                 # all phases
  *   BENCH_PHASES=single,batch BENCH_QUICK=1 pnpm ... # a subset, smaller
  *
- * Phases: single (POST /v1/entries, 64 connections, unique 200-byte bodies, vs bare Hono),
- * batch (POST /v1/entries/batch), proof (GET /v1/proof/inclusion on a 1M-entry log vs bare
- * Hono GET), rss (RSS while ingesting 5M entries; restart time to the first served request).
+ * Phases:
+ * - single: POST /v1/entries, 64 connections, a unique 200-byte body per request; bare Hono
+ *   under the same load first.
+ * - batch: POST /v1/entries/batch with the largest batch the server allows by default.
+ * - proof: GET /v1/proof/inclusion at random indexes of a 1M-entry log vs a bare Hono GET, each
+ *   after a 3 s warm-up.
+ * - rss: peak RSS while ingesting 5M entries; restart time to the first served request.
+ * - audit: `tlog audit` of a 1M-entry log, entries verified per second.
+ * BENCH_QUICK=1 runs 5 s loads and 200k-entry logs (1M for rss).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -15,60 +22,73 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
-
-interface Result {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number };
-  non2xx: number;
-  errors: number;
-}
-interface AcRequest {
-  method?: string;
-  path?: string;
-  body?: Buffer | string;
-  headers?: Record<string, string>;
-}
-type Options = {
-  url: string;
-  connections: number;
-  duration?: number;
-  amount?: number;
-  pipelining?: number;
-  requests: (AcRequest & { setupRequest?: (req: AcRequest) => AcRequest })[];
-};
-const run = (o: Options) => (autocannon as unknown as (o: Options) => Promise<Result>)(o);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAIN = resolve(here, '../dist/main.js');
+const BARE = join(here, 'bare.mjs');
+const LOAD = join(here, 'load.mjs');
+const CLI = resolve(here, '../../cli/dist/cli.js');
 const QUICK = process.env.BENCH_QUICK === '1';
-const PHASES = new Set((process.env.BENCH_PHASES ?? 'single,batch,proof,rss').split(','));
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'single,batch,proof,rss,audit').split(','));
 const DURATION = QUICK ? 5 : 10;
+const LOG_SIZE = QUICK ? 200_000 : 1_000_000;
+const ENTRY_SIZE = 200;
 const octet = { 'content-type': 'application/octet-stream' };
-const rows: [string, string, string][] = [];
 
-interface Child {
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
+/** One printed row: a tlog figure, and for the compared phases the bare Hono figure and the ratio. */
+interface Row {
+  name: string;
+  ours: string;
+  bare?: string;
+  ratio?: string;
+  note?: string;
 }
+const rows: Row[] = [];
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-async function start(args: string[], script = MAIN, nodeArgs: string[] = []): Promise<Child> {
-  const child = spawn(process.execPath, [...nodeArgs, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Spawns `node [nodeArgs] script [args]`, tracked so that none outlives the bench. */
+function spawnNode(script: string, args: string[], nodeArgs: string[] = [], stderr: 'inherit' | 'pipe' = 'inherit'): ChildProcess {
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], { stdio: ['ignore', 'pipe', stderr] });
   children.add(child);
   child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** Runs a child to its end; its stdout, stderr, exit code and wall time. */
+async function runToEnd(script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
+  const t0 = performance.now();
+  const child = spawnNode(script, args, [], 'pipe');
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const code = await new Promise<number | null>((ok, fail) => {
+    child.once('error', fail);
+    child.once('close', ok);
+  });
+  return { code, stdout, stderr, seconds: (performance.now() - t0) / 1000 };
+}
+
+interface Server {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts a server script and waits for its `tlog: listening on <url>` line. */
+async function start(script: string, args: string[] = [], nodeArgs: string[] = []): Promise<Server> {
+  const child = spawnNode(script, args, nodeArgs);
   const url = await new Promise<string>((ok, fail) => {
     const rl = createInterface({ input: child.stdout! });
     rl.on('line', (l) => {
       const m = /^tlog: listening on (.+)$/.exec(l);
       if (m) ok(m[1]!);
     });
-    child.once('exit', (c) => fail(new Error(`child exited ${c}`)));
+    child.once('exit', (c) => fail(new Error(`${script} exited ${c} before listening`)));
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
@@ -88,40 +108,60 @@ async function start(args: string[], script = MAIN, nodeArgs: string[] = []): Pr
 const HEAP_MB = Number(process.env.BENCH_HEAP_MB ?? '192');
 const START_FLAGS = HEAP_MB > 0 ? [`--max-old-space-size=${HEAP_MB}`] : [];
 
-async function logServer(dir: string, extra: string[] = [], nodeArgs: string[] = START_FLAGS): Promise<Child> {
-  return start(
-    [
-      '--port',
-      '0',
-      '--data-dir',
-      dir,
-      '--log-level',
-      'warn',
-      '--pool-max-entries',
-      '1000000',
-      ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean),
-      ...extra,
-    ],
-    MAIN,
-    nodeArgs,
-  );
+/** The log server on `dir`, with its default limits (BENCH_SERVER_ARGS adds flags). */
+async function logServer(dir: string): Promise<Server> {
+  const args = [
+    '--port',
+    '0',
+    '--data-dir',
+    dir,
+    '--log-level',
+    'warn',
+    ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean),
+  ];
+  return start(MAIN, args, START_FLAGS);
+}
+
+/** What load.mjs takes (see there) and prints. */
+interface LoadSpec {
+  url: string;
+  connections: number;
+  duration: number;
+  warmup?: number;
+  method: 'GET' | 'POST';
+  path: string;
+  body?: 'entry' | 'bundle';
+  bundleEntries?: number;
+  randomIndexBelow?: number;
+}
+interface LoadResult {
+  duration: number;
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+/** Runs autocannon in its own process (load.mjs). */
+async function load(spec: LoadSpec): Promise<LoadResult> {
+  const r = await runToEnd(LOAD, [JSON.stringify(spec)]);
+  if (r.code !== 0) throw new Error(`load.mjs exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as LoadResult;
+}
+
+/** The largest batch the server takes: its entry limit, or fewer if the body limit binds first. */
+async function maxBatch(url: string): Promise<number> {
+  const log = (await (await fetch(`${url}/v1/log`)).json()) as { maxBatchEntries: number; maxBatchBytes: number };
+  return Math.min(log.maxBatchEntries, Math.floor(log.maxBatchBytes / (2 + ENTRY_SIZE)));
 }
 
 let counter = 0;
-const TEMPLATE = Buffer.alloc(200, 0x61);
-/** A unique 200-byte entry (pid and a counter over a fixed filler: cheap, so the generator leaves the CPU to the server). */
-function uniqueEntry(): Buffer {
-  const e = Buffer.from(TEMPLATE);
-  e.writeUInt32BE(process.pid, 0);
-  e.writeDoubleBE(counter++, 4);
-  return e;
-}
-
-/** A batch body of n unique 200-byte entries (entry-bundle encoding). */
+/** A batch body of n unique 200-byte entries (entry-bundle encoding): this process's pid and a counter. */
 function batchBody(n: number): Buffer {
-  const out = Buffer.alloc(n * 202, 0x61);
-  for (let i = 0, o = 0; i < n; i++, o += 202) {
-    out.writeUInt16BE(200, o);
+  const out = Buffer.alloc(n * (2 + ENTRY_SIZE), 0x61);
+  for (let i = 0, o = 0; i < n; i++, o += 2 + ENTRY_SIZE) {
+    out.writeUInt16BE(ENTRY_SIZE, o);
     out.writeUInt32BE(process.pid, o + 2);
     out.writeDoubleBE(counter++, o + 6);
   }
@@ -134,7 +174,9 @@ async function rssOf(pid: number): Promise<number> {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
-async function fill(url: string, total: number, per = 4000, parallel = 4): Promise<{ seconds: number }> {
+/** Appends `total` unique entries through the batch endpoint, the largest batches, 4 at a time. */
+async function fill(url: string, total: number, parallel = 4): Promise<{ seconds: number }> {
+  const per = await maxBatch(url);
   const t0 = performance.now();
   let done = 0;
   const worker = async () => {
@@ -151,125 +193,165 @@ async function fill(url: string, total: number, per = 4000, parallel = 4): Promi
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const latency = (r: LoadResult) => `${r.latency.p50} / ${r.latency.p99} ms`;
+const failures = (r: LoadResult) =>
+  r.non2xx + r.errors + r.timeouts > 0 ? `non-2xx ${r.non2xx}, errors ${r.errors}, timeouts ${r.timeouts}` : undefined;
+
+/** Two rows for a load compared with bare Hono's: rate and ratio, then latency. */
+function compared(name: string, unit: string, ours: LoadResult, bare: LoadResult, target: string): void {
+  rows.push({
+    name,
+    ours: `${fmt(ours.requests.average)} ${unit}`,
+    bare: `${fmt(bare.requests.average)} req/s`,
+    ratio: (ours.requests.average / bare.requests.average).toFixed(2),
+    note: [target, failures(ours), failures(bare) && `bare: ${failures(bare)}`].filter(Boolean).join('; '),
+  });
+  rows.push({ name: '  latency p50 / p99', ours: latency(ours), bare: latency(bare) });
+}
+
+async function withTempDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'tlog-bench-'));
+  try {
+    return await run(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 async function phaseSingle(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'tlog-bench-'));
-  const s = await logServer(dir);
-  const log = await run({
-    url: s.url,
-    connections: 64,
-    duration: DURATION,
-    requests: [{ method: 'POST', path: '/v1/entries', headers: octet, setupRequest: (r) => ({ ...r, body: uniqueEntry() }) }],
-  });
-  await s.stop();
-  await rm(dir, { recursive: true, force: true });
-  const bare = await start([], join(here, 'bare.mjs'));
-  const b = await run({
-    url: bare.url,
-    connections: 64,
-    duration: DURATION,
-    requests: [{ method: 'POST', path: '/v1/entries', headers: octet, setupRequest: (r) => ({ ...r, body: uniqueEntry() }) }],
-  });
+  const spec = { connections: 64, duration: DURATION, method: 'POST', path: '/v1/entries', body: 'entry' } as const;
+  const bare = await start(BARE);
+  const b = await load({ ...spec, url: bare.url });
   await bare.stop();
-  rows.push([
-    'single POST /v1/entries (64 conns, durable acks)',
-    `${fmt(log.requests.average)} entries/s`,
-    `p50 ${log.latency.p50} ms, p99 ${log.latency.p99} ms, non2xx ${log.non2xx}`,
-  ]);
-  rows.push(['bare Hono POST (64 conns)', `${fmt(b.requests.average)} req/s`, `p50 ${b.latency.p50} ms, p99 ${b.latency.p99} ms`]);
-  rows.push(['  ratio log / bare', (log.requests.average / b.requests.average).toFixed(2), 'target >= 0.5, p99 < 100 ms']);
+  const log = await withTempDir(async (dir) => {
+    const s = await logServer(dir);
+    const r = await load({ ...spec, url: s.url });
+    await s.stop();
+    return r;
+  });
+  compared('single POST /v1/entries (64 conns, unique 200 B, durable acks)', 'entries/s', log, b, 'target >= 0.5, p99 < 100 ms');
 }
 
 async function phaseBatch(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'tlog-bench-'));
-  const s = await logServer(dir);
-  const per = 2000;
-  const r = await run({
-    url: s.url,
-    connections: 4,
-    duration: DURATION,
-    requests: [{ method: 'POST', path: '/v1/entries/batch', headers: octet, setupRequest: (q) => ({ ...q, body: batchBody(per) }) }],
+  await withTempDir(async (dir) => {
+    const s = await logServer(dir);
+    const per = await maxBatch(s.url);
+    const r = await load({
+      url: s.url,
+      connections: 4,
+      duration: DURATION,
+      method: 'POST',
+      path: '/v1/entries/batch',
+      body: 'bundle',
+      bundleEntries: per,
+    });
+    await s.stop();
+    // Batches complete a few dozen times a second: the total over the run, not per-second samples.
+    rows.push({
+      name: `batch POST /v1/entries/batch (${fmt(per)} x 200 B, 4 conns)`,
+      ours: `${fmt(((r.requests.total - r.non2xx) * per) / r.duration)} entries/s`,
+      note: ['target >= 150,000', `latency p50 / p99 ${latency(r)}`, failures(r)].filter(Boolean).join('; '),
+    });
   });
-  await s.stop();
-  await rm(dir, { recursive: true, force: true });
-  rows.push([
-    `batch POST /v1/entries/batch (${per} x 200 B, 4 conns)`,
-    `${fmt(r.requests.average * per)} entries/s`,
-    `p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, non2xx ${r.non2xx}; target >= 150,000`,
-  ]);
 }
 
 async function phaseProof(): Promise<void> {
-  const size = QUICK ? 200_000 : 1_000_000;
-  const dir = await mkdtemp(join(tmpdir(), 'tlog-bench-'));
-  const s = await logServer(dir);
-  const f = await fill(s.url, size);
-  rows.push([`fill ${fmt(size)} entries via batch`, `${fmt(size / f.seconds)} entries/s`, `${f.seconds.toFixed(1)} s`]);
-  const proofs = (url: string, duration: number) =>
-    run({
-      url,
-      connections: 64,
-      duration,
-      requests: [{ method: 'GET', setupRequest: (q) => ({ ...q, path: `/v1/proof/inclusion?index=${Math.floor(Math.random() * size)}` }) }],
-    });
-  // Both servers get the same warm-up (the log's read cache starts empty after a restart or a bulk ingest).
-  await proofs(s.url, 3);
-  const r = await proofs(s.url, DURATION);
-  await s.stop();
-  await rm(dir, { recursive: true, force: true });
-  const bare = await start([], join(here, 'bare.mjs'));
-  await proofs(bare.url, 3);
-  const b = await proofs(bare.url, DURATION);
+  const spec = {
+    connections: 64,
+    duration: DURATION,
+    warmup: 3,
+    method: 'GET',
+    path: '/v1/proof/inclusion',
+    randomIndexBelow: LOG_SIZE,
+  } as const;
+  const bare = await start(BARE);
+  const b = await load({ ...spec, url: bare.url });
   await bare.stop();
-  rows.push([
-    `GET /v1/proof/inclusion, random index, ${fmt(size)} log`,
-    `${fmt(r.requests.average)} req/s`,
-    `p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, non2xx ${r.non2xx}`,
-  ]);
-  rows.push(['bare Hono GET', `${fmt(b.requests.average)} req/s`, `p50 ${b.latency.p50} ms, p99 ${b.latency.p99} ms`]);
-  rows.push(['  ratio log / bare', (r.requests.average / b.requests.average).toFixed(2), 'target >= 0.5']);
+  const log = await withTempDir(async (dir) => {
+    const s = await logServer(dir);
+    const f = await fill(s.url, LOG_SIZE);
+    rows.push({ name: `fill ${fmt(LOG_SIZE)} entries via batch (untimed setup)`, ours: `${fmt(LOG_SIZE / f.seconds)} entries/s` });
+    // The same warm-up as bare Hono's (the log's read cache starts empty after a bulk ingest).
+    const r = await load({ ...spec, url: s.url });
+    await s.stop();
+    return r;
+  });
+  compared(`GET /v1/proof/inclusion, random index, ${fmt(LOG_SIZE)} log (64 conns)`, 'req/s', log, b, 'target >= 0.5');
 }
 
 async function phaseRss(): Promise<void> {
   const total = QUICK ? 1_000_000 : 5_000_000;
-  const dir = await mkdtemp(join(tmpdir(), 'tlog-bench-'));
-  const s = await logServer(dir);
-  let peak = 0;
-  const timer = setInterval(() => {
-    void rssOf(s.child.pid!).then(
-      (r) => (peak = Math.max(peak, r)),
-      () => {},
-    );
-  }, 200);
-  const f = await fill(s.url, total);
-  clearInterval(timer);
-  peak = Math.max(peak, await rssOf(s.child.pid!));
-  await s.stop();
-  rows.push([
-    `ingest ${fmt(total)} entries (batch${HEAP_MB > 0 ? `, heap cap ${HEAP_MB} MB` : ''})`,
-    `${fmt(total / f.seconds)} entries/s`,
-    `peak RSS ${(peak / 1048576).toFixed(0)} MB; target < 300 MB`,
-  ]);
-  const t0 = performance.now();
-  const again = await logServer(dir);
-  const res = await fetch(`${again.url}/checkpoint`);
-  await res.text();
-  const restart = performance.now() - t0;
-  await again.stop();
-  await rm(dir, { recursive: true, force: true });
-  rows.push([
-    `restart with ${fmt(total)} entries to first served request`,
-    `${restart.toFixed(0)} ms`,
-    'target < 2000 ms (includes node startup)',
-  ]);
+  await withTempDir(async (dir) => {
+    const s = await logServer(dir);
+    let peak = 0;
+    const timer = setInterval(() => {
+      void rssOf(s.child.pid!).then(
+        (r) => (peak = Math.max(peak, r)),
+        () => {},
+      );
+    }, 200);
+    const f = await fill(s.url, total);
+    clearInterval(timer);
+    peak = Math.max(peak, await rssOf(s.child.pid!));
+    await s.stop();
+    rows.push({
+      name: `ingest ${fmt(total)} entries (batch${HEAP_MB > 0 ? `, heap cap ${HEAP_MB} MB` : ''})`,
+      ours: `${fmt(total / f.seconds)} entries/s`,
+      note: `peak RSS ${(peak / 1048576).toFixed(0)} MB; target < 300 MB`,
+    });
+    const t0 = performance.now();
+    const again = await logServer(dir);
+    const res = await fetch(`${again.url}/checkpoint`);
+    await res.text();
+    const restart = performance.now() - t0;
+    await again.stop();
+    rows.push({
+      name: `restart with ${fmt(total)} entries to first served request`,
+      ours: `${restart.toFixed(0)} ms`,
+      note: 'target < 2000 ms (node startup included)',
+    });
+  });
+}
+
+async function phaseAudit(): Promise<void> {
+  await withTempDir(async (dir) => {
+    const s = await logServer(join(dir, 'log'));
+    await fill(s.url, LOG_SIZE);
+    const r = await runToEnd(CLI, [
+      'audit',
+      '--url',
+      s.url,
+      '--vkey',
+      join(dir, 'log', 'log.vkey'),
+      '--state',
+      join(dir, 'state'),
+      '--json',
+    ]);
+    await s.stop();
+    if (r.code !== 0) throw new Error(`tlog audit exited ${r.code}: ${r.stderr}`);
+    const out = JSON.parse(r.stdout) as { ok: boolean; size: number; bundles: number; tiles: number };
+    if (!out.ok || out.size !== LOG_SIZE) throw new Error(`tlog audit checked ${out.size} entries, expected ${LOG_SIZE}: ${r.stdout}`);
+    rows.push({
+      name: `tlog audit of a ${fmt(LOG_SIZE)}-entry log (CLI process, server on this machine)`,
+      ours: `${fmt(LOG_SIZE / r.seconds)} entries/s`,
+      note: `${r.seconds.toFixed(2)} s incl. node startup; ${fmt(out.bundles)} bundles, ${fmt(out.tiles)} tiles; target >= 500,000`,
+    });
+  });
 }
 
 if (PHASES.has('single')) await phaseSingle();
 if (PHASES.has('batch')) await phaseBatch();
 if (PHASES.has('proof')) await phaseProof();
 if (PHASES.has('rss')) await phaseRss();
+if (PHASES.has('audit')) await phaseAudit();
 
-const w0 = Math.max(...rows.map((r) => r[0].length));
-const w1 = Math.max(...rows.map((r) => r[1].length));
-console.log(`\ntlog server benchmark (${QUICK ? 'quick' : 'full'}; node ${process.version})`);
-for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`);
+const header: Row = { name: 'benchmark', ours: 'tlog', bare: 'bare Hono', ratio: 'tlog/bare', note: 'target, notes' };
+const all = [header, ...rows];
+const width = (f: (r: Row) => string | undefined) => Math.max(...all.map((r) => (f(r) ?? '').length));
+const [w0, w1, w2, w3] = [width((r) => r.name), width((r) => r.ours), width((r) => r.bare), width((r) => r.ratio)];
+console.log(`\ntlog server benchmark (${QUICK ? 'quick' : 'full'}; node ${process.version}; load from a separate autocannon process)`);
+for (const r of all) {
+  console.log(
+    `${r.name.padEnd(w0)}  ${r.ours.padStart(w1)}  ${(r.bare ?? '').padStart(w2)}  ${(r.ratio ?? '').padStart(w3)}  ${r.note ?? ''}`.trimEnd(),
+  );
+}
