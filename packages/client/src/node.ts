@@ -5,15 +5,20 @@
 
 import { hash as nodeHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { Hasher } from '@tlog/merkle';
+import { Hasher, wasmSha256Kernel } from '@tlog/merkle';
 import { ArgumentError } from './errors.js';
 
 export { fileSlug } from '@tlog/files';
 export * from './trusted-state.js';
 
-/** A Hasher on node:crypto's SHA-256 (faster than the pure-JS default). */
+/**
+ * The fastest Hasher on Node: single hashes on node:crypto (one call costs less than the
+ * WebAssembly kernel's four-lane pass for one message), batches (leaf lists, tree levels, many
+ * proofs) on the WebAssembly SIMD kernel, several times faster per hash; node:crypto for both
+ * where WebAssembly SIMD does not run.
+ */
 export function createNodeHasher(): Hasher {
-  return new Hasher((d) => nodeHash('sha256', d, 'buffer'));
+  return new Hasher((d) => nodeHash('sha256', d, 'buffer'), wasmSha256Kernel());
 }
 
 /**

@@ -51,89 +51,115 @@ function decompInclProof(index: number, size: number): [inner: number, border: n
   return [inner, popcount(shiftRight(index, inner))];
 }
 
-// The chains are generators: each yields the (left, right) pair it needs hashed and resumes with
-// the node hash. runSteps feeds one proof's steps to Hasher.hashChildren; runStepsMany advances
-// many proofs together, one Hasher.hashNodes call per round, so a batch kernel hashes the same
-// step of every proof at once. One algorithm either way.
+// A proof is planned into paths, then the paths are hashed. Planning checks the proof's shape
+// and hashes nothing; a path is a seed and the siblings to hash it with, each on the left or the
+// right. runPath hashes one path with Hasher.hashChildren; runPaths hashes many together, round
+// by round, one Hasher.hashNodes call per round across every path, so a batch kernel hashes the
+// same step of every proof at once. One algorithm either way.
 
-/** A computation that yields node hashes to compute: [left, right] out, SHA-256(0x01||left||right) in. */
-type HashSteps<T> = Generator<readonly [Hash, Hash], T, Hash>;
-
-/** Runs a computation one node hash at a time. */
-function runSteps<T>(steps: HashSteps<T>, hasher: Hasher): T {
-  let r = steps.next();
-  while (r.done !== true) r = steps.next(hasher.hashChildren(r.value[0], r.value[1]));
-  return r.value;
+/** A path up the tree: from `seed`, hash with each sibling in turn, on the left where left[i] is 1. */
+interface Path {
+  readonly seed: Hash;
+  readonly siblings: readonly Hash[];
+  readonly left: ArrayLike<number>;
 }
 
-/**
- * Runs many computations together: each round gathers the pending node hash of every unfinished
- * one and computes them in one Hasher.hashNodes call. A computation that throws stops the run
- * with its error.
- */
-function runStepsMany<T>(all: readonly HashSteps<T>[], hasher: Hasher): T[] {
-  const n = all.length;
-  const results = new Array<T>(n);
-  let pending: number[] = [];
-  let pairs: (readonly [Hash, Hash])[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = all[i]!.next();
-    if (r.done === true) results[i] = r.value;
-    else {
-      pending.push(i);
-      pairs.push(r.value);
-    }
+/** An inclusion proof's path, made without copying the proof: all of it in order, below `inner` sided by index's bits, above it left siblings. */
+function inclusionSteps(seed: Hash, proof: readonly Hash[], inner: number, index: number): Path {
+  const left = new Uint8Array(proof.length).fill(1);
+  for (let i = 0; i < inner; i++) {
+    left[i] = index % 2;
+    index = Math.floor(index / 2);
   }
-  let buf = new Uint8Array(pending.length * 2 * HASH_SIZE);
-  while (pending.length > 0) {
-    const m = pending.length;
-    const input = buf.subarray(0, m * 2 * HASH_SIZE);
-    for (let j = 0; j < m; j++) {
-      const pair = pairs[j]!;
-      input.set(pair[0], 2 * j * HASH_SIZE);
-      input.set(pair[1], (2 * j + 1) * HASH_SIZE);
+  return { seed, siblings: proof, left };
+}
+
+/** A path built step by step from the chains of a proof. */
+class HashPath implements Path {
+  readonly siblings: Hash[] = [];
+  readonly left: number[] = [];
+
+  constructor(readonly seed: Hash) {}
+
+  /** chainInner: up through proof[from, to), each hash a right sibling where index's bit is 0, a left one where it is 1. */
+  inner(proof: readonly Hash[], from: number, to: number, index: number): this {
+    for (let i = from; i < to; i++) {
+      this.siblings.push(proof[i]!);
+      this.left.push(index % 2);
+      index = Math.floor(index / 2);
     }
-    const hashes = hasher.hashNodes(input);
-    const still: number[] = [];
-    const next: (readonly [Hash, Hash])[] = [];
-    for (let j = 0; j < m; j++) {
-      const i = pending[j]!;
-      const r = all[i]!.next(hashes.subarray(j * HASH_SIZE, (j + 1) * HASH_SIZE));
-      if (r.done === true) results[i] = r.value;
-      else {
-        still.push(i);
-        next.push(r.value);
+    return this;
+  }
+
+  /** chainInnerRight: as inner, taking only the left siblings: the same subtree in the older, smaller tree. */
+  innerRight(proof: readonly Hash[], from: number, to: number, index: number): this {
+    for (let i = from; i < to; i++) {
+      if (index % 2 === 1) {
+        this.siblings.push(proof[i]!);
+        this.left.push(1);
       }
+      index = Math.floor(index / 2);
     }
-    pending = still;
-    pairs = next;
-    if (buf.length < pending.length * 2 * HASH_SIZE) buf = new Uint8Array(pending.length * 2 * HASH_SIZE);
+    return this;
   }
+
+  /** chainBorderRight: up the tree's right border, every proof[from, to) hash a left sibling. */
+  border(proof: readonly Hash[], from: number, to: number): this {
+    for (let i = from; i < to; i++) {
+      this.siblings.push(proof[i]!);
+      this.left.push(1);
+    }
+    return this;
+  }
+}
+
+/** The hash a path leads to, one node hash at a time. */
+function runPath(path: Path, hasher: Hasher): Hash {
+  let h = path.seed;
+  const { siblings, left } = path;
+  for (let i = 0; i < siblings.length; i++) h = left[i] === 1 ? hasher.hashChildren(siblings[i]!, h) : hasher.hashChildren(h, siblings[i]!);
+  return h;
+}
+
+/** Words (uint32) per hash: the rounds copy hashes between aligned buffers a word at a time, making no view per copy. */
+const WORDS = HASH_SIZE / 4;
+
+/** The hashes the paths lead to, hashed round by round: round r is step r of every path that long, in one hashNodes call. */
+function runPaths(paths: readonly Path[], hasher: Hasher): Hash[] {
+  const n = paths.length;
+  // Longest first, so the paths still going in round r are a prefix of `order`.
+  const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => paths[y]!.siblings.length - paths[x]!.siblings.length);
+  const cur = new Uint8Array(n * HASH_SIZE);
+  const cur32 = new Uint32Array(cur.buffer);
+  for (let i = 0; i < n; i++) cur.set(paths[i]!.seed, i * HASH_SIZE);
+  const rounds = n === 0 ? 0 : paths[order[0]!]!.siblings.length;
+  const input = new Uint8Array(n * 2 * HASH_SIZE);
+  const input32 = new Uint32Array(input.buffer);
+  const out = new Uint8Array(n * HASH_SIZE);
+  const out32 = new Uint32Array(out.buffer);
+  let m = n;
+  for (let r = 0; r < rounds; r++) {
+    while (paths[order[m - 1]!]!.siblings.length <= r) m--;
+    for (let j = 0; j < m; j++) {
+      const i = order[j]!;
+      const p = paths[i]!;
+      // The path's hash goes right of a left sibling, else left; the sibling fills the other half.
+      const left = p.left[r] === 1;
+      input.set(p.siblings[r]!, left ? 2 * j * HASH_SIZE : (2 * j + 1) * HASH_SIZE);
+      const to = (left ? 2 * j + 1 : 2 * j) * WORDS;
+      const from = i * WORDS;
+      for (let w = 0; w < WORDS; w++) input32[to + w] = cur32[from + w]!;
+    }
+    hasher.kernel.nodeHashes(input.subarray(0, m * 2 * HASH_SIZE), out);
+    for (let j = 0; j < m; j++) {
+      const to = order[j]! * WORDS;
+      const from = j * WORDS;
+      for (let w = 0; w < WORDS; w++) cur32[to + w] = out32[from + w]!;
+    }
+  }
+  const results = new Array<Hash>(n);
+  for (let i = 0; i < n; i++) results[i] = cur.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
   return results;
-}
-
-/** Hashes seed up through proof[from, to): each hash is a right sibling where index's bit is 0, a left one where it is 1. */
-function* chainInner(seed: Hash, proof: readonly Hash[], from: number, to: number, index: number): HashSteps<Hash> {
-  for (let i = from; i < to; i++) {
-    seed = yield index % 2 === 0 ? [seed, proof[i]!] : [proof[i]!, seed];
-    index = Math.floor(index / 2);
-  }
-  return seed;
-}
-
-/** As chainInner, taking only the left siblings: the hash of the same subtree in the older, smaller tree. */
-function* chainInnerRight(seed: Hash, proof: readonly Hash[], from: number, to: number, index: number): HashSteps<Hash> {
-  for (let i = from; i < to; i++) {
-    if (index % 2 === 1) seed = yield [proof[i]!, seed];
-    index = Math.floor(index / 2);
-  }
-  return seed;
-}
-
-/** Hashes seed up the tree's right border: every proof[from, to) hash is a left sibling. */
-function* chainBorderRight(seed: Hash, proof: readonly Hash[], from: number, to: number): HashSteps<Hash> {
-  for (let i = from; i < to; i++) seed = yield [proof[i]!, seed];
-  return seed;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -151,11 +177,11 @@ export function rootFromInclusionProof(
   proof: readonly Hash[],
   hasher: Hasher = defaultHasher,
 ): Hash {
-  return runSteps(inclusionRoot(index, size, leafHash, proof), hasher);
+  return runPath(inclusionPath(index, size, leafHash, proof), hasher);
 }
 
-/** rootFromInclusionProof's checks, then its hashing as steps. */
-function* inclusionRoot(index: number, size: number, leafHash: Hash, proof: readonly Hash[]): HashSteps<Hash> {
+/** rootFromInclusionProof's checks, and the path its hashing follows. */
+function inclusionPath(index: number, size: number, leafHash: Hash, proof: readonly Hash[]): Path {
   proofNumber(index, 'index');
   proofNumber(size, 'tree size');
   if (index >= size) throw new ProofError(`index ${index} is not in a tree of size ${size}: need 0 <= index < size`);
@@ -167,8 +193,7 @@ function* inclusionRoot(index: number, size: number, leafHash: Hash, proof: read
       `an inclusion proof for index ${index} in a tree of size ${size} has ${inner + border} hashes, got ${proof.length}`,
     );
   }
-  const res = yield* chainInner(leafHash, proof, 0, inner, index);
-  return yield* chainBorderRight(res, proof, inner, proof.length);
+  return inclusionSteps(leafHash, proof, inner, index);
 }
 
 /**
@@ -185,7 +210,9 @@ export function verifyInclusion(
   root: Hash,
   hasher: Hasher = defaultHasher,
 ): void {
-  runSteps(inclusionCheck({ index, size, leafHash, proof, root }), hasher);
+  proofHash(root, 'root');
+  const computed = runPath(inclusionPath(index, size, leafHash, proof), hasher);
+  if (!bytesEqual(computed, root)) throw new RootMismatchError(root, computed, `inclusion proof for index ${index} in tree size ${size}`);
 }
 
 /** One inclusion proof to check with {@link verifyInclusions}: verifyInclusion's arguments. */
@@ -198,22 +225,25 @@ export interface InclusionClaim {
 }
 
 /**
- * Verifies many inclusion proofs: exactly verifyInclusion for each claim (the same checks and
- * errors; the first claim that fails throws), but the proofs are hashed together, level by level,
- * one Hasher.hashNodes call per level across every proof, which a batch kernel computes several
- * hashes at a time. For receipts, search results, audits.
+ * Verifies many inclusion proofs: verifyInclusion for each claim, with the same checks and
+ * errors (a malformed claim is refused before any hashing; then the first claim, in order, whose
+ * root differs throws), but the proofs are hashed together, one Hasher.hashNodes call per level
+ * across every proof, which a batch kernel computes several hashes at a time. For receipts,
+ * search results, audits.
  */
 export function verifyInclusions(claims: readonly InclusionClaim[], hasher: Hasher = defaultHasher): void {
   if (!Array.isArray(claims)) throw new ProofError('claims must be an array');
-  runStepsMany(claims.map(inclusionCheck), hasher);
-}
-
-/** verifyInclusion as steps. */
-function* inclusionCheck(c: InclusionClaim): HashSteps<void> {
-  proofHash(c.root, 'root');
-  const computed = yield* inclusionRoot(c.index, c.size, c.leafHash, c.proof);
-  if (!bytesEqual(computed, c.root))
-    throw new RootMismatchError(c.root, computed, `inclusion proof for index ${c.index} in tree size ${c.size}`);
+  const paths = claims.map((c) => {
+    proofHash(c.root, 'root');
+    return inclusionPath(c.index, c.size, c.leafHash, c.proof);
+  });
+  const roots = runPaths(paths, hasher);
+  for (let i = 0; i < claims.length; i++) {
+    const c = claims[i]!;
+    if (!bytesEqual(roots[i]!, c.root)) {
+      throw new RootMismatchError(c.root, roots[i]!, `inclusion proof for index ${c.index} in tree size ${c.size}`);
+    }
+  }
 }
 
 /**
@@ -251,7 +281,7 @@ export function verifySubtreeInclusion(
   checkSubtree(start, end);
   if (index < start || index >= end) throw new ProofError(`index ${index} is outside subtree [${start}, ${end})`);
   proofHash(root, 'subtree root');
-  const computed = runSteps(inclusionRoot(index - start, end - start, leafHash, proof), hasher);
+  const computed = runPath(inclusionPath(index - start, end - start, leafHash, proof), hasher);
   if (!bytesEqual(computed, root))
     throw new RootMismatchError(root, computed, `inclusion proof for index ${index} in subtree [${start}, ${end})`);
 }
@@ -260,27 +290,28 @@ export function verifySubtreeInclusion(
 // Consistency
 
 /**
- * The root of the tree of `size` leaves that a consistency proof for the subtree [start, end)
- * leads to, after checking that the proof also rebuilds `subtreeRoot` (RootMismatchError if not).
+ * The paths of a consistency proof for the subtree [start, end) of the tree of `size` leaves:
+ * `root` leads to that tree's root and `old`, when the subtree is not perfect, must lead to
+ * `subtreeRoot` (else the proof's first hash is taken as its own and needs no check).
  * transparency-dev/merkle's RootFromConsistencyProof, generalised to subtrees as its
  * VerifySubtreeConsistency; with start = 0 it is an ordinary consistency proof from size `end`.
  * Requires a valid subtree with end < size, or 0 < start and end = size; 32-byte hashes; a
  * non-empty proof (the caller handles the cases whose proof is empty).
  */
-function* rootFromConsistencyProof(
+function consistencyPaths(
   start: number,
   end: number,
   size: number,
   proof: readonly Hash[],
   subtreeRoot: Hash,
   what: string,
-): HashSteps<Hash> {
+): { readonly old?: HashPath; readonly root: HashPath } {
   if (end === size) {
     // The subtree is on the right edge: its ancestors' left siblings lead to the root.
     const level = bitLengthXor(end - 1, start);
     const want = popcount(shiftRight(start, level));
     if (proof.length !== want) throw new ProofError(`a ${what} has ${want} hashes, got ${proof.length}`);
-    return yield* chainBorderRight(subtreeRoot, proof, 0, proof.length);
+    return { root: new HashPath(subtreeRoot).border(proof, 0, proof.length) };
   }
   // The proof is a suffix of the inclusion proof of leaf end - 1 in the tree of `size`, from the
   // level where the subtree's largest perfect part sits (`shift`), preceded by that part's hash
@@ -293,19 +324,34 @@ function* rootFromConsistencyProof(
   const seed = perfect ? subtreeRoot : proof[0]!;
   if (proof.length !== p0 + inner + border) throw new ProofError(`a ${what} has ${p0 + inner + border} hashes, got ${proof.length}`);
   const mask = shiftRight(end - 1, shift);
-  if (!perfect) {
-    // Rebuild the subtree's own hash from the proof's hashes that lie inside it: the left siblings
-    // below the subtree's top (height h above the leaves), and the border hashes under it.
-    const h = bitLengthXor(end - 1, start);
-    const subInner = Math.min(h, forkLevel) - shift;
-    const subBorder = Math.max(0, border - popcount(shiftRight(end - 1, h)));
-    let hash1 = yield* chainInnerRight(seed, proof, p0, p0 + subInner, mask);
-    hash1 = yield* chainBorderRight(hash1, proof, p0 + inner, p0 + inner + subBorder);
+  const root = new HashPath(seed).inner(proof, p0, p0 + inner, mask).border(proof, p0 + inner, proof.length);
+  if (perfect) return { root };
+  // Rebuild the subtree's own hash from the proof's hashes that lie inside it: the left siblings
+  // below the subtree's top (height h above the leaves), and the border hashes under it.
+  const h = bitLengthXor(end - 1, start);
+  const subInner = Math.min(h, forkLevel) - shift;
+  const subBorder = Math.max(0, border - popcount(shiftRight(end - 1, h)));
+  const old = new HashPath(seed).innerRight(proof, p0, p0 + subInner, mask).border(proof, p0 + inner, p0 + inner + subBorder);
+  return { old, root };
+}
+
+/** The root a consistency proof leads to, after checking that it also rebuilds subtreeRoot (RootMismatchError if not). */
+function rootFromConsistencyProof(
+  hasher: Hasher,
+  start: number,
+  end: number,
+  size: number,
+  proof: readonly Hash[],
+  subtreeRoot: Hash,
+  what: string,
+): Hash {
+  const paths = consistencyPaths(start, end, size, proof, subtreeRoot, what);
+  if (paths.old !== undefined) {
+    const hash1 = runPath(paths.old, hasher);
     if (!bytesEqual(hash1, subtreeRoot))
       throw new RootMismatchError(subtreeRoot, hash1, `${what} (${start === 0 ? 'old' : 'subtree'} root)`);
   }
-  const hash2 = yield* chainInner(seed, proof, p0, p0 + inner, mask);
-  return yield* chainBorderRight(hash2, proof, p0 + inner, proof.length);
+  return runPath(paths.root, hasher);
 }
 
 /**
@@ -323,7 +369,15 @@ export function verifyConsistency(
   root2: Hash,
   hasher: Hasher = defaultHasher,
 ): void {
-  runSteps(consistencyCheck({ size1, size2, proof, root1, root2 }), hasher);
+  const paths = consistencyCheck({ size1, size2, proof, root1, root2 });
+  if (paths === undefined) return;
+  const what = `consistency proof from size ${size1} to ${size2}`;
+  if (paths.old !== undefined) {
+    const hash1 = runPath(paths.old, hasher);
+    if (!bytesEqual(hash1, root1)) throw new RootMismatchError(root1, hash1, `${what} (old root)`);
+  }
+  const computed = runPath(paths.root, hasher);
+  if (!bytesEqual(computed, root2)) throw new RootMismatchError(root2, computed, `${what} (new root)`);
 }
 
 /** One consistency proof to check with {@link verifyConsistencies}: verifyConsistency's arguments. */
@@ -336,16 +390,38 @@ export interface ConsistencyClaim {
 }
 
 /**
- * Verifies many consistency proofs: exactly verifyConsistency for each claim (the same checks and
- * errors; the first claim that fails throws), hashed together as {@link verifyInclusions} does.
+ * Verifies many consistency proofs: verifyConsistency for each claim, with the same checks and
+ * errors (a malformed claim, or one of equal sizes whose roots differ, is refused before any
+ * hashing; then the first claim, in order, whose roots differ throws), hashed together as
+ * {@link verifyInclusions} does.
  */
 export function verifyConsistencies(claims: readonly ConsistencyClaim[], hasher: Hasher = defaultHasher): void {
   if (!Array.isArray(claims)) throw new ProofError('claims must be an array');
-  runStepsMany(claims.map(consistencyCheck), hasher);
+  const planned = claims.map(consistencyCheck);
+  const paths: HashPath[] = [];
+  for (const p of planned) {
+    if (p === undefined) continue;
+    if (p.old !== undefined) paths.push(p.old);
+    paths.push(p.root);
+  }
+  const hashes = runPaths(paths, hasher);
+  let k = 0;
+  for (let i = 0; i < claims.length; i++) {
+    const p = planned[i];
+    if (p === undefined) continue;
+    const c = claims[i]!;
+    const what = `consistency proof from size ${c.size1} to ${c.size2}`;
+    if (p.old !== undefined) {
+      const hash1 = hashes[k++]!;
+      if (!bytesEqual(hash1, c.root1)) throw new RootMismatchError(c.root1, hash1, `${what} (old root)`);
+    }
+    const computed = hashes[k++]!;
+    if (!bytesEqual(computed, c.root2)) throw new RootMismatchError(c.root2, computed, `${what} (new root)`);
+  }
 }
 
-/** verifyConsistency as steps. */
-function* consistencyCheck(c: ConsistencyClaim): HashSteps<void> {
+/** verifyConsistency's checks, and the paths its hashing follows (undefined when the claim holds without hashing). */
+function consistencyCheck(c: ConsistencyClaim): { readonly old?: HashPath; readonly root: HashPath } | undefined {
   const { size1, size2, proof, root1, root2 } = c;
   proofNumber(size1, 'size1');
   proofNumber(size2, 'size2');
@@ -363,15 +439,13 @@ function* consistencyCheck(c: ConsistencyClaim): HashSteps<void> {
     if (proof.length !== 0)
       throw new ProofError(`sizes are equal (${size1}) so the consistency proof must be empty, got ${proof.length} hashes`);
     if (!bytesEqual(root1, root2)) throw new RootMismatchError(root1, root2, `trees of equal size ${size1}`);
-    return;
+    return undefined;
   }
   proofHash(root1, 'root1');
   proofHash(root2, 'root2');
   proofHashes(proof);
   if (proof.length === 0) throw new ProofError(`empty consistency proof from size ${size1} to ${size2}`);
-  const what = `consistency proof from size ${size1} to ${size2}`;
-  const computed = yield* rootFromConsistencyProof(0, size1, size2, proof, root1, what);
-  if (!bytesEqual(computed, root2)) throw new RootMismatchError(root2, computed, `${what} (new root)`);
+  return consistencyPaths(0, size1, size2, proof, root1, `consistency proof from size ${size1} to ${size2}`);
 }
 
 /**
@@ -418,6 +492,6 @@ export function verifySubtreeConsistency(
   proofHashes(proof);
   if (proof.length === 0) throw new ProofError(`empty proof for subtree [${start}, ${end}) of tree size ${size}`);
   const what = `consistency proof for subtree [${start}, ${end}) of tree size ${size}`;
-  const computed = runSteps(rootFromConsistencyProof(start, end, size, proof, subtreeRoot, what), hasher);
+  const computed = rootFromConsistencyProof(hasher, start, end, size, proof, subtreeRoot, what);
   if (!bytesEqual(computed, root)) throw new RootMismatchError(root, computed, what);
 }

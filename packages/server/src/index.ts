@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
-import { Hasher, parseCheckpoint, parseNote } from '@tlog/merkle';
+import { Hasher, parseCheckpoint, parseNote, wasmSha256Kernel } from '@tlog/merkle';
 import type { Hono } from 'hono';
 import { type Logger, pino } from 'pino';
 import { createApp } from './app.js';
@@ -40,9 +40,13 @@ export { LevelLogStore } from './storage/level-store.js';
 export { type CommitFault, MemoryLogStore } from './storage/memory-store.js';
 export { type CommitBatch, type LogStore, StorageCorruptError, StorageError, type TreeState } from './storage/store.js';
 
-/** The SHA-256 of node:crypto behind the RFC 6962 hasher (about 2.5x the pure-JS one). */
+/**
+ * The server's RFC 6962 hasher: single hashes on node:crypto, batches (a request's leaves, tile
+ * levels) on the WebAssembly SIMD kernel, several times faster per hash (node:crypto for both
+ * where WebAssembly SIMD does not run).
+ */
 export function nodeHasher(): Hasher {
-  return new Hasher((d) => crypto.hash('sha256', d, 'buffer'));
+  return new Hasher((d) => crypto.hash('sha256', d, 'buffer'), wasmSha256Kernel());
 }
 
 /** A log with its HTTP app, not listening. */
