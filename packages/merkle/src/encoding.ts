@@ -9,21 +9,41 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 // module-level table: nothing can change it under another caller.
 const B64_INDEX: readonly number[] = Object.freeze(Array.from({ length: 128 }, (_, c) => B64.indexOf(String.fromCharCode(c))));
 
-// Every 12-bit value as its two base64 characters: one table lookup per 1.5 input bytes.
-const B64_PAIRS: readonly string[] = Object.freeze(Array.from({ length: 4096 }, (_, i) => B64[i >> 6]! + B64[i & 63]!));
+// Decodes ASCII bytes to a string; stateless (no streaming), so safe to share.
+const ASCII = new TextDecoder('latin1');
 
-/** Standard base64 (RFC 4648 §4) with padding. */
+/** The code of '=', base64's padding. */
+const EQUALS = 0x3d;
+
+/**
+ * Standard base64 (RFC 4648 §4) with padding. The characters are written as codes and decoded
+ * into a string in one call: no string is grown by concatenation, which leaves a rope that
+ * JSON.stringify must flatten and garbage in proportion to the input (2.5x slower on 64 KiB).
+ */
 export function toBase64(b: Uint8Array): string {
-  let out = '';
+  return ASCII.decode(base64Codes(b));
+}
+
+/** The base64 character codes of b. */
+function base64Codes(b: Uint8Array): Uint8Array {
+  const n = b.length;
+  const out = new Uint8Array(Math.ceil(n / 3) * 4);
+  let o = 0;
   let i = 0;
-  for (; i + 2 < b.length; i += 3) {
-    const n = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
-    out += B64_PAIRS[n >> 12]! + B64_PAIRS[n & 4095]!;
+  for (; i + 2 < n; i += 3) {
+    const v = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
+    out[o++] = B64.charCodeAt(v >> 18);
+    out[o++] = B64.charCodeAt((v >> 12) & 63);
+    out[o++] = B64.charCodeAt((v >> 6) & 63);
+    out[o++] = B64.charCodeAt(v & 63);
   }
-  if (i < b.length) {
-    const rest = b.length - i;
-    const n = (b[i]! << 16) | (rest === 2 ? b[i + 1]! << 8 : 0);
-    out += B64_PAIRS[n >> 12]! + (rest === 2 ? B64[(n >> 6) & 63]! : '=') + '=';
+  if (i < n) {
+    const two = n - i === 2;
+    const v = (b[i]! << 16) | (two ? b[i + 1]! << 8 : 0);
+    out[o++] = B64.charCodeAt(v >> 18);
+    out[o++] = B64.charCodeAt((v >> 12) & 63);
+    out[o++] = two ? B64.charCodeAt((v >> 6) & 63) : EQUALS;
+    out[o++] = EQUALS;
   }
   return out;
 }
