@@ -2,11 +2,13 @@
  * SHA-256 kernel benchmark: `cd packages/merkle && npx tsx bench/sha256.bench.ts`.
  * ns per hash, all measured in this run: single 65-byte node hashes (0x01 || left || right) by
  * node:crypto, @noble/hashes and the wasm kernel; then batches of 4096 node hashes (nodeHashes)
- * and of 4096 leaf hashes of 200-byte entries (leafHashes) by each kernel, and the Hasher's
- * hashChildren and hashLeaf on the fast hasher.
+ * and of 4096 leaf hashes of 200-byte entries (leafHashes) by each kernel, the Hasher's
+ * hashChildren and hashLeaf on the fast hasher, and the wasm module's scalar one-message path
+ * against one four-lane pass.
  */
 import crypto from 'node:crypto';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { SHA256_WASM_BASE64 } from '../src/generated/sha256-wasm.js';
 import { fallbackSha256Kernel, fastHasher, Hasher, type Sha256Kernel, wasmSha256Kernel } from '../src/index.js';
 
 const BATCH = 4096;
@@ -71,6 +73,29 @@ row(
   `fastHasher (${fast.kernel.name}).hashLeaf (200 B)`,
   measure(1, () => fast.hashLeaf(entries[0]!)),
 );
+// The module's exports called directly, without the JavaScript side: one message by the scalar
+// path (hashOne) against one four-lane pass (hashMany of four messages of that length, the cost
+// a single message had when it took a whole pass), per message length.
+const raw = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(SHA256_WASM_BASE64, 'base64')), {}).exports as {
+  memory: WebAssembly.Memory;
+  ioBase(): number;
+  hashMany(table: number, n: number, out: number): void;
+  hashOne(ptr: number, len: number, out: number): void;
+};
+const io = raw.ioBase();
+for (const len of [65, 201]) {
+  const mem = new DataView(raw.memory.buffer);
+  for (let j = 0; j < 4; j++) {
+    mem.setUint32(io + 8 * j, io + 256 + 256 * j, true);
+    mem.setUint32(io + 8 * j + 4, len, true);
+  }
+  const oneNs = measure(1, () => raw.hashOne(io + 256, len, io + 128));
+  const passNs = measure(1, () => raw.hashMany(io, 4, io + 128));
+  row(`wasm hashOne (scalar), ${len} B`, oneNs);
+  row(`wasm one 4-lane pass (hashMany x4), ${len} B`, passNs);
+  console.log(`  scalar / 4-lane pass at ${len} B: ${(oneNs / passNs).toFixed(2)}`);
+}
+
 const t0 = process.hrtime.bigint();
 for (let i = 0; i < 100; i++) wasmSha256Kernel();
 console.log(`wasmSha256Kernel() (compile + instantiate): ${(Number(process.hrtime.bigint() - t0) / 100 / 1000).toFixed(0)} µs`);
