@@ -13,7 +13,7 @@
 import { bytesEqual } from './encoding.js';
 import { checkInteger, ProofError, RootMismatchError } from './errors.js';
 import { defaultHasher, HASH_SIZE, type Hash, type Hasher } from './hash.js';
-import { bitCeil, bitLengthXor, popcount, shiftRight, trailingZeros } from './treemath.js';
+import { bitCeil, bitLengthXor, POW2, popcount, shiftRight, trailingZeros } from './treemath.js';
 
 function proofNumber(n: number, what: string): number {
   return checkInteger(n, what, ProofError);
@@ -57,35 +57,43 @@ function decompInclProof(index: number, size: number): [inner: number, border: n
 // by round, one Hasher.hashNodes call per round across every path, so a batch kernel hashes the
 // same step of every proof at once. One algorithm either way.
 
-/** A path up the tree: from `seed`, hash with each sibling in turn, on the left where left[i] is 1. */
+/**
+ * A path up the tree: from `seed`, hash with each sibling in turn; sibling r is on the left where
+ * bit r of `left` is set. Paths have at most 53 steps (sizes are below 2^53), so `left` is an exact
+ * integer.
+ */
 interface Path {
   readonly seed: Hash;
   readonly siblings: readonly Hash[];
-  readonly left: ArrayLike<number>;
+  readonly left: number;
 }
 
 /** An inclusion proof's path, made without copying the proof: all of it in order, below `inner` sided by index's bits, above it left siblings. */
 function inclusionSteps(seed: Hash, proof: readonly Hash[], inner: number, index: number): Path {
-  const left = new Uint8Array(proof.length).fill(1);
-  for (let i = 0; i < inner; i++) {
-    left[i] = index % 2;
-    index = Math.floor(index / 2);
-  }
-  return { seed, siblings: proof, left };
+  return { seed, siblings: proof, left: (index % POW2[inner]!) + (POW2[proof.length]! - POW2[inner]!) };
 }
 
-/** A path built step by step from the chains of a proof. */
-class HashPath implements Path {
-  readonly siblings: Hash[] = [];
-  readonly left: number[] = [];
+/** Builds a path step by step from the chains of a proof. */
+class HashPath {
+  private readonly siblings: Hash[] = [];
+  private left = 0;
 
-  constructor(readonly seed: Hash) {}
+  constructor(private readonly seed: Hash) {}
+
+  /** The path built (a plain object of one shape for every path, which keeps runPaths' reads monomorphic). */
+  path(): Path {
+    return { seed: this.seed, siblings: this.siblings, left: this.left };
+  }
+
+  private step(sibling: Hash, onLeft: boolean): void {
+    if (onLeft) this.left += POW2[this.siblings.length]!;
+    this.siblings.push(sibling);
+  }
 
   /** chainInner: up through proof[from, to), each hash a right sibling where index's bit is 0, a left one where it is 1. */
   inner(proof: readonly Hash[], from: number, to: number, index: number): this {
     for (let i = from; i < to; i++) {
-      this.siblings.push(proof[i]!);
-      this.left.push(index % 2);
+      this.step(proof[i]!, index % 2 === 1);
       index = Math.floor(index / 2);
     }
     return this;
@@ -94,10 +102,7 @@ class HashPath implements Path {
   /** chainInnerRight: as inner, taking only the left siblings: the same subtree in the older, smaller tree. */
   innerRight(proof: readonly Hash[], from: number, to: number, index: number): this {
     for (let i = from; i < to; i++) {
-      if (index % 2 === 1) {
-        this.siblings.push(proof[i]!);
-        this.left.push(1);
-      }
+      if (index % 2 === 1) this.step(proof[i]!, true);
       index = Math.floor(index / 2);
     }
     return this;
@@ -105,10 +110,7 @@ class HashPath implements Path {
 
   /** chainBorderRight: up the tree's right border, every proof[from, to) hash a left sibling. */
   border(proof: readonly Hash[], from: number, to: number): this {
-    for (let i = from; i < to; i++) {
-      this.siblings.push(proof[i]!);
-      this.left.push(1);
-    }
+    for (let i = from; i < to; i++) this.step(proof[i]!, true);
     return this;
   }
 }
@@ -116,49 +118,61 @@ class HashPath implements Path {
 /** The hash a path leads to, one node hash at a time. */
 function runPath(path: Path, hasher: Hasher): Hash {
   let h = path.seed;
-  const { siblings, left } = path;
-  for (let i = 0; i < siblings.length; i++) h = left[i] === 1 ? hasher.hashChildren(siblings[i]!, h) : hasher.hashChildren(h, siblings[i]!);
+  let left = path.left;
+  const { siblings } = path;
+  for (let i = 0; i < siblings.length; i++) {
+    const bit = left % 2;
+    left = (left - bit) / 2;
+    h = bit === 1 ? hasher.hashChildren(siblings[i]!, h) : hasher.hashChildren(h, siblings[i]!);
+  }
   return h;
 }
 
-/** Words (uint32) per hash: the rounds copy hashes between aligned buffers a word at a time, making no view per copy. */
+/** Words (uint32) per hash: the rounds copy hashes a word at a time, making no view per copy. */
 const WORDS = HASH_SIZE / 4;
 
-/** The hashes the paths lead to, hashed round by round: round r is step r of every path that long, in one hashNodes call. */
+/**
+ * The hashes the paths lead to, hashed round by round: round r is step r of every path that
+ * long, in one kernel call. The paths are taken longest first, so those still going in a round
+ * are a prefix, and slot j of the running hashes is the j-th of them: a round's output is the
+ * next round's input as it stands.
+ */
 function runPaths(paths: readonly Path[], hasher: Hasher): Hash[] {
   const n = paths.length;
-  // Longest first, so the paths still going in round r are a prefix of `order`.
   const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => paths[y]!.siblings.length - paths[x]!.siblings.length);
-  const cur = new Uint8Array(n * HASH_SIZE);
-  const cur32 = new Uint32Array(cur.buffer);
-  for (let i = 0; i < n; i++) cur.set(paths[i]!.seed, i * HASH_SIZE);
-  const rounds = n === 0 ? 0 : paths[order[0]!]!.siblings.length;
+  const results = new Array<Hash>(n);
+  let cur = new Uint8Array(n * HASH_SIZE);
+  let next = new Uint8Array(n * HASH_SIZE);
+  const bits = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const p = paths[order[j]!]!;
+    cur.set(p.seed, j * HASH_SIZE);
+    bits[j] = p.left;
+  }
   const input = new Uint8Array(n * 2 * HASH_SIZE);
   const input32 = new Uint32Array(input.buffer);
-  const out = new Uint8Array(n * HASH_SIZE);
-  const out32 = new Uint32Array(out.buffer);
   let m = n;
-  for (let r = 0; r < rounds; r++) {
-    while (paths[order[m - 1]!]!.siblings.length <= r) m--;
+  for (let r = 0; m > 0; r++) {
+    // Paths done before round r: their hash is final.
+    while (m > 0 && paths[order[m - 1]!]!.siblings.length <= r) {
+      m--;
+      results[order[m]!] = cur.slice(m * HASH_SIZE, (m + 1) * HASH_SIZE);
+    }
+    if (m === 0) break;
+    const cur32 = new Uint32Array(cur.buffer);
     for (let j = 0; j < m; j++) {
-      const i = order[j]!;
-      const p = paths[i]!;
-      // The path's hash goes right of a left sibling, else left; the sibling fills the other half.
-      const left = p.left[r] === 1;
-      input.set(p.siblings[r]!, left ? 2 * j * HASH_SIZE : (2 * j + 1) * HASH_SIZE);
-      const to = (left ? 2 * j + 1 : 2 * j) * WORDS;
-      const from = i * WORDS;
+      const b = bits[j]!;
+      const bit = b % 2;
+      bits[j] = (b - bit) / 2;
+      // The running hash goes right of a left sibling, else left; the sibling fills the other half.
+      input.set(paths[order[j]!]!.siblings[r]!, (2 * j + 1 - bit) * HASH_SIZE);
+      const to = (2 * j + bit) * WORDS;
+      const from = j * WORDS;
       for (let w = 0; w < WORDS; w++) input32[to + w] = cur32[from + w]!;
     }
-    hasher.kernel.nodeHashes(input.subarray(0, m * 2 * HASH_SIZE), out);
-    for (let j = 0; j < m; j++) {
-      const to = order[j]! * WORDS;
-      const from = j * WORDS;
-      for (let w = 0; w < WORDS; w++) cur32[to + w] = out32[from + w]!;
-    }
+    hasher.kernel.nodeHashes(input.subarray(0, m * 2 * HASH_SIZE), next);
+    [cur, next] = [next, cur];
   }
-  const results = new Array<Hash>(n);
-  for (let i = 0; i < n; i++) results[i] = cur.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
   return results;
 }
 
@@ -305,13 +319,13 @@ function consistencyPaths(
   proof: readonly Hash[],
   subtreeRoot: Hash,
   what: string,
-): { readonly old?: HashPath; readonly root: HashPath } {
+): { readonly old?: Path; readonly root: Path } {
   if (end === size) {
     // The subtree is on the right edge: its ancestors' left siblings lead to the root.
     const level = bitLengthXor(end - 1, start);
     const want = popcount(shiftRight(start, level));
     if (proof.length !== want) throw new ProofError(`a ${what} has ${want} hashes, got ${proof.length}`);
-    return { root: new HashPath(subtreeRoot).border(proof, 0, proof.length) };
+    return { root: new HashPath(subtreeRoot).border(proof, 0, proof.length).path() };
   }
   // The proof is a suffix of the inclusion proof of leaf end - 1 in the tree of `size`, from the
   // level where the subtree's largest perfect part sits (`shift`), preceded by that part's hash
@@ -324,14 +338,20 @@ function consistencyPaths(
   const seed = perfect ? subtreeRoot : proof[0]!;
   if (proof.length !== p0 + inner + border) throw new ProofError(`a ${what} has ${p0 + inner + border} hashes, got ${proof.length}`);
   const mask = shiftRight(end - 1, shift);
-  const root = new HashPath(seed).inner(proof, p0, p0 + inner, mask).border(proof, p0 + inner, proof.length);
+  const root = new HashPath(seed)
+    .inner(proof, p0, p0 + inner, mask)
+    .border(proof, p0 + inner, proof.length)
+    .path();
   if (perfect) return { root };
   // Rebuild the subtree's own hash from the proof's hashes that lie inside it: the left siblings
   // below the subtree's top (height h above the leaves), and the border hashes under it.
   const h = bitLengthXor(end - 1, start);
   const subInner = Math.min(h, forkLevel) - shift;
   const subBorder = Math.max(0, border - popcount(shiftRight(end - 1, h)));
-  const old = new HashPath(seed).innerRight(proof, p0, p0 + subInner, mask).border(proof, p0 + inner, p0 + inner + subBorder);
+  const old = new HashPath(seed)
+    .innerRight(proof, p0, p0 + subInner, mask)
+    .border(proof, p0 + inner, p0 + inner + subBorder)
+    .path();
   return { old, root };
 }
 
@@ -398,7 +418,7 @@ export interface ConsistencyClaim {
 export function verifyConsistencies(claims: readonly ConsistencyClaim[], hasher: Hasher = defaultHasher): void {
   if (!Array.isArray(claims)) throw new ProofError('claims must be an array');
   const planned = claims.map(consistencyCheck);
-  const paths: HashPath[] = [];
+  const paths: Path[] = [];
   for (const p of planned) {
     if (p === undefined) continue;
     if (p.old !== undefined) paths.push(p.old);
@@ -421,7 +441,7 @@ export function verifyConsistencies(claims: readonly ConsistencyClaim[], hasher:
 }
 
 /** verifyConsistency's checks, and the paths its hashing follows (undefined when the claim holds without hashing). */
-function consistencyCheck(c: ConsistencyClaim): { readonly old?: HashPath; readonly root: HashPath } | undefined {
+function consistencyCheck(c: ConsistencyClaim): { readonly old?: Path; readonly root: Path } | undefined {
   const { size1, size2, proof, root1, root2 } = c;
   proofNumber(size1, 'size1');
   proofNumber(size2, 'size2');

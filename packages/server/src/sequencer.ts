@@ -551,8 +551,8 @@ export class Sequencer {
     }
     if (added.length === 0) return undefined;
 
-    const completed = tree.appendMany(added.map((a) => a.leafHash));
-    const staged = this.tiles.stage(completed, this.head.staged);
+    const leafHashes = added.map((a) => a.leafHash);
+    const staged = this.tiles.stage((sink) => tree.pushMany(leafHashes, sink), this.head.staged);
     const batch = this.store.newBatch();
     for (const t of staged.touched) batch.putTile(t.level, t.index, t.stored());
     // One run of entries per bundle touched: a growing bundle is never rewritten.

@@ -1,4 +1,4 @@
-import { type CompletedNode, type Hash, type Hasher, type NodeId, type NodeReader, TILE_HEIGHT, TILE_WIDTH } from '@tlog/merkle';
+import { type Hash, type Hasher, type NodeId, type NodeReader, type NodeSink, TILE_HEIGHT, TILE_WIDTH } from '@tlog/merkle';
 import { LRUCache } from 'lru-cache';
 import { type LogStore, StorageError } from '../storage/store.js';
 import { TileNodes } from './tile-nodes.js';
@@ -74,20 +74,21 @@ export class TileCache implements NodeReader {
   }
 
   /**
-   * Computes the tiles a batch changes from the nodes its appends completed (in append order),
-   * without changing what readers see. Apply with {@link TileCache.apply} after the commit.
-   * `base`: the staged tiles of a batch not yet applied, that this one follows (overlapped
-   * commits); its tiles are copied before they change. Default: the applied edge.
+   * Computes the tiles a batch changes from the nodes its appends complete, without changing
+   * what readers see: `append` appends the batch to a compact tree, giving every completed node
+   * to the sink in append order (CompactTree.pushMany does). Apply with {@link TileCache.apply}
+   * after the commit. `base`: the staged tiles of a batch not yet applied, that this one follows
+   * (overlapped commits); its tiles are copied before they change. Default: the applied edge.
    */
-  stage(completed: readonly CompletedNode[], base?: StagedTiles): StagedTiles {
+  stage(append: (sink: NodeSink) => void, base?: StagedTiles): StagedTiles {
     const edge = new Map(base?.edge ?? this.edge);
     const mine = new Set<TileNodes>();
     const touched: TileNodes[] = [];
-    for (const n of completed) {
-      const level = Math.floor(n.level / TILE_HEIGHT);
-      const k = n.level % TILE_HEIGHT;
+    append((nodeLevel, nodeIndex, hash) => {
+      const level = Math.floor(nodeLevel / TILE_HEIGHT);
+      const k = nodeLevel % TILE_HEIGHT;
       const span = TILE_WIDTH >> k;
-      const index = Math.floor(n.index / span);
+      const index = Math.floor(nodeIndex / span);
       let t = edge.get(level);
       if (t === undefined || t.index < index) {
         t = TileNodes.empty(level, index);
@@ -99,8 +100,8 @@ export class TileCache implements NodeReader {
         touched.push(t);
         edge.set(level, t);
       }
-      t.set(k, n.index % span, n.hash);
-    }
+      t.set(k, nodeIndex % span, hash);
+    });
     return { touched, edge };
   }
 
