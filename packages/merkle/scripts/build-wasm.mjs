@@ -58,4 +58,5 @@ writeFileSync(
     `/** The SHA-256 kernel as a WebAssembly module, in base64. */\n` +
     `export const SHA256_WASM_BASE64 = '${Buffer.from(wasm).toString('base64')}';\n`,
 );
-console.log(`build-wasm: ${wasm.length} bytes -> ${target}`);
+// On stderr: `pnpm start` keeps stdout for the server's own three lines.
+console.error(`build-wasm: ${wasm.length} bytes -> ${target}`);
