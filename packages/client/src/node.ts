@@ -12,13 +12,14 @@ export { fileSlug } from '@tlog/files';
 export * from './trusted-state.js';
 
 /**
- * The fastest Hasher on Node: single hashes on node:crypto (one call costs less than the
- * WebAssembly kernel's four-lane pass for one message), batches (leaf lists, tree levels, many
- * proofs) on the WebAssembly SIMD kernel, several times faster per hash; node:crypto for both
- * where WebAssembly SIMD does not run.
+ * The fastest Hasher on Node: the WebAssembly SIMD kernel for batches (leaf lists, tree levels,
+ * many proofs; several times faster per hash than a node:crypto call) and for single node hashes
+ * (its scalar path costs less than a node:crypto call); node:crypto where WebAssembly SIMD does
+ * not run.
  */
 export function createNodeHasher(): Hasher {
-  return new Hasher((d) => nodeHash('sha256', d, 'buffer'), wasmSha256Kernel());
+  const kernel = wasmSha256Kernel();
+  return kernel === undefined ? new Hasher((d) => nodeHash('sha256', d, 'buffer')) : new Hasher((d) => kernel.sha256(d), kernel);
 }
 
 /**
