@@ -298,6 +298,32 @@ describeVectors('transparency-dev/merkle probes', () => {
 // ---------------------------------------------------------------------------------------------
 // Properties
 
+describe('batch verification', () => {
+  test('more proofs than one run hashes together (4,096 paths): all verify, and a bad one far in is caught', () => {
+    const leaves = Array.from({ length: 3000 }, (_, i) => defaultHasher.hashLeaf(Uint8Array.of(i & 0xff, i >> 8)));
+    const tree = new MemoryTree(leaves);
+    const size = leaves.length;
+    const root = treeRootSync(tree, size);
+    const inclusions = Array.from({ length: 5000 }, (_, i) => {
+      const index = (i * 7919) % size;
+      return { index, size, leafHash: leaves[index]!, proof: proveInclusionSync(tree, index, size), root };
+    });
+    verifyInclusions(inclusions);
+    const consistencies = Array.from({ length: 2500 }, (_, i) => {
+      const size1 = ((i * 7919) % (size - 1)) + 1;
+      return { size1, size2: size, proof: proveConsistencySync(tree, size1, size), root1: treeRootSync(tree, size1), root2: root };
+    });
+    verifyConsistencies(consistencies); // two paths for most: more than 4,096
+    const badInclusions = inclusions.slice();
+    badInclusions[4500] = { ...inclusions[4500]!, leafHash: leaves[(inclusions[4500]!.index + 1) % size]! };
+    expect(() => verifyInclusions(badInclusions)).toThrow(`inclusion proof for index ${inclusions[4500]!.index} in tree size ${size}`);
+    const badConsistencies = consistencies.slice();
+    const c = consistencies[2400]!;
+    badConsistencies[2400] = { ...c, root1: root };
+    expect(() => verifyConsistencies(badConsistencies)).toThrow(`consistency proof from size ${c.size1} to ${size}`);
+  });
+});
+
 describe('proof properties (fast-check)', () => {
   // One tree of 5000 leaves serves every size <= 5000 (a prefix of a tree is a tree).
   const leaves = leafHashesFor(5000);

@@ -130,49 +130,82 @@ function runPath(path: Path, hasher: Hasher): Hash {
 
 /** Words (uint32) per hash: the rounds copy hashes a word at a time, making no view per copy. */
 const WORDS = HASH_SIZE / 4;
+/** Paths hashed together at most: bounds the buffers (about 1.3 KB a path) and keeps them in cache. */
+const PATHS_PER_RUN = 4096;
+
+/** The hashes the paths lead to, in order: runPathGroup on groups of at most PATHS_PER_RUN paths. */
+function runPaths(paths: readonly Path[], hasher: Hasher): Hash[] {
+  if (paths.length <= PATHS_PER_RUN) return runPathGroup(paths, hasher);
+  const out: Hash[] = [];
+  for (let i = 0; i < paths.length; i += PATHS_PER_RUN) {
+    for (const h of runPathGroup(paths.slice(i, i + PATHS_PER_RUN), hasher)) out.push(h);
+  }
+  return out;
+}
 
 /**
  * The hashes the paths lead to, hashed round by round: round r is step r of every path that
  * long, in one kernel call. The paths are taken longest first, so those still going in a round
  * are a prefix, and slot j of the running hashes is the j-th of them: a round's output is the
- * next round's input as it stands.
+ * next round's input as it stands. Each path's siblings and sides are first laid out by round,
+ * so every round reads them in order from one buffer, a word at a time.
  */
-function runPaths(paths: readonly Path[], hasher: Hasher): Hash[] {
+function runPathGroup(paths: readonly Path[], hasher: Hasher): Hash[] {
   const n = paths.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => paths[y]!.siblings.length - paths[x]!.siblings.length);
-  const results = new Array<Hash>(n);
+  const rounds = n === 0 ? 0 : paths[order[0]!]!.siblings.length;
+  // Round r has active[r] paths, its siblings from slot roundAt[r] of the layout.
+  const active = new Array<number>(rounds);
+  const roundAt = new Array<number>(rounds);
+  let slots = 0;
+  for (let r = 0, m = n; r < rounds; r++) {
+    while (paths[order[m - 1]!]!.siblings.length <= r) m--;
+    active[r] = m;
+    roundAt[r] = slots;
+    slots += m;
+  }
+  const sib = new Uint8Array(slots * HASH_SIZE);
+  const sides = new Uint8Array(slots);
   let cur = new Uint8Array(n * HASH_SIZE);
-  let next = new Uint8Array(n * HASH_SIZE);
-  const bits = new Float64Array(n);
   for (let j = 0; j < n; j++) {
     const p = paths[order[j]!]!;
     cur.set(p.seed, j * HASH_SIZE);
-    bits[j] = p.left;
+    let left = p.left;
+    for (let r = 0; r < p.siblings.length; r++) {
+      const at = roundAt[r]! + j;
+      sib.set(p.siblings[r]!, at * HASH_SIZE);
+      const bit = left % 2;
+      sides[at] = bit;
+      left = (left - bit) / 2;
+    }
   }
+  const sib32 = new Uint32Array(sib.buffer);
+  let next = new Uint8Array(n * HASH_SIZE);
   const input = new Uint8Array(n * 2 * HASH_SIZE);
   const input32 = new Uint32Array(input.buffer);
-  let m = n;
-  for (let r = 0; m > 0; r++) {
-    // Paths done before round r: their hash is final.
-    while (m > 0 && paths[order[m - 1]!]!.siblings.length <= r) {
-      m--;
-      results[order[m]!] = cur.slice(m * HASH_SIZE, (m + 1) * HASH_SIZE);
-    }
-    if (m === 0) break;
+  const results = new Array<Hash>(n);
+  let done = n; // paths [done, n) of `order` have their final hash
+  for (let r = 0; r < rounds; r++) {
+    const m = active[r]!;
+    for (; done > m; done--) results[order[done - 1]!] = cur.slice((done - 1) * HASH_SIZE, done * HASH_SIZE);
     const cur32 = new Uint32Array(cur.buffer);
+    const base = roundAt[r]!;
     for (let j = 0; j < m; j++) {
-      const b = bits[j]!;
-      const bit = b % 2;
-      bits[j] = (b - bit) / 2;
       // The running hash goes right of a left sibling, else left; the sibling fills the other half.
-      input.set(paths[order[j]!]!.siblings[r]!, (2 * j + 1 - bit) * HASH_SIZE);
-      const to = (2 * j + bit) * WORDS;
-      const from = j * WORDS;
-      for (let w = 0; w < WORDS; w++) input32[to + w] = cur32[from + w]!;
+      const bit = sides[base + j]!;
+      const s = (base + j) * WORDS;
+      const c = j * WORDS;
+      const sibAt = (2 * j + 1 - bit) * WORDS;
+      const curAt = (2 * j + bit) * WORDS;
+      for (let w = 0; w < WORDS; w++) {
+        input32[sibAt + w] = sib32[s + w]!;
+        input32[curAt + w] = cur32[c + w]!;
+      }
     }
     hasher.kernel.nodeHashes(input.subarray(0, m * 2 * HASH_SIZE), next);
     [cur, next] = [next, cur];
   }
+  for (; done > 0; done--) results[order[done - 1]!] = cur.slice((done - 1) * HASH_SIZE, done * HASH_SIZE);
   return results;
 }
 
