@@ -235,9 +235,10 @@ export class Sequencer {
       if (entry.length > MAX_ENTRY_SIZE) throw new RangeError(`an entry has ${entry.length} bytes; the most is ${MAX_ENTRY_SIZE}`);
     }
     const n = entries.length;
+    const leafHashes = this.hasher.hashLeaves(entries);
     const sub: Submission = {
       entries,
-      leafHashes: new Array<Hash>(n),
+      leafHashes,
       keys: new Array<string>(n),
       refs: new Array<Ref | undefined>(n),
       found: NOTHING_FOUND,
@@ -249,12 +250,10 @@ export class Sequencer {
     };
     const lookup: Hash[] = []; // leaf hashes of own entries that might be in the log already
     const lookupAt: number[] = []; // and which own entry each is
-    const leafHashes = this.hasher.hashLeaves(entries);
     for (let i = 0; i < n; i++) {
       const entry = entries[i]!;
       const leafHash = leafHashes[i]!;
       const key = hashKey(leafHash);
-      sub.leafHashes[i] = leafHash;
       sub.keys[i] = key;
       // A repeat of an entry waiting in the pool, or of an earlier entry of this submission.
       const waiting = this.pending.get(key);
@@ -593,7 +592,10 @@ function asStorageError(err: unknown): StorageError {
 /** What the store lookup gives a submission whose entries the leaf filter all ruled out. */
 const NOTHING_FOUND: Promise<(number | undefined)[]> = Promise.resolve([]);
 
-/** The pool's key for a leaf hash: its 32 bytes as a one-byte-per-char string (cheap to make and hash). */
+/** Decodes a hash's 32 bytes to a 32-character string: one native call, no Buffer object. */
+const LATIN1 = new TextDecoder('latin1');
+
+/** The pool's key for a leaf hash: its 32 bytes as a one-byte-per-char string (cheap to make and hash; latin1 is one-to-one). */
 function hashKey(h: Hash): string {
-  return Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('latin1');
+  return LATIN1.decode(h);
 }
