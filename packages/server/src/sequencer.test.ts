@@ -206,6 +206,17 @@ function gated() {
   return { store, seq, events, writes, seals, failures };
 }
 
+/** Submits 'a' (its write starts) and then 'b' (prepared behind it); failures are awaited by the test. */
+async function twoInFlight(seq: Sequencer): Promise<[Promise<Sequenced>, Promise<Sequenced>]> {
+  const a = seq.submit([enc('a')]);
+  a.catch(() => {});
+  await settle();
+  const b = seq.submit([enc('b')]);
+  b.catch(() => {});
+  await settle();
+  return [a, b];
+}
+
 describe('Sequencer: overlapped commits', () => {
   it('writes the next batch while the previous one is sealed, never beside a write in flight, and acknowledges in order', async () => {
     const { seq, events, writes, seals } = gated();
@@ -240,12 +251,7 @@ describe('Sequencer: overlapped commits', () => {
 
   it('a failed seal fails the batch written after it too, and the owner hears of it only once that write has settled', async () => {
     const { seq, events, writes, seals, failures } = gated();
-    const a = seq.submit([enc('a')]);
-    a.catch(() => {});
-    await settle();
-    const b = seq.submit([enc('b')]);
-    b.catch(() => {});
-    await settle();
+    const [a, b] = await twoInFlight(seq);
     writes[0]!.resolve();
     await settle();
     expect(events).toEqual(['write 1', 'written 1', 'seal 1', 'write 2']);
@@ -265,12 +271,7 @@ describe('Sequencer: overlapped commits', () => {
 
   it('a failed write fails the batch prepared behind it, which is never written', async () => {
     const { store, seq, events, writes, failures } = gated();
-    const a = seq.submit([enc('a')]);
-    a.catch(() => {});
-    await settle();
-    const b = seq.submit([enc('b')]);
-    b.catch(() => {});
-    await settle();
+    const [a, b] = await twoInFlight(seq);
     store.failNextCommit('lost');
     writes[0]!.resolve();
     await expect(a).rejects.toThrow(/injected commit failure/);
