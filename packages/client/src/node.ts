@@ -5,7 +5,7 @@
 
 import { hash as nodeHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { Hasher, wasmSha256Kernel } from '@tlog/merkle';
+import { fastHasher, type Hasher } from '@tlog/merkle';
 import { ArgumentError } from './errors.js';
 
 export { fileSlug } from '@tlog/files';
@@ -18,8 +18,7 @@ export * from './trusted-state.js';
  * not run.
  */
 export function createNodeHasher(): Hasher {
-  const kernel = wasmSha256Kernel();
-  return kernel === undefined ? new Hasher((d) => nodeHash('sha256', d, 'buffer')) : new Hasher((d) => kernel.sha256(d), kernel);
+  return fastHasher((d) => nodeHash('sha256', d, 'buffer'));
 }
 
 /**

@@ -145,12 +145,12 @@ function views(buf: Uint8Array, n: number): Hash[] {
 /**
  * A new Hasher on the fastest SHA-256 available here, for single hashes and batches: the
  * WebAssembly SIMD kernel ({@link wasmSha256Kernel}) where WebAssembly with SIMD runs, else
- * pure-JavaScript `@noble/hashes`. Each call makes a new kernel instance (with its own memory):
- * keep the Hasher.
+ * `fallback` (default: pure-JavaScript `@noble/hashes`; on Node, node:crypto's is faster). Each
+ * call makes a new kernel instance (with its own memory): keep the Hasher.
  */
-export function fastHasher(): Hasher {
+export function fastHasher(fallback: Sha256 = nobleSha256): Hasher {
   const kernel = wasmSha256Kernel();
-  return kernel === undefined ? new Hasher() : new Hasher((data) => kernel.sha256(data), kernel);
+  return kernel === undefined ? new Hasher(fallback) : new Hasher((data) => kernel.sha256(data), kernel);
 }
 
 /**

@@ -258,8 +258,7 @@ export function verifyInclusion(
   hasher: Hasher = defaultHasher,
 ): void {
   proofHash(root, 'root');
-  const computed = runPath(inclusionPath(index, size, leafHash, proof), hasher);
-  if (!bytesEqual(computed, root)) throw new RootMismatchError(root, computed, `inclusion proof for index ${index} in tree size ${size}`);
+  checkInclusionRoot({ index, size, leafHash, proof, root }, runPath(inclusionPath(index, size, leafHash, proof), hasher));
 }
 
 /** One inclusion proof to check with {@link verifyInclusions}: verifyInclusion's arguments. */
@@ -285,12 +284,13 @@ export function verifyInclusions(claims: readonly InclusionClaim[], hasher: Hash
     return inclusionPath(c.index, c.size, c.leafHash, c.proof);
   });
   const roots = runPaths(paths, hasher);
-  for (let i = 0; i < claims.length; i++) {
-    const c = claims[i]!;
-    if (!bytesEqual(roots[i]!, c.root)) {
-      throw new RootMismatchError(c.root, roots[i]!, `inclusion proof for index ${c.index} in tree size ${c.size}`);
-    }
-  }
+  for (let i = 0; i < claims.length; i++) checkInclusionRoot(claims[i]!, roots[i]!);
+}
+
+/** RootMismatchError unless the root a claim's proof leads to is the claimed one. */
+function checkInclusionRoot(c: InclusionClaim, computed: Hash): void {
+  if (!bytesEqual(computed, c.root))
+    throw new RootMismatchError(c.root, computed, `inclusion proof for index ${c.index} in tree size ${c.size}`);
 }
 
 /**
@@ -422,15 +422,10 @@ export function verifyConsistency(
   root2: Hash,
   hasher: Hasher = defaultHasher,
 ): void {
-  const paths = consistencyCheck({ size1, size2, proof, root1, root2 });
+  const claim = { size1, size2, proof, root1, root2 };
+  const paths = consistencyCheck(claim);
   if (paths === undefined) return;
-  const what = `consistency proof from size ${size1} to ${size2}`;
-  if (paths.old !== undefined) {
-    const hash1 = runPath(paths.old, hasher);
-    if (!bytesEqual(hash1, root1)) throw new RootMismatchError(root1, hash1, `${what} (old root)`);
-  }
-  const computed = runPath(paths.root, hasher);
-  if (!bytesEqual(computed, root2)) throw new RootMismatchError(root2, computed, `${what} (new root)`);
+  checkConsistencyRoots(claim, paths.old === undefined ? undefined : runPath(paths.old, hasher), runPath(paths.root, hasher));
 }
 
 /** One consistency proof to check with {@link verifyConsistencies}: verifyConsistency's arguments. */
@@ -462,15 +457,19 @@ export function verifyConsistencies(claims: readonly ConsistencyClaim[], hasher:
   for (let i = 0; i < claims.length; i++) {
     const p = planned[i];
     if (p === undefined) continue;
-    const c = claims[i]!;
-    const what = `consistency proof from size ${c.size1} to ${c.size2}`;
-    if (p.old !== undefined) {
-      const hash1 = hashes[k++]!;
-      if (!bytesEqual(hash1, c.root1)) throw new RootMismatchError(c.root1, hash1, `${what} (old root)`);
-    }
-    const computed = hashes[k++]!;
-    if (!bytesEqual(computed, c.root2)) throw new RootMismatchError(c.root2, computed, `${what} (new root)`);
+    const hash1 = p.old === undefined ? undefined : hashes[k++]!;
+    checkConsistencyRoots(claims[i]!, hash1, hashes[k++]!);
   }
+}
+
+/**
+ * RootMismatchError unless a consistency claim's proof rebuilds its old root (`hash1`, when the
+ * old tree is not perfect and so has a path of its own) and leads to its new root (`computed`).
+ */
+function checkConsistencyRoots(c: ConsistencyClaim, hash1: Hash | undefined, computed: Hash): void {
+  const what = `consistency proof from size ${c.size1} to ${c.size2}`;
+  if (hash1 !== undefined && !bytesEqual(hash1, c.root1)) throw new RootMismatchError(c.root1, hash1, `${what} (old root)`);
+  if (!bytesEqual(computed, c.root2)) throw new RootMismatchError(c.root2, computed, `${what} (new root)`);
 }
 
 /** verifyConsistency's checks, and the paths its hashing follows (undefined when the claim holds without hashing). */

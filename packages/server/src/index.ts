@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
-import { Hasher, parseCheckpoint, parseNote, wasmSha256Kernel } from '@tlog/merkle';
+import { fastHasher, type Hasher, parseCheckpoint, parseNote } from '@tlog/merkle';
 import type { Hono } from 'hono';
 import { type Logger, pino } from 'pino';
 import { createApp } from './app.js';
@@ -46,8 +46,7 @@ export { type CommitBatch, type LogStore, StorageCorruptError, StorageError, typ
  * node:crypto call and faster for one node hash too; node:crypto where WebAssembly SIMD does not run.
  */
 export function nodeHasher(): Hasher {
-  const kernel = wasmSha256Kernel();
-  return kernel === undefined ? new Hasher((d) => crypto.hash('sha256', d, 'buffer')) : new Hasher((d) => kernel.sha256(d), kernel);
+  return fastHasher((d) => crypto.hash('sha256', d, 'buffer'));
 }
 
 /** A log with its HTTP app, not listening. */
