@@ -13,6 +13,7 @@ export default defineConfig({
       { find: /^@tlog\/client$/, replacement: src('client/src/index.ts') },
       { find: /^@tlog\/client\/node$/, replacement: src('client/src/node.ts') },
       { find: /^@tlog\/files$/, replacement: src('files/src/index.ts') },
+      { find: /^@tlog\/events$/, replacement: src('events/src/index.ts') },
       { find: /^@tlog\/witness$/, replacement: src('witness/src/index.ts') },
       { find: /^@tlog\/witness\/node$/, replacement: src('witness/src/node.ts') },
     ],
