@@ -100,6 +100,13 @@ export function honestFaults(): FakeLogFaults {
   };
 }
 
+/** An answer of the fake log. */
+export interface FakeAnswer {
+  readonly status: number;
+  readonly body: string | Uint8Array;
+  readonly type: string;
+}
+
 /** A running fake log. */
 export class FakeLog {
   readonly origin: string;
@@ -139,9 +146,14 @@ export class FakeLog {
   /** Starts a fake log on a random local port. */
   static async start(origin?: string): Promise<FakeLog> {
     const log = new FakeLog(origin);
-    await new Promise<void>((resolve) => log.server.listen(0, '127.0.0.1', resolve));
-    log.url = `http://127.0.0.1:${(log.server.address() as AddressInfo).port}`;
+    await log.listen();
     return log;
+  }
+
+  /** Listens on a random local port and sets `url`. */
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   async stop(): Promise<void> {
@@ -187,11 +199,12 @@ export class FakeLog {
     return signNote(text, [this.faults.wrongKey ? this.wrongSigner : this.signer]);
   }
 
-  private async handle(
-    method: string,
-    rawUrl: string,
-    req: NodeJS.ReadableStream,
-  ): Promise<{ status: number; body: string | Uint8Array; type: string }> {
+  /** Answers what the plain log does not: for subclasses that add endpoints (undefined: 404). */
+  protected handleMore(_method: string, _url: URL, _req: NodeJS.ReadableStream): Promise<FakeAnswer | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  private async handle(method: string, rawUrl: string, req: NodeJS.ReadableStream): Promise<FakeAnswer> {
     const u = new URL(rawUrl, 'http://x');
     this.requests.push(u.pathname);
     const text = (status: number, body: string) => ({ status, body, type: 'text/plain; charset=utf-8' });
@@ -272,7 +285,7 @@ export class FakeLog {
         receipt: formatTlogProof({ index, proof, checkpoint }),
       });
     }
-    return text(404, 'not found');
+    return (await this.handleMore(method, u, req)) ?? text(404, 'not found');
   }
 
   private tamper(proof: Hash[]): Hash[] {

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
- * The `tlog` command: checkpoint, submit, verify, monitor, audit and witness.
+ * The `tlog` command: checkpoint, submit, verify, monitor, audit, event, events and witness.
  * Exit status: 0 everything verified, 1 usage, configuration, file or network error, 3 the log
  * misbehaved or a proof failed. Every failure is reported as one line on stderr.
  */
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerCheckpointCommand } from './commands/checkpoint.js';
+import { registerEventCommands } from './commands/event.js';
+import { registerEventsCommand } from './commands/events.js';
 import { registerMonitorCommand } from './commands/monitor.js';
 import { registerSubmitCommand } from './commands/submit.js';
 import { registerVerifyCommand } from './commands/verify.js';
@@ -22,6 +24,8 @@ registerSubmitCommand(program);
 registerVerifyCommand(program);
 registerMonitorCommand(program);
 registerAuditCommand(program);
+registerEventCommands(program);
+registerEventsCommand(program);
 registerWitnessCommands(program);
 
 /**

@@ -36,6 +36,37 @@ export const consistencyAnswer = z.object({
   proof: z.array(z.string()),
 });
 
+/** An index as the API answers it: a safe non-negative integer. */
+const index = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/**
+ * An event receipt inside an answer; its fields are checked by parseEventReceipt (@tlog/events)
+ * afterwards, so that a bad record is named by its field path.
+ */
+const eventReceipt = z.object({ record: z.unknown(), salt: z.string(), index, leafHash: z.string(), proof: z.string() });
+
+/** POST /v1/events. */
+export const appendEventAnswer = z.object({ index, id: z.string(), leafHash: z.string(), checkpoint: z.string(), receipt: eventReceipt });
+
+/** POST /v1/events/batch[?receipts=1]. */
+export const appendEventsAnswer = z.object({
+  results: z.array(z.object({ index, id: z.string(), leafHash: z.string() })),
+  checkpoint: z.string(),
+  receipts: z.array(eventReceipt).optional(),
+});
+
+/** GET /v1/events/{id or index}: an event receipt with the checkpoint beside it. */
+export const eventAnswer = eventReceipt.extend({ checkpoint: z.string() });
+
+/** GET /v1/events (one page of a search). */
+export const eventPageAnswer = z.object({
+  checkpoint: z.string(),
+  events: z.array(
+    z.object({ index, leafHash: z.string(), record: z.unknown(), salt: z.string(), inclusion: z.array(z.string()).optional() }),
+  ),
+  next: z.string().optional(),
+});
+
 /** GET /v1/log (only the field the client reads). */
 export const logAnswer = z.object({ verifierKey: z.string() });
 

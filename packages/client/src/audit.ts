@@ -28,6 +28,12 @@ export interface AuditOptions {
   readonly onProgress?: (p: AuditProgress) => void;
   /** How many entry bundles (each with its level-0 tile) to fetch ahead (default 8). */
   readonly prefetch?: number;
+  /**
+   * Called with each entry bundle's entries, in order, once they hash to the level-0 tile the log
+   * serves (`first` is the index of the first); the audit waits for it. The root is checked only
+   * after the last bundle, so the entries are authentic once auditLog returns.
+   */
+  readonly onBundle?: (first: number, entries: readonly Uint8Array[]) => void | Promise<void>;
 }
 
 /** What a successful audit checked. */
@@ -87,6 +93,7 @@ export async function auditLog(client: LogClient, at: VerifiedCheckpoint, option
     tree.pushMany(leafHashes, sink);
     await compareTile(client, at, { level: 0, index: n, width }, leafHashes, tileData);
     tiles++;
+    await options.onBundle?.(n * TILE_WIDTH, entries);
     options.onProgress?.({ entries: n * TILE_WIDTH + width, total: size });
   }
   const root = tree.root();

@@ -81,6 +81,9 @@ export class ProtocolError extends LogClientError {
   }
 }
 
+/** Every {@link MisbehaviourKind}, for parsers of evidence files. */
+export const MISBEHAVIOUR_KINDS = ['rollback', 'fork', 'bad-signature', 'bad-proof', 'bad-entries', 'bad-events'] as const;
+
 /**
  * What kind of misbehaviour was seen:
  * - `rollback`: a correctly signed checkpoint smaller than the trusted one;
@@ -90,9 +93,15 @@ export class ProtocolError extends LogClientError {
  * - `bad-signature`: a checkpoint not signed by the pinned key (or for another origin) after
  *   one was trusted, or in an answer to a submission;
  * - `bad-proof`: an inclusion or consistency proof, or a hash tile, that does not verify;
- * - `bad-entries`: an entry bundle whose entries do not hash to the authenticated leaf hashes.
+ * - `bad-entries`: an entry bundle whose entries do not hash to the authenticated leaf hashes;
+ * - `bad-events`: an audit event the log served that contradicts its signed tree or the question
+ *   asked: a record and salt that do not commit to the leaf proven at its index, a leaf hash the
+ *   tree does not have there, a record other than the one submitted or asked for, a search result
+ *   that does not match the filter or comes out of order, or (in an audit) an event index that
+ *   disagrees with the events. The event itself is proven in the log, so the answer is tied to
+ *   what the log signed.
  */
-export type MisbehaviourKind = 'rollback' | 'fork' | 'bad-signature' | 'bad-proof' | 'bad-entries';
+export type MisbehaviourKind = (typeof MISBEHAVIOUR_KINDS)[number];
 
 /**
  * The material that shows a log misbehaved. Signed notes are kept verbatim so a third party can

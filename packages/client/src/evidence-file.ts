@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { errorMessage } from './checks.js';
 import type { LogMisbehaviourError, MisbehaviourKind } from './errors.js';
-import { VerificationError } from './errors.js';
+import { MISBEHAVIOUR_KINDS, VerificationError } from './errors.js';
 
 /** Format tag of evidence files, so other tools can recognise them. */
 export const EVIDENCE_TYPE = 'tlog-misbehaviour-evidence/v1';
@@ -32,7 +32,7 @@ export interface EvidenceRecord {
 
 const evidenceSchema = z.object({
   type: z.literal(EVIDENCE_TYPE),
-  kind: z.enum(['rollback', 'fork', 'bad-signature', 'bad-proof', 'bad-entries']),
+  kind: z.enum(MISBEHAVIOUR_KINDS),
   message: z.string(),
   detectedAt: z.string(),
   origin: z.string(),

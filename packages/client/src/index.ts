@@ -4,10 +4,24 @@
  * '@tlog/client/node'. The tlog-witness server is @tlog/witness, the `tlog` command @tlog/cli.
  */
 
+export type { EventFilter, EventInput, EventOutcome, EventParty, EventReceipt, EventRecord } from '@tlog/events';
 export * from './audit.js';
 export type { VerifiedCheckpoint } from './checkpoint.js';
 export type { LogEntry } from './entries.js';
 export * from './errors.js';
+export * from './event-audit.js';
+export * from './event-receipt.js';
+export type {
+  AppendEventsOptions,
+  AppendedEvent,
+  EventOrder,
+  EventReadOptions,
+  EventSearchOptions,
+  GetEventOptions,
+  NewEvent,
+  VerifiedEvent,
+} from './events.js';
+export { DEFAULT_EVENT_PAGE_SIZE, MAX_EVENT_BATCH, MAX_EVENT_PAGE_SIZE } from './events.js';
 export * from './evidence-file.js';
 export type { ForkProof } from './fork-evidence.js';
 export { verifyForkEvidence } from './fork-evidence.js';

@@ -1,3 +1,4 @@
+import type { EventFilter } from '@tlog/events';
 import type { Hash, Hasher, NoteVerifier, TileHashReader, TileId } from '@tlog/merkle';
 import { defaultHasher, parseVerifierKey } from '@tlog/merkle';
 import type { VerifiedCheckpoint } from './checkpoint.js';
@@ -8,6 +9,18 @@ import type { LogContext } from './context.js';
 import type { LogEntry } from './entries.js';
 import { authenticatedEntries, authenticatedEntryBundle, fetchEntryBundle } from './entries.js';
 import { ArgumentError } from './errors.js';
+import { checkEventKey, checkNewEvent, checkNewEvents, checkSearch } from './event-arguments.js';
+import type {
+  AppendEventsOptions,
+  AppendedEvent,
+  EventContext,
+  EventReadOptions,
+  EventSearchOptions,
+  GetEventOptions,
+  NewEvent,
+  VerifiedEvent,
+} from './events.js';
+import { appendEvent, appendEvents, getEvent, searchEvents } from './events.js';
 import type { FetchLike } from './http.js';
 import type { InclusionProof, LeafHashProofOptions } from './inclusion.js';
 import { inclusionProof, inclusionProofForLeafHash } from './inclusion.js';
@@ -64,6 +77,8 @@ export class LogClient {
   readonly hasher: Hasher;
   private readonly log: LogContext;
   private readonly proofSources = new ProofSourceChooser();
+  /** What the event methods need of this client. */
+  private readonly events: EventContext;
   /** The first successful {@link verifyLogKey} before a submission, shared by concurrent ones. */
   private logKeyVerified: Promise<VerifiedCheckpoint> | undefined;
 
@@ -96,6 +111,7 @@ export class LogClient {
       // Bind: some runtimes refuse a fetch called with another `this`.
       http: { fetch: (input, init) => f(input, init), timeoutMs },
     };
+    this.events = { log: this.log, chooser: this.proofSources };
   }
 
   /** Verifies a signed checkpoint against the pinned key and origin; LogMisbehaviourError('bad-signature') if it does not verify. */
@@ -231,6 +247,63 @@ export class LogClient {
    */
   async *entries(start: number, end: number, at?: VerifiedCheckpoint): AsyncGenerator<LogEntry> {
     yield* authenticatedEntries(this.log, { start, end, at: at ?? (await this.latestCheckpoint()) });
+  }
+
+  /**
+   * Appends one audit event (POST /v1/events) and verifies the answer: the event is validated
+   * first (ArgumentError naming the field); then the checkpoint's signature, the receipt's
+   * inclusion proof, that the record and salt commit to the proven leaf, that the record is the
+   * event sent (plus its id and received_at), and that the checkpoints are consistent with each
+   * other and with `options.trusted`. Resending an event with the same id and content returns the
+   * original; another event with a logged id is an ArgumentError. Runs {@link verifyLogKey} once
+   * per client first, like {@link submit}.
+   */
+  async appendEvent(event: NewEvent, options: EventReadOptions = {}): Promise<VerifiedEvent> {
+    const sent = checkNewEvent(event);
+    await this.logKeyOnce();
+    return appendEvent(this.events, sent, options);
+  }
+
+  /**
+   * Appends 1 to 1000 events in one request (POST /v1/events/batch), all or none. With
+   * `receipts: true` every event is verified as {@link appendEvent} does; without, each result's
+   * index and leaf hash are checked against the signed tree's authenticated hash tiles (the log
+   * sends no record or salt then, so there is no commitment to check). Results are in the order
+   * of the events; a resent event keeps its original index.
+   */
+  appendEvents(events: readonly NewEvent[], options: AppendEventsOptions & { readonly receipts: true }): Promise<VerifiedEvent[]>;
+  appendEvents(events: readonly NewEvent[], options?: AppendEventsOptions): Promise<AppendedEvent[]>;
+  async appendEvents(events: readonly NewEvent[], options: AppendEventsOptions = {}): Promise<AppendedEvent[] | VerifiedEvent[]> {
+    const sent = checkNewEvents(events);
+    await this.logKeyOnce();
+    return appendEvents(this.events, sent, options);
+  }
+
+  /**
+   * The event with this id (looked up in `options.tenant`, none by default) or at this index (a
+   * number, or a string of digits), verified: its receipt against a checkpoint signed by the
+   * pinned key, its commitment, and that it is the event asked for. NotFoundError if the published
+   * tree has no such event (an index holding a raw entry included).
+   */
+  async getEvent(idOrIndex: string | number, options: GetEventOptions = {}): Promise<VerifiedEvent> {
+    const key = checkEventKey(idOrIndex, options.tenant);
+    await this.logKeyOnce();
+    return getEvent(this.events, key, options);
+  }
+
+  /**
+   * Every event matching `filter`, in index order (`options.order`, ascending by default),
+   * following the log's pages until the last. Each result is verified before it is yielded: its
+   * inclusion in its page's signed checkpoint (each page's checkpoint consistent with the others
+   * and with `options.trusted`), its commitment, that it matches the filter, and that indexes
+   * strictly increase (or decrease) across pages; otherwise LogMisbehaviourError('bad-events' or
+   * 'bad-proof'). The filter is validated first (ArgumentError). What the log leaves out cannot
+   * be seen here; an audit (auditEvents) checks that.
+   */
+  async *searchEvents(filter: EventFilter = {}, options: EventSearchOptions = {}): AsyncGenerator<VerifiedEvent> {
+    const query = checkSearch(filter, options);
+    await this.logKeyOnce();
+    yield* searchEvents(this.events, query, options);
   }
 
   /** {@link verifyLogKey} until it succeeds once; a failure (wrong key, no answer) is retried next time. */
