@@ -28,7 +28,7 @@ describe('the package', () => {
       dependencies?: Record<string, string>;
       bin?: unknown;
     };
-    expect(Object.keys(pkg.dependencies ?? {}).sort()).toEqual(['@tlog/files', '@tlog/merkle', 'zod']);
+    expect(Object.keys(pkg.dependencies ?? {}).sort()).toEqual(['@tlog/events', '@tlog/files', '@tlog/merkle', 'zod']);
     expect(pkg.bin).toBeUndefined();
   });
 });
