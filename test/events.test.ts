@@ -146,6 +146,28 @@ describe('events: writes', () => {
     expect((await s.app.request('/v1/events/007')).status).toBe(400);
   });
 
+  it('bounds a page by bytes as well as by count, and the rest follows', async () => {
+    const big = Array.from({ length: 20 }, (_, i) =>
+      ev({ actor: { type: 'user', id: 'big-writer' }, metadata: { i, pad: 'p'.repeat(60_000) } }),
+    );
+    for (let i = 0; i < big.length; i += 5) expect((await post(s, '/v1/events/batch', big.slice(i, i + 5))).status).toBe(200);
+    const first = (await (await s.app.request('/v1/events?actor=big-writer&limit=100')).json()) as { events: unknown[]; next?: string };
+    expect(first.events.length).toBeGreaterThan(0);
+    expect(first.events.length).toBeLessThan(20);
+    expect(first.next).toBeDefined();
+    let total = first.events.length;
+    let next = first.next;
+    while (next !== undefined) {
+      const page = (await (await s.app.request(`/v1/events?actor=big-writer&limit=100&cursor=${next}`)).json()) as {
+        events: unknown[];
+        next?: string;
+      };
+      total += page.events.length;
+      next = page.next;
+    }
+    expect(total).toBe(20);
+  });
+
   it('keeps personal data out of the data directory, and refuses another master key', async () => {
     const secret = {
       actor: { type: 'user', id: 'zq-actor-7781', name: 'Zqx Secretname' },

@@ -82,7 +82,7 @@ export function createApp(log: Log, opts: AppOptions): Hono {
   );
   app.route('/', proofRoutes(log));
   app.route('/', entryRoutes(log, opts, { reads, bodies }));
-  if (opts.events !== undefined) app.route('/', eventRoutes(opts.events, opts, { bodies }));
+  if (opts.events !== undefined) app.route('/', eventRoutes(opts.events, opts, { reads, bodies }));
   app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${clip(new URL(c.req.url).pathname, ECHO_MAX)}` }, 404));
   app.onError((err, c) => errorResponse(err, c, report));
   return app;

@@ -38,6 +38,8 @@ export interface StoredEvent {
   readonly index: number;
   readonly record: EventRecord;
   readonly salt: Uint8Array;
+  /** Bytes of the record's canonical form. */
+  readonly size: number;
 }
 
 /** What appending events gives: per event (in input order) its index, id and leaf hash, and the checkpoint holding them all. */
@@ -333,7 +335,7 @@ export class EventLog {
       } catch (err) {
         throw new StorageCorruptError(`storage is corrupt at event ${index}: its record is not JSON (${(err as Error).message})`);
       }
-      return { index, record, salt: plain.slice(0, SALT_SIZE) };
+      return { index, record, salt: plain.slice(0, SALT_SIZE), size: plain.length - SALT_SIZE };
     });
   }
 

@@ -22,6 +22,13 @@ import type { StoredEvent } from './event-log.js';
 
 /** Most results one page holds. */
 export const MAX_PAGE = 1000;
+/**
+ * Most record bytes (canonical form) one page holds; a page always holds at least one result, so
+ * a page of 64 KiB records holds 16 and its JSON stays under about 1.5 MB.
+ */
+export const MAX_PAGE_BYTES = 1024 * 1024;
+/** Most candidates read from the store at once (at most 2 MiB of 64 KiB records). */
+const READ_CHUNK = 32;
 /** Most candidate events one request reads and checks; beyond it the page ends early with a `next`. */
 const MAX_EXAMINED = 4000;
 /** Most index steps (seeks and reads of postings) one request takes; beyond it the page ends early with a `next`. */
@@ -247,12 +254,15 @@ export async function searchEvents(ctx: SearchContext, request: SearchRequest): 
   const streams = await planStreams(ctx, filter, asc, budget);
   if (streams === undefined) return empty; // a filter no event can match (an action prefix that names no action)
   const found: StoredEvent[] = [];
+  let bytes = 0;
   let examined = 0;
   let exhausted = false;
+  let full = false;
   try {
-    while (found.length < limit && examined < MAX_EXAMINED && budget.steps < MAX_STEPS) {
+    while (!full && found.length < limit && examined < MAX_EXAMINED && budget.steps < MAX_STEPS) {
       const candidates: number[] = [];
-      while (candidates.length < limit - found.length && budget.steps < MAX_STEPS) {
+      const want = Math.min(READ_CHUNK, limit - found.length);
+      while (candidates.length < want && budget.steps < MAX_STEPS) {
         const x = await leapfrog(streams, position);
         if (x === undefined || (asc ? x > hi : x < lo)) {
           exhausted = true;
@@ -261,9 +271,20 @@ export async function searchEvents(ctx: SearchContext, request: SearchRequest): 
         candidates.push(x);
         position = asc ? x + 1 : x - 1;
       }
-      if (candidates.length > 0) {
-        examined += candidates.length;
-        for (const ev of await ctx.readEvents(candidates)) if (ev !== undefined && eventMatches(ev.record, filter)) found.push(ev);
+      examined += candidates.length;
+      const events = await ctx.readEvents(candidates);
+      for (let k = 0; k < candidates.length; k++) {
+        const ev = events[k];
+        if (ev === undefined || !eventMatches(ev.record, filter)) continue;
+        if (found.length > 0 && bytes + ev.size > MAX_PAGE_BYTES) {
+          // The page is full: the next one starts at this candidate.
+          position = candidates[k]!;
+          exhausted = false;
+          full = true;
+          break;
+        }
+        bytes += ev.size;
+        found.push(ev);
       }
       if (exhausted) break;
     }

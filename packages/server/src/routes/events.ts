@@ -2,9 +2,9 @@ import { EventFormatError, type EventInput, FILTER_FIELDS, parseEventFilter, par
 import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { EventLog } from '../events/event-log.js';
-import { MAX_PAGE } from '../events/event-search.js';
+import { MAX_PAGE, MAX_PAGE_BYTES } from '../events/event-search.js';
 import { sizeLimit } from './body-limit.js';
-import type { ByteBudget } from './byte-budget.js';
+import { type ByteBudget, sendWithin } from './byte-budget.js';
 import { echo, httpError, methodNotAllowed } from './errors.js';
 import { decimal, noQuery, query } from './params.js';
 
@@ -12,6 +12,13 @@ import { decimal, noQuery, query } from './params.js';
 export const EVENT_BODY_MAX = 128 * 1024;
 /** Most events in one POST /v1/events/batch. */
 export const EVENTS_BATCH_MAX = 1000;
+
+/**
+ * What one search may hold at once: its page's records (MAX_PAGE_BYTES and one more), the chunk
+ * of candidates being read (2 MiB at most), and the answer as a JSON string and as bytes (its
+ * records, plus up to a thousand inclusion proofs). Five searches fit in the read budget at once.
+ */
+const PAGE_ROOM = 8 * MAX_PAGE_BYTES;
 
 /** How much one event write may carry. */
 export interface EventLimits {
@@ -84,7 +91,11 @@ const searchQuery = z.object({
  * Audit events: POST /v1/events (one JSON event), POST /v1/events/batch (a JSON array or NDJSON),
  * GET /v1/events/{id or index} (with a receipt) and GET /v1/events (search). See docs/events.md.
  */
-export function eventRoutes(events: EventLog, limits: EventLimits, budgets: { readonly bodies: ByteBudget }): Hono {
+export function eventRoutes(
+  events: EventLog,
+  limits: EventLimits,
+  budgets: { readonly reads: ByteBudget; readonly bodies: ByteBudget },
+): Hono {
   const app = new Hono();
   const flag = (v: string | undefined) => v === '1' || v === 'true';
 
@@ -148,22 +159,32 @@ export function eventRoutes(events: EventLog, limits: EventLimits, budgets: { re
     });
   });
 
-  app.get('/v1/events', query(searchQuery), async (c) => {
+  app.on(['GET', 'HEAD'], '/v1/events', query(searchQuery), async (c) => {
     const q = c.req.valid('query');
     const filter = parseEventFilter(Object.fromEntries(FILTER_FIELDS.map((f) => [f, q[f]])));
-    const page = await events.search({
-      filter,
-      order: q.order,
-      limit: q.limit ?? 100,
-      ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
-      proofs: flag(q.proofs),
-    });
-    if (page.next !== undefined) {
-      const url = new URL(c.req.url);
-      url.searchParams.set('cursor', page.next);
-      c.header('Link', `<${url.pathname}${url.search}>; rel="next"`);
+    // Room for the records read and the answer until it is sent: concurrent searches of large
+    // records would otherwise pile their pages up in memory.
+    const room = await budgets.reads.reserve(PAGE_ROOM);
+    let body: Uint8Array;
+    try {
+      const page = await events.search({
+        filter,
+        order: q.order,
+        limit: q.limit ?? 100,
+        ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+        proofs: flag(q.proofs),
+      });
+      if (page.next !== undefined) {
+        const url = new URL(c.req.url);
+        url.searchParams.set('cursor', page.next);
+        c.header('Link', `<${url.pathname}${url.search}>; rel="next"`);
+      }
+      body = new TextEncoder().encode(JSON.stringify(page));
+    } catch (err) {
+      room.release();
+      throw err;
     }
-    return c.json(page);
+    return sendWithin(c, room, body, 'application/json');
   });
   app.all('/v1/events', methodNotAllowed(['GET', 'HEAD', 'POST']));
 
