@@ -177,26 +177,26 @@ export class EventLog {
         throw new EventConflictError(`[${i}].id: the batch holds the id ${JSON.stringify(inputs[i]!.id)} twice with different content`);
       } else sameAs[i] = j;
     }
-    // Ids already logged, after any append of the same ids in flight has settled.
+    const last = await this.lastReceived();
+    // Ids already logged, after any append of the same ids in flight has settled. Looked up again
+    // whenever an append of one of them started meanwhile: the check just before the entries are
+    // submitted (with no await between) is what makes one id one event.
     const own = [...firstOf.entries()];
-    let found: (number | undefined)[];
+    let existing: Map<number, StoredEvent>; // input position -> the logged event
     for (;;) {
       const busy = own.map(([h]) => this.inflight.get(h)).filter((p) => p !== undefined);
       if (busy.length > 0) await Promise.allSettled(busy);
       const stored = await this.store.readExtensions(own.map(([, i]) => idKey(idTerms[i]!)));
-      if (own.some(([h]) => this.inflight.has(h))) continue;
-      found = stored.map((v) => (v === undefined ? undefined : indexOfKey(v)));
-      break;
-    }
-    const existing = new Map<number, StoredEvent>(); // input position -> the logged event
-    if (found.some((f) => f !== undefined)) {
-      const at = own.map(([, i], k) => ({ i, index: found[k] })).filter((x) => x.index !== undefined);
-      const events = await this.readEvents(at.map((x) => x.index!));
+      const at: { i: number; index: number }[] = [];
+      stored.forEach((v, k) => {
+        if (v !== undefined) at.push({ i: own[k]![1], index: indexOfKey(v) });
+      });
+      const events = at.length === 0 ? [] : await this.readEvents(at.map((x) => x.index));
+      existing = new Map();
       for (let k = 0; k < at.length; k++) {
-        const { i } = at[k]!;
+        const { i, index } = at[k]!;
         const ev = events[k];
-        if (ev === undefined)
-          throw new StorageCorruptError(`storage is corrupt at event ${at[k]!.index}: its id is indexed but it is missing`);
+        if (ev === undefined) throw new StorageCorruptError(`storage is corrupt at event ${index}: its id is indexed but it is missing`);
         if (contentOf(ev.record) !== contentOf(inputs[i]!)) {
           throw new EventConflictError(
             `${n > 1 ? `[${i}].` : ''}id: an event with the id ${JSON.stringify(inputs[i]!.id)} was already logged (index ${ev.index}) with other content`,
@@ -204,9 +204,9 @@ export class EventLog {
         }
         existing.set(i, ev);
       }
+      if (!own.some(([h]) => this.inflight.has(h))) break;
     }
 
-    const last = await this.lastReceived();
     // The new events. From here to log.append nothing awaits: received_at is taken and the entries
     // are submitted in one step, so along the log received_at never decreases.
     const now = Math.max(Date.now(), last, this.lastReceivedMs ?? 0);
