@@ -40,7 +40,8 @@ describe('event schema', () => {
     [{ ...base, occurred_at: '2026-12-01T18:04:05' }, 'occurred_at', 'RFC 3339'],
     [{ ...base, context: { ip: '999.1.1.1' } }, 'context.ip', 'IPv4 or IPv6'],
     [{ ...base, id: '12345' }, 'id', 'only digits'],
-    [{ ...base, id: 'a b' }, 'id', 'visible ASCII'],
+    [{ ...base, id: 'a b' }, 'id', 'letters, digits'],
+    [{ ...base, id: 'a/b' }, 'id', 'URL path'],
     [{ ...base, received_at: '2026-12-01T17:04:06.000Z' }, '', 'unknown field "received_at"'],
     [{ ...base, metadata: { a: [[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]] } }, 'metadata', 'nested at most 16'],
   ])('refuses %j at %s', (value, path, message) => {

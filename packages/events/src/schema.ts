@@ -12,7 +12,9 @@ export const MAX_METADATA_DEPTH = 16;
 
 /** `noun.verb` (more dot-separated parts allowed), lowercase letters, digits, `_` and `-`. */
 const ACTION = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)+$/;
-/** Visible ASCII without spaces: what an id, a type or a tenant is made of. */
+/** What an event id is made of: characters a URL path segment takes as they are. */
+const ID = /^[A-Za-z0-9._~:@+=-]+$/;
+/** Visible ASCII without spaces: what a type or a tenant is made of. */
 const TOKEN = /^[\x21-\x7e]+$/;
 /** Whether `s` has no C0/C1 control characters (they garble logs and terminals). */
 function noControls(s: string): boolean {
@@ -80,7 +82,11 @@ const fields = {
     })
     .default({}),
   metadata: metadata.default({}),
-  id: token(MAX_ID_LENGTH)
+  id: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
+    .regex(ID, 'must be letters, digits and . _ ~ : @ + = - only (it goes in a URL path)')
     .refine((s) => !/^[0-9]+$/.test(s), 'must not be only digits (GET /v1/events/{id or index} would read it as an index)')
     .optional(),
 };

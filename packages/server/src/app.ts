@@ -1,8 +1,10 @@
 import { Hono, type MiddlewareHandler } from 'hono';
+import type { EventLog } from './events/event-log.js';
 import type { Log } from './log.js';
 import { ByteBudget } from './routes/byte-budget.js';
 import { ENTRIES_PAGE_MAX, ENTRIES_PAGE_MAX_BYTES, entryRoutes } from './routes/entries.js';
 import { clip, ECHO_MAX, type ErrorReporter, echo, errorResponse, httpError } from './routes/errors.js';
+import { eventRoutes } from './routes/events.js';
 import { logInfoRoutes } from './routes/log-info.js';
 import { proofRoutes } from './routes/proofs.js';
 import { tileRoutes } from './routes/tiles.js';
@@ -20,6 +22,8 @@ export interface AppOptions {
   readonly witnessQuorum?: number;
   /** Told of unexpected (5xx) errors. */
   readonly report?: ErrorReporter;
+  /** The log's audit events (the /v1/events routes); without it those routes are absent. */
+  readonly events?: EventLog;
 }
 
 /**
@@ -78,6 +82,7 @@ export function createApp(log: Log, opts: AppOptions): Hono {
   );
   app.route('/', proofRoutes(log));
   app.route('/', entryRoutes(log, opts, { reads, bodies }));
+  if (opts.events !== undefined) app.route('/', eventRoutes(opts.events, opts, { reads, bodies }));
   app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${clip(new URL(c.req.url).pathname, ECHO_MAX)}` }, 404));
   app.onError((err, c) => errorResponse(err, c, report));
   return app;

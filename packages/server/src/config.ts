@@ -53,6 +53,7 @@ export const ConfigSchema = z
     dataDir: z.string().min(1).default('./data'),
     origin: z.string().refine(isValidKeyName, 'must be a key name: non-empty, no spaces, no "+"').optional(),
     keyFile: z.string().min(1).optional(),
+    masterKeyFile: z.string().min(1).optional(),
     batchMaxEntries: int(1, 1 << 20).default(4096),
     batchMaxBytes: int(65_536, 1 << 30).default(4 * 1024 * 1024),
     batchIntervalMs: int(0, 60_000).default(0),
@@ -101,6 +102,12 @@ export const CONFIG_OPTIONS: readonly { key: Key; flag: string; env: string; des
     flag: '--key <file>',
     env: 'LOG_KEY_FILE',
     description: 'signer key file (PRIVATE+KEY+...) [<data-dir>/log.key, generated]',
+  },
+  {
+    key: 'masterKeyFile',
+    flag: '--master-key-file <file>',
+    env: 'TLOG_MASTER_KEY_FILE',
+    description: 'master key file (32 bytes, base64) that wraps the key events are encrypted under [<data-dir>/master.key, generated]',
   },
   { key: 'batchMaxEntries', flag: '--batch-max-entries <n>', env: 'BATCH_MAX_ENTRIES', description: 'most new entries per commit [4096]' },
   {

@@ -13,6 +13,8 @@ import type { Hono } from 'hono';
 import { type Logger, pino } from 'pino';
 import { createApp } from './app.js';
 import { type Config, type ConfigInput, ConfigSchema, DEFAULT_ORIGIN } from './config.js';
+import { EventLog, PendingEvents } from './events/event-log.js';
+import { MASTER_KEY_FILE_NAME, openEventKeys } from './events/master-key.js';
 import { Log, LogStateError } from './log.js';
 import { loadLogKey, VKEY_FILE_NAME } from './signing/keys.js';
 import { CheckpointFile } from './storage/checkpoint-file.js';
@@ -22,6 +24,10 @@ import { WitnessPublisher } from './witness/publisher.js';
 
 export { type AppOptions, createApp } from './app.js';
 export { CONFIG_OPTIONS, type Config, ConfigError, type ConfigInput, ConfigSchema, DEFAULT_ORIGIN, parseConfig } from './config.js';
+export { EventCipher } from './events/event-cipher.js';
+export { type AppendedEvents, EventConflictError, EventLog, PendingEvents, type StoredEvent } from './events/event-log.js';
+export { CursorError, type EventPage, type FoundEvent, type SearchRequest } from './events/event-search.js';
+export { type EventKeys, MASTER_KEY_FILE_NAME, openEventKeys } from './events/master-key.js';
 export { type Appended, Log, type LogOptions, LogStateError, NotFoundError } from './log.js';
 export type { Published, Publisher } from './publisher.js';
 export {
@@ -38,7 +44,16 @@ export { KeyError, type LogKey, loadLogKey } from './signing/keys.js';
 export { CheckpointFile, type CheckpointRecord, MemoryCheckpointRecord } from './storage/checkpoint-file.js';
 export { LevelLogStore } from './storage/level-store.js';
 export { type CommitFault, MemoryLogStore } from './storage/memory-store.js';
-export { type CommitBatch, type LogStore, StorageCorruptError, StorageError, type TreeState } from './storage/store.js';
+export {
+  type CommitBatch,
+  type ExtensionCursor,
+  type ExtensionRange,
+  type ExtensionRecord,
+  type LogStore,
+  StorageCorruptError,
+  StorageError,
+  type TreeState,
+} from './storage/store.js';
 
 /**
  * The server's RFC 6962 hasher: the WebAssembly SIMD kernel for batches (a request's leaves, tree
@@ -53,6 +68,8 @@ export function nodeHasher(): Hasher {
 export interface LogServer {
   readonly app: Hono;
   readonly log: Log;
+  /** The log's audit events. */
+  readonly events: EventLog;
   readonly origin: string;
   readonly verifierKey: string;
   readonly config: Config;
@@ -124,7 +141,7 @@ export async function createLogServer(input: ConfigInput, logger?: Logger, hooks
     defaultOrigin: DEFAULT_ORIGIN,
     mayCreate: !hasLog,
   });
-  const warnings = key.warning === undefined ? [] : [key.warning];
+  const warnings: string[] = key.warning === undefined ? [] : [key.warning];
   for (const w of warnings) log0.warn(w);
   const record = await CheckpointFile.open(checkpointPath);
   let store: LevelLogStore;
@@ -142,7 +159,17 @@ export async function createLogServer(input: ConfigInput, logger?: Logger, hooks
     throw err;
   }
   let log: Log;
+  let events: EventLog;
   try {
+    const eventKeys = await openEventKeys(store, {
+      path: config.masterKeyFile ?? join(dataDir, MASTER_KEY_FILE_NAME),
+      explicit: config.masterKeyFile !== undefined,
+    });
+    if (eventKeys.warning !== undefined) {
+      warnings.push(eventKeys.warning);
+      log0.warn(eventKeys.warning);
+    }
+    const pending = new PendingEvents(eventKeys.cipher);
     const hasher = nodeHasher();
     log = await Log.open(store, {
       origin: key.origin,
@@ -165,6 +192,7 @@ export async function createLogServer(input: ConfigInput, logger?: Logger, hooks
         hooks.onFatal?.(err);
       },
       logger: log0,
+      extensions: [pending.extension],
       ...(config.witness.length > 0
         ? {
             publisher: (initial, l) =>
@@ -178,12 +206,14 @@ export async function createLogServer(input: ConfigInput, logger?: Logger, hooks
           }
         : {}),
     });
+    events = EventLog.open(log, eventKeys.cipher, pending);
   } catch (err) {
     await store.close().catch(() => {});
     await record.close();
     throw err;
   }
   const app = createApp(log, {
+    events,
     maxBatchBytes: config.maxBatchBytes,
     maxBatchEntries: Math.min(config.poolMaxEntries, config.maxBatchEntries),
     maxReceiptEntries: config.maxReceiptEntries,
@@ -195,6 +225,7 @@ export async function createLogServer(input: ConfigInput, logger?: Logger, hooks
   return {
     app,
     log,
+    events,
     origin: key.origin,
     verifierKey: key.verifierKey,
     config,

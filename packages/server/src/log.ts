@@ -18,7 +18,7 @@ import {
 } from '@tlog/merkle';
 import type { Logger } from 'pino';
 import { ImmediatePublisher, type Published, type Publisher } from './publisher.js';
-import { type Commit, Sequencer, SequencerClosedError, type SequencerOptions } from './sequencer.js';
+import { type BatchExtension, type Commit, Sequencer, SequencerClosedError, type SequencerOptions } from './sequencer.js';
 import type { CheckpointRecord } from './storage/checkpoint-file.js';
 import { type LogStore, StorageCorruptError, StorageError } from './storage/store.js';
 import { EntryReader } from './tree/entry-reader.js';
@@ -58,6 +58,8 @@ export interface LogOptions {
   readonly logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Builds the publisher (e.g. a witness policy); default publishes every commit at once. */
   readonly publisher?: (initial: Published, log: Log) => Publisher;
+  /** Hooks adding records (e.g. audit events and their indexes) to every commit, atomically with its entries. */
+  readonly extensions?: readonly BatchExtension[];
 }
 
 /** The answer for a group of appended entries: one index and leaf hash per entry, in order. */
@@ -253,6 +255,24 @@ export class Log {
       receipts[i] = format(index, await proveInclusion(this.core.tiles, index, published.size, this.opts.hasher));
     }
     return { indexes, leafHashes, receipts, published };
+  }
+
+  /** The first published checkpoint of a tree of at least `size` leaves (size <= committed size). */
+  waitPublished(size: number): Promise<Published> {
+    return this.publisher.waitFor(size);
+  }
+
+  /** A c2sp.org/tlog-proof@v1 receipt of the entry at `index` in `published` (which must hold it). */
+  async receipt(index: number, published: Published): Promise<string> {
+    if (index >= published.size) throw new NotFoundError(`index ${index} is not in the tree of size ${published.size}`);
+    const proof = await proveInclusion(this.core.tiles, index, published.size, this.opts.hasher);
+    return this.receiptFormatter(published.checkpoint)(index, proof);
+  }
+
+  /** The leaf hashes at these indexes (each < published size), in the order asked. */
+  async leafHashes(indexes: readonly number[]): Promise<Hash[]> {
+    for (const i of indexes) this.checkIndex(i);
+    return this.core.tiles.readNodes(indexes.map((index) => ({ level: 0, index })));
   }
 
   /** Receipts against `checkpoint` (the note is checked once per checkpoint, not per receipt). */
@@ -534,6 +554,7 @@ async function loadCore(store: LogStore, opts: LogOptions, verifier: NoteVerifie
     seal: (c) => record.record(c.checkpoint),
     onCommit: how.onCommit,
     onFailure: how.onFailure,
+    extensions: opts.extensions ?? [],
   });
   return { store, tiles, entryReader: new EntryReader(store, opts.entryCacheBytes), filter, sequencer, loaded };
 }

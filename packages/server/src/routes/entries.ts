@@ -1,9 +1,9 @@
 import { decodeEntryBundle, MAX_ENTRY_SIZE, MerkleError, TILE_WIDTH, toBase64 } from '@tlog/merkle';
 import { Hono, type MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { Log } from '../log.js';
 import { countEntries } from '../tree/entry-reader.js';
+import { sizeLimit } from './body-limit.js';
 import { type ByteBudget, sendWithin } from './byte-budget.js';
 import { echo, httpError, methodNotAllowed } from './errors.js';
 import { decimal, noQuery, param, query } from './params.js';
@@ -47,40 +47,6 @@ const rawBody: MiddlewareHandler = async (c, next) => {
   }
   await next();
 };
-
-/**
- * The request body's size limit: 413 for more than maxSize bytes. A body with a declared
- * Content-Length is judged by the header alone (Node's parser holds the body to that length);
- * only a chunked body goes through Hono's bodyLimit, which counts it while it streams and cuts it
- * off at the limit (that connection is then closed: the rest of the body is never read).
- * bodyLimit is not used for declared lengths because it opens `c.req.raw.body` first, which under
- * @hono/node-server gives up the direct (one-copy) body read and, when the body is refused,
- * stalls the draining of its unread rest, so the connection could not carry the next request.
- * With `budget`, room for the body (its declared length, else maxSize) is reserved before it is
- * read and held until the handler is done with it.
- */
-function sizeLimit(maxSize: number, what: string, budget?: ByteBudget): MiddlewareHandler {
-  const tooBig = () => httpError(413, `${what} is larger than ${maxSize} bytes`);
-  const chunked = bodyLimit({
-    maxSize,
-    onError: (c) => {
-      c.header('Connection', 'close');
-      throw tooBig();
-    },
-  });
-  return async (c, next) => {
-    const header = c.req.header('content-length');
-    const declared = header === undefined || c.req.header('transfer-encoding') !== undefined ? undefined : Number(header);
-    if (declared !== undefined && declared > maxSize) throw tooBig();
-    const room = await budget?.reserve(declared ?? maxSize);
-    try {
-      if (declared === undefined) await chunked(c, next);
-      else await next();
-    } finally {
-      room?.release();
-    }
-  };
-}
 
 const indexParam = z.object({ index: decimal });
 const receiptsQuery = z.object({ receipts: z.enum(['0', '1', 'true', 'false']).optional() });

@@ -1,6 +1,9 @@
+import { EventFormatError, EventTooLargeError } from '@tlog/events';
 import type { Context, Handler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { EventConflictError } from '../events/event-log.js';
+import { CursorError } from '../events/event-search.js';
 import { NotFoundError } from '../log.js';
 import { PoolFullError, SequencerClosedError } from '../sequencer.js';
 import { StorageError } from '../storage/store.js';
@@ -66,6 +69,9 @@ export function errorResponse(err: unknown, c: Context, report: ErrorReporter): 
     return c.json({ error: err.message || 'request refused' }, status);
   }
   if (err instanceof NotFoundError) return c.json({ error: err.message }, 404);
+  if (err instanceof EventTooLargeError) return c.json({ error: err.message }, 413);
+  if (err instanceof EventFormatError || err instanceof CursorError) return c.json({ error: err.message }, 400);
+  if (err instanceof EventConflictError) return c.json({ error: err.message }, 409);
   if (err instanceof PoolFullError) {
     c.header('Retry-After', String(err.retryAfterSeconds));
     return c.json({ error: err.message }, 503);

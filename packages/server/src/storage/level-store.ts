@@ -19,7 +19,16 @@ import {
   writeU64,
 } from './keys.js';
 import { findLevelDbLogDamage } from './leveldb-log-check.js';
-import { type CommitBatch, type LogStore, StorageCorruptError, StorageError, type TreeState } from './store.js';
+import {
+  type CommitBatch,
+  type ExtensionCursor,
+  type ExtensionRange,
+  type ExtensionRecord,
+  type LogStore,
+  StorageCorruptError,
+  StorageError,
+  type TreeState,
+} from './store.js';
 
 /**
  * The storage format this code writes and reads: 2 = every value carries a CRC-32 of its key
@@ -104,6 +113,11 @@ class LevelBatch implements CommitBatch {
 }
 
 const utf8 = new TextEncoder();
+
+/** A key as hex, for messages. */
+function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 function encodeState(s: TreeState): Uint8Array {
@@ -348,6 +362,32 @@ export class LevelLogStore implements LogStore {
         throw new StorageCorruptError(`storage is corrupt at the leaf index record of ${toBase64(leafHashes[i]!)}: ${value.length} bytes`);
       return readU64(value, 0);
     });
+  }
+
+  async readExtensions(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    if (keys.length === 0) return [];
+    const full = keys.map(extensionKey);
+    const values = await this.getMany(full);
+    return values.map((v, i) => (v === undefined ? undefined : unseal(full[i]!, v, () => `extension record ${hex(keys[i]!)}`)));
+  }
+
+  extensionCursor(range: ExtensionRange): ExtensionCursor {
+    const it = this.db.iterator({ gte: extensionKey(range.gte), lt: extensionKey(range.lt), reverse: range.reverse === true });
+    return {
+      seek: (key) => it.seek(extensionKey(key)),
+      next: async (): Promise<ExtensionRecord | undefined> => {
+        let kv: [Uint8Array, Uint8Array] | undefined;
+        try {
+          kv = await it.next();
+        } catch (err) {
+          throw new StorageError(`reading extension records failed (LevelDB: ${levelMessage(err)})`, { cause: err });
+        }
+        if (kv === undefined) return undefined;
+        const [key, stored] = kv;
+        return { key: key.subarray(1), value: unseal(key, stored, () => `extension record ${hex(key.subarray(1))}`) };
+      },
+      close: () => it.close().catch(() => {}),
+    };
   }
 
   newBatch(): CommitBatch {

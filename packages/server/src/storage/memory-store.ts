@@ -1,5 +1,5 @@
 import { type Hash, toBase64 } from '@tlog/merkle';
-import { type CommitBatch, type LogStore, StorageError, type TreeState } from './store.js';
+import { type CommitBatch, type ExtensionCursor, type ExtensionRange, type LogStore, StorageError, type TreeState } from './store.js';
 
 /** How the next commit of a {@link MemoryLogStore} fails: before anything is applied, or after applying everything. */
 export type CommitFault = 'lost' | 'applied';
@@ -43,10 +43,15 @@ class MemoryBatch implements CommitBatch {
     });
   }
   putExtension(key: Uint8Array, value: Uint8Array): void {
-    const k = toBase64(key);
+    const k = hexKey(key);
     const copy = value.slice();
     this.ops.push((d) => d.extensions.set(k, copy));
   }
+}
+
+/** A key as lowercase hex: hex strings sort as their bytes do. */
+function hexKey(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');
 }
 
 /**
@@ -113,6 +118,37 @@ export class MemoryLogStore implements LogStore {
   async findLeafHashes(leafHashes: readonly Hash[]): Promise<(number | undefined)[]> {
     this.check();
     return leafHashes.map((h) => this.data.leaves.get(toBase64(h)));
+  }
+
+  async readExtensions(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    this.check();
+    return keys.map((k) => this.data.extensions.get(hexKey(k)));
+  }
+
+  extensionCursor(range: ExtensionRange): ExtensionCursor {
+    this.check();
+    const gte = hexKey(range.gte);
+    const lt = hexKey(range.lt);
+    const reverse = range.reverse === true;
+    // The snapshot: the range's records as they are now, in the cursor's order.
+    const records = [...this.data.extensions.entries()].filter(([k]) => k >= gte && k < lt).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    if (reverse) records.reverse();
+    let at = 0;
+    return {
+      seek: (key) => {
+        const k = hexKey(key);
+        at = records.findIndex(([r]) => (reverse ? r <= k : r >= k));
+        if (at < 0) at = records.length;
+      },
+      next: async () => {
+        this.check();
+        const r = records[at];
+        if (r === undefined) return undefined;
+        at++;
+        return { key: Uint8Array.from(Buffer.from(r[0], 'hex')), value: r[1] };
+      },
+      close: async () => {},
+    };
   }
 
   newBatch(): CommitBatch {

@@ -39,6 +39,35 @@ export interface CommitBatch {
   readonly length: number;
 }
 
+/** A record of the extension namespace: its key (without the namespace) and value. */
+export interface ExtensionRecord {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+}
+
+/**
+ * A reader over the extension records of a key range, in key order (descending when reverse).
+ * It reads one snapshot of the store, taken when it was opened. Close it when done.
+ */
+export interface ExtensionCursor {
+  /**
+   * Moves to `key`: the next record is the first one >= key (reverse: the last one <= key)
+   * within the range.
+   */
+  seek(key: Uint8Array): void;
+  /** The next record, or undefined past the end of the range. */
+  next(): Promise<ExtensionRecord | undefined>;
+  /** Releases the snapshot. */
+  close(): Promise<void>;
+}
+
+/** A key range of the extension namespace: [gte, lt), read backwards when reverse. */
+export interface ExtensionRange {
+  readonly gte: Uint8Array;
+  readonly lt: Uint8Array;
+  readonly reverse?: boolean;
+}
+
 /**
  * Persistent storage of one log.
  *
@@ -70,6 +99,10 @@ export interface LogStore {
   readBundle(bundle: number): Promise<Uint8Array>;
   /** The indexes of these leaf hashes, undefined for unknown ones, in the order asked (one getMany). */
   findLeafHashes(leafHashes: readonly Hash[]): Promise<(number | undefined)[]>;
+  /** Extension records by key (as given to {@link CommitBatch.putExtension}), undefined when absent, in the order asked (one getMany). */
+  readExtensions(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]>;
+  /** A cursor over the extension records in `range` (checked like every read). */
+  extensionCursor(range: ExtensionRange): ExtensionCursor;
   /** A new, empty batch for {@link LogStore.commit}. */
   newBatch(): CommitBatch;
   /** Applies the batch atomically and durably; see the contract above. */

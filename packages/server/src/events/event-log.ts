@@ -1,0 +1,384 @@
+import { randomBytes } from 'node:crypto';
+import { type EventInput, type EventReceipt, type EventRecord, eventLeaf, SALT_SIZE, saltText, timestampMs } from '@tlog/events';
+import { toBase64 } from '@tlog/merkle';
+import canonicalize from 'canonicalize';
+import { v7 as uuidv7 } from 'uuid';
+import type { Log } from '../log.js';
+import { NotFoundError } from '../log.js';
+import type { Published } from '../publisher.js';
+import type { BatchExtension } from '../sequencer.js';
+import { encodeIndex } from '../storage/keys.js';
+import { type LogStore, StorageCorruptError } from '../storage/store.js';
+import type { EventCipher } from './event-cipher.js';
+import {
+  actionTerm,
+  catalogKey,
+  eventKey,
+  FIELD,
+  idKey,
+  indexOfKey,
+  MAX_MS,
+  OUTCOME_TERM,
+  occurredKey,
+  postingKey,
+  postingPrefix,
+  receivedKey,
+  receivedRange,
+  timeOfKey,
+} from './event-keys.js';
+import { type EventPage, type SearchRequest, searchEvents } from './event-search.js';
+
+/** An event with the same id (in the same tenant) was logged with other content; nothing was written. Maps to 409. */
+export class EventConflictError extends Error {
+  override readonly name: string = 'EventConflictError';
+}
+
+/** An event as stored: its record and salt, at its index. */
+export interface StoredEvent {
+  readonly index: number;
+  readonly record: EventRecord;
+  readonly salt: Uint8Array;
+  /** Bytes of the record's canonical form. */
+  readonly size: number;
+}
+
+/** What appending events gives: per event (in input order) its index, id and leaf hash, and the checkpoint holding them all. */
+export interface AppendedEvents {
+  readonly results: readonly { readonly index: number; readonly id: string; readonly leafHash: string }[];
+  readonly published: Published;
+  /** With receipts asked for: one per event, in input order. */
+  readonly receipts?: readonly EventReceipt[];
+}
+
+/** An event the sequencer has yet to commit: everything its records need but its index. */
+interface PendingEvent {
+  /** salt || JCS(record), the plaintext of its event record. */
+  readonly plaintext: Uint8Array;
+  readonly idTerm: Uint8Array;
+  readonly prefixes: readonly Uint8Array[];
+  readonly receivedMs: number;
+  readonly occurredMs: number;
+  readonly action: string;
+}
+
+const LATIN1 = new TextDecoder('latin1');
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The events waiting for their commit, and the commit hook that stores them: every commit that
+ * adds an event's entry also writes, in the same atomic batch, its encrypted record, its postings,
+ * its time keys and its idempotency record. Made before the Log (whose sequencers call the hook).
+ */
+export class PendingEvents {
+  private readonly waiting = new Map<string, PendingEvent>();
+
+  /** @param cipher encrypts records (bound to their key) */
+  constructor(private readonly cipher: EventCipher) {}
+
+  /** The commit hook; give it to the Log as an extension. */
+  readonly extension: BatchExtension = (batch, added) => {
+    if (this.waiting.size === 0) return;
+    let actions: Set<string> | undefined;
+    for (const a of added) {
+      const p = this.waiting.get(LATIN1.decode(a.entry));
+      if (p === undefined) continue;
+      const key = eventKey(a.index);
+      batch.putExtension(key, this.cipher.seal(p.plaintext, key));
+      batch.putExtension(idKey(p.idTerm), encodeIndex(a.index));
+      for (const prefix of p.prefixes) batch.putExtension(postingKey(prefix, a.index), EMPTY);
+      batch.putExtension(receivedKey(p.receivedMs, a.index), EMPTY);
+      batch.putExtension(occurredKey(p.occurredMs, a.index), EMPTY);
+      (actions ??= new Set()).add(p.action);
+    }
+    for (const action of actions ?? []) batch.putExtension(catalogKey(action), EMPTY);
+  };
+
+  /** Registers events under their entries (as latin1 strings) until `done` settles. */
+  hold(entries: readonly Uint8Array[], events: readonly PendingEvent[], done: Promise<unknown>): void {
+    const keys = entries.map((e) => LATIN1.decode(e));
+    for (let i = 0; i < keys.length; i++) this.waiting.set(keys[i]!, events[i]!);
+    const release = () => {
+      for (const k of keys) this.waiting.delete(k);
+    };
+    done.then(release, release);
+  }
+}
+
+/** The record without `received_at`, canonical: what "the same content" compares. */
+function contentOf(record: EventInput): string {
+  const { received_at: _received, ...rest } = record as EventRecord;
+  return canonicalize(rest) ?? '';
+}
+
+/**
+ * Audit events on a log: appends them as salted commitments with their encrypted records and
+ * indexes (see event-keys.ts), reads them back with receipts, and searches them.
+ */
+export class EventLog {
+  /** Idempotency terms (hex) of events being appended now, and when their append settles. */
+  private readonly inflight = new Map<string, Promise<unknown>>();
+  /** The last received_at given out, in ms (undefined until read from the store): received_at never decreases along the log. */
+  private lastReceivedMs: number | undefined;
+
+  private constructor(
+    private readonly log: Log,
+    private readonly cipher: EventCipher,
+    private readonly pending: PendingEvents,
+  ) {}
+
+  /** The events of `log`, whose sequencers run `pending.extension`. */
+  static open(log: Log, cipher: EventCipher, pending: PendingEvents): EventLog {
+    return new EventLog(log, cipher, pending);
+  }
+
+  /**
+   * The received_at of the last event logged, in ms (0 for none), read once, on the first
+   * append: reading it at startup would make a damaged table anywhere in the store stop the
+   * server from starting, where every other read of damage answers 503.
+   */
+  private async lastReceived(): Promise<number> {
+    if (this.lastReceivedMs !== undefined) return this.lastReceivedMs;
+    const cursor = this.store.extensionCursor({ ...receivedRange(0, MAX_MS), reverse: true });
+    let last = 0;
+    try {
+      const r = await cursor.next();
+      if (r !== undefined) last = timeOfKey(r.key);
+    } finally {
+      await cursor.close();
+    }
+    this.lastReceivedMs = Math.max(this.lastReceivedMs ?? 0, last);
+    return this.lastReceivedMs;
+  }
+
+  private get store(): LogStore {
+    return this.log.currentStore;
+  }
+
+  /**
+   * Appends validated events (all or nothing) and resolves once they are durably committed and
+   * published. An event whose `id` is already logged in its tenant with the same content keeps
+   * its original index; with other content the whole call fails with EventConflictError. Throws
+   * EventFormatError / EventTooLargeError for a record that has no canonical form or is too large,
+   * and what Log.append throws.
+   */
+  async append(inputs: readonly EventInput[], withReceipts: boolean): Promise<AppendedEvents> {
+    const n = inputs.length;
+    const idTerms = inputs.map((e) => (e.id === undefined ? undefined : this.cipher.term('id', `${e.tenant ?? ''}\u0000${e.id}`)));
+    const idHex = idTerms.map((t) => (t === undefined ? undefined : Buffer.from(t).toString('hex')));
+    // Within the batch: a repeated id must repeat the event, and then is that event.
+    const firstOf = new Map<string, number>();
+    const sameAs = new Array<number | undefined>(n);
+    for (let i = 0; i < n; i++) {
+      const h = idHex[i];
+      if (h === undefined) continue;
+      const j = firstOf.get(h);
+      if (j === undefined) firstOf.set(h, i);
+      else if (contentOf(inputs[j]!) !== contentOf(inputs[i]!)) {
+        throw new EventConflictError(`[${i}].id: the batch holds the id ${JSON.stringify(inputs[i]!.id)} twice with different content`);
+      } else sameAs[i] = j;
+    }
+    const last = await this.lastReceived();
+    // Ids already logged, after any append of the same ids in flight has settled. Looked up again
+    // whenever an append of one of them started meanwhile: the check just before the entries are
+    // submitted (with no await between) is what makes one id one event.
+    const own = [...firstOf.entries()];
+    let existing: Map<number, StoredEvent>; // input position -> the logged event
+    for (;;) {
+      const busy = own.map(([h]) => this.inflight.get(h)).filter((p) => p !== undefined);
+      if (busy.length > 0) await Promise.allSettled(busy);
+      const stored = await this.store.readExtensions(own.map(([, i]) => idKey(idTerms[i]!)));
+      const at: { i: number; index: number }[] = [];
+      stored.forEach((v, k) => {
+        if (v !== undefined) at.push({ i: own[k]![1], index: indexOfKey(v) });
+      });
+      const events = at.length === 0 ? [] : await this.readEvents(at.map((x) => x.index));
+      existing = new Map();
+      for (let k = 0; k < at.length; k++) {
+        const { i, index } = at[k]!;
+        const ev = events[k];
+        if (ev === undefined) throw new StorageCorruptError(`storage is corrupt at event ${index}: its id is indexed but it is missing`);
+        if (contentOf(ev.record) !== contentOf(inputs[i]!)) {
+          throw new EventConflictError(
+            `${n > 1 ? `[${i}].` : ''}id: an event with the id ${JSON.stringify(inputs[i]!.id)} was already logged (index ${ev.index}) with other content`,
+          );
+        }
+        existing.set(i, ev);
+      }
+      if (!own.some(([h]) => this.inflight.has(h))) break;
+    }
+
+    // The new events. From here to log.append nothing awaits: received_at is taken and the entries
+    // are submitted in one step, so along the log received_at never decreases.
+    const now = Math.max(Date.now(), last, this.lastReceivedMs ?? 0);
+    const receivedAt = new Date(now).toISOString();
+    const fresh: number[] = [];
+    const records = new Array<EventRecord | undefined>(n);
+    const salts = new Array<Uint8Array | undefined>(n);
+    const entries: Uint8Array[] = [];
+    const pend: PendingEvent[] = [];
+    for (let i = 0; i < n; i++) {
+      if (existing.has(i) || sameAs[i] !== undefined) continue;
+      const input = inputs[i]!;
+      const record: EventRecord = { ...input, id: input.id ?? uuidv7(), received_at: receivedAt };
+      const salt = new Uint8Array(randomBytes(SALT_SIZE));
+      const leaf = eventLeaf(record, salt);
+      const plaintext = new Uint8Array(SALT_SIZE + leaf.canonical.length);
+      plaintext.set(salt);
+      plaintext.set(leaf.canonical, SALT_SIZE);
+      records[i] = record;
+      salts[i] = salt;
+      fresh.push(i);
+      entries.push(leaf.entry);
+      pend.push({
+        plaintext,
+        idTerm: idTerms[i] ?? this.cipher.term('id', `${record.tenant ?? ''}\u0000${record.id}`),
+        prefixes: this.prefixesOf(record),
+        receivedMs: now,
+        occurredMs: timestampMs(record.occurred_at),
+        action: record.action,
+      });
+    }
+    let published: Published;
+    let freshReceipts: readonly string[] | undefined;
+    const indexes = new Array<number>(n);
+    const leafHashes = new Array<string>(n);
+    if (entries.length > 0) {
+      this.lastReceivedMs = now;
+      const appended = this.log.append(entries, withReceipts);
+      this.pending.hold(entries, pend, appended);
+      for (const i of fresh) {
+        const h = idHex[i];
+        if (h !== undefined) this.inflight.set(h, appended);
+      }
+      try {
+        const r = await appended;
+        published = r.published;
+        freshReceipts = r.receipts;
+        fresh.forEach((i, k) => {
+          indexes[i] = r.indexes[k]!;
+          leafHashes[i] = toBase64(r.leafHashes[k]!);
+        });
+      } finally {
+        for (const i of fresh) {
+          const h = idHex[i];
+          if (h !== undefined && this.inflight.get(h) === appended) this.inflight.delete(h);
+        }
+      }
+    } else {
+      let need = 0;
+      for (const ev of existing.values()) need = Math.max(need, ev.index + 1);
+      published = await this.log.waitPublished(need);
+    }
+    const old = [...existing.keys()];
+    if (old.length > 0) {
+      const hashes = await this.log.leafHashes(old.map((i) => existing.get(i)!.index));
+      old.forEach((i, k) => {
+        const ev = existing.get(i)!;
+        indexes[i] = ev.index;
+        leafHashes[i] = toBase64(hashes[k]!);
+        records[i] = ev.record;
+        salts[i] = ev.salt;
+      });
+    }
+    for (let i = 0; i < n; i++) {
+      const j = sameAs[i];
+      if (j === undefined) continue;
+      indexes[i] = indexes[j]!;
+      leafHashes[i] = leafHashes[j]!;
+      records[i] = records[j];
+      salts[i] = salts[j];
+    }
+    const results = indexes.map((index, i) => ({ index, id: records[i]!.id, leafHash: leafHashes[i]! }));
+    if (!withReceipts) return { results, published };
+    const receiptOf = new Map<number, string>();
+    fresh.forEach((i, k) => {
+      receiptOf.set(indexes[i]!, freshReceipts![k]!);
+    });
+    const receipts: EventReceipt[] = [];
+    for (let i = 0; i < n; i++) {
+      const index = indexes[i]!;
+      let proof = receiptOf.get(index);
+      if (proof === undefined) {
+        proof = await this.log.receipt(index, published);
+        receiptOf.set(index, proof);
+      }
+      receipts.push({ record: records[i]!, salt: saltText(salts[i]!), index, leafHash: leafHashes[i]!, proof });
+    }
+    return { results, published, receipts };
+  }
+
+  /** The posting prefixes of a record: its action, actor, each distinct target, tenant and outcome. */
+  private prefixesOf(record: EventRecord): Uint8Array[] {
+    const out = [
+      postingPrefix(FIELD.action, actionTerm(record.action)),
+      postingPrefix(FIELD.actor, this.cipher.term('actor', record.actor.id)),
+      postingPrefix(FIELD.outcome, Uint8Array.of(OUTCOME_TERM[record.outcome])),
+    ];
+    for (const id of new Set(record.targets.map((t) => t.id))) out.push(postingPrefix(FIELD.target, this.cipher.term('target', id)));
+    if (record.tenant !== undefined) out.push(postingPrefix(FIELD.tenant, this.cipher.term('tenant', record.tenant)));
+    return out;
+  }
+
+  /** The stored events at these indexes (undefined where none), decrypted, in the order asked. */
+  async readEvents(indexes: readonly number[]): Promise<(StoredEvent | undefined)[]> {
+    const keys = indexes.map(eventKey);
+    const values = await this.store.readExtensions(keys);
+    return values.map((v, k) => {
+      if (v === undefined) return undefined;
+      const index = indexes[k]!;
+      const what = () => `event ${index}`;
+      const plain = this.cipher.open(v, keys[k]!, what);
+      if (plain.length <= SALT_SIZE) throw new StorageCorruptError(`storage is corrupt at event ${index}: its record is empty`);
+      let record: EventRecord;
+      try {
+        record = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plain.subarray(SALT_SIZE))) as EventRecord;
+      } catch (err) {
+        throw new StorageCorruptError(`storage is corrupt at event ${index}: its record is not JSON (${(err as Error).message})`);
+      }
+      return { index, record, salt: plain.slice(0, SALT_SIZE), size: plain.length - SALT_SIZE };
+    });
+  }
+
+  /** The index of the event with this id in `tenant` (none: undefined), or undefined. */
+  async findId(id: string, tenant: string | undefined): Promise<number | undefined> {
+    const [v] = await this.store.readExtensions([idKey(this.cipher.term('id', `${tenant ?? ''}\u0000${id}`))]);
+    return v === undefined ? undefined : indexOfKey(v);
+  }
+
+  /**
+   * The event at `index`, or with `id` in `tenant`, in the published tree, with a receipt
+   * against the published checkpoint. NotFoundError when there is none.
+   */
+  async get(
+    ref: { readonly index: number } | { readonly id: string; readonly tenant?: string },
+  ): Promise<EventReceipt & { checkpoint: string }> {
+    const published = this.log.published;
+    const index = 'index' in ref ? ref.index : await this.findId(ref.id, ref.tenant);
+    const what =
+      'index' in ref
+        ? `at index ${ref.index}`
+        : `with id ${JSON.stringify(ref.id)}${ref.tenant === undefined ? '' : ` in tenant ${JSON.stringify(ref.tenant)}`}`;
+    if (index === undefined || index >= published.size)
+      throw new NotFoundError(`there is no event ${what} in the published tree (size ${published.size})`);
+    const [ev] = await this.readEvents([index]);
+    if (ev === undefined) throw new NotFoundError(`there is no event ${what}: the entry there is not an event (or its event was erased)`);
+    const [leafHash] = await this.log.leafHashes([index]);
+    const proof = await this.log.receipt(index, published);
+    return { record: ev.record, salt: saltText(ev.salt), index, leafHash: toBase64(leafHash!), checkpoint: published.checkpoint, proof };
+  }
+
+  /** One page of a search (see event-search.ts), over the published tree. */
+  search(request: SearchRequest): Promise<EventPage> {
+    return searchEvents(
+      {
+        store: this.store,
+        cipher: this.cipher,
+        published: this.log.published,
+        readEvents: (ix) => this.readEvents(ix),
+        leafHashes: (ix) => this.log.leafHashes(ix),
+        inclusionProof: (index, size) => this.log.inclusionProof(index, size),
+      },
+      request,
+    );
+  }
+}

@@ -1,0 +1,395 @@
+import { createHash } from 'node:crypto';
+import { actionPrefix, type EventFilter, type EventRecord, eventMatches, filterParams, saltText, timestampMs } from '@tlog/events';
+import { type Hash, toBase64 } from '@tlog/merkle';
+import type { Published } from '../publisher.js';
+import type { ExtensionCursor, LogStore } from '../storage/store.js';
+import type { EventCipher } from './event-cipher.js';
+import {
+  actionOfCatalogKey,
+  actionTerm,
+  catalogRange,
+  EVENT_RANGE,
+  FIELD,
+  indexOfKey,
+  MAX_MS,
+  OUTCOME_TERM,
+  occurredRange,
+  postingKey,
+  postingPrefix,
+  receivedRange,
+} from './event-keys.js';
+import type { StoredEvent } from './event-log.js';
+
+/** Most results one page holds. */
+export const MAX_PAGE = 1000;
+/**
+ * Most record bytes (canonical form) one page holds; a page always holds at least one result, so
+ * a page of 64 KiB records holds 16 and its JSON stays under about 1.5 MB.
+ */
+export const MAX_PAGE_BYTES = 1024 * 1024;
+/** Most candidates read from the store at once (at most 2 MiB of 64 KiB records). */
+const READ_CHUNK = 32;
+/** Most candidate events one request reads and checks; beyond it the page ends early with a `next`. */
+const MAX_EXAMINED = 4000;
+/** Most index steps (seeks and reads of postings) one request takes; beyond it the page ends early with a `next`. */
+const MAX_STEPS = 40_000;
+/** Most actions a prefix search merges; a broader prefix scans events instead. */
+const MAX_PREFIX_ACTIONS = 64;
+/** Most occurred_at keys collected to drive a search by occurred_at alone. */
+const MAX_OCCURRED_COLLECT = 10_000;
+
+/** A search cursor that does not belong to this search (other filters or order) or is not a cursor. Maps to 400. */
+export class CursorError extends Error {
+  override readonly name: string = 'CursorError';
+}
+
+/** One page to find. */
+export interface SearchRequest {
+  readonly filter: EventFilter;
+  readonly order: 'asc' | 'desc';
+  /** 1..MAX_PAGE */
+  readonly limit: number;
+  readonly cursor?: string;
+  /** Add each result's inclusion proof in the page's checkpoint. */
+  readonly proofs: boolean;
+}
+
+/** One result. */
+export interface FoundEvent {
+  readonly index: number;
+  readonly leafHash: string;
+  readonly record: EventRecord;
+  readonly salt: string;
+  readonly inclusion?: readonly string[];
+}
+
+/** A page of results: in log order, all in `checkpoint`'s tree; `next` while more may follow. */
+export interface EventPage {
+  readonly checkpoint: string;
+  readonly events: readonly FoundEvent[];
+  readonly next?: string;
+}
+
+/** What a search reads. */
+export interface SearchContext {
+  readonly store: LogStore;
+  readonly cipher: EventCipher;
+  readonly published: Published;
+  readonly readEvents: (indexes: readonly number[]) => Promise<(StoredEvent | undefined)[]>;
+  readonly leafHashes: (indexes: readonly number[]) => Promise<Hash[]>;
+  readonly inclusionProof: (index: number, size: number) => Promise<Hash[]>;
+}
+
+/**
+ * A sorted set of event indexes, walked in one direction. `seek(t)` answers the first member at
+ * or after `t` in that direction (>= t ascending, <= t descending), or undefined when none is left;
+ * targets only move forward.
+ */
+interface IndexStream {
+  seek(target: number): Promise<number | undefined>;
+  close(): Promise<void>;
+}
+
+/** Counts the index steps of one request. */
+interface Budget {
+  steps: number;
+}
+
+/** The members of one posting list (or of the event records themselves), read through a store cursor. */
+class KeyStream implements IndexStream {
+  private current: number | undefined;
+  private done = false;
+  private readonly cursor: ExtensionCursor;
+
+  constructor(
+    store: LogStore,
+    private readonly prefix: Uint8Array,
+    private readonly asc: boolean,
+    private readonly budget: Budget,
+  ) {
+    const lt = new Uint8Array(prefix.length + 9).fill(0xff);
+    lt.set(prefix);
+    this.cursor = store.extensionCursor({ gte: prefix, lt, reverse: !asc });
+  }
+
+  async seek(target: number): Promise<number | undefined> {
+    if (this.done) return undefined;
+    const c = this.current;
+    if (c !== undefined && (this.asc ? c >= target : c <= target)) return c;
+    // The next member in order is read on; only a jump needs a seek (which drops the cursor's read-ahead).
+    if (c === undefined || target !== (this.asc ? c + 1 : c - 1)) this.cursor.seek(postingKey(this.prefix, target));
+    this.budget.steps++;
+    const r = await this.cursor.next();
+    if (r === undefined) {
+      this.done = true;
+      this.current = undefined;
+      return undefined;
+    }
+    this.current = indexOfKey(r.key);
+    return this.current;
+  }
+
+  close(): Promise<void> {
+    return this.cursor.close();
+  }
+}
+
+/** The union of streams (the actions matching a prefix). */
+class UnionStream implements IndexStream {
+  constructor(
+    private readonly parts: readonly IndexStream[],
+    private readonly asc: boolean,
+  ) {}
+
+  async seek(target: number): Promise<number | undefined> {
+    let best: number | undefined;
+    for (const p of this.parts) {
+      const x = await p.seek(target);
+      if (x !== undefined && (best === undefined || (this.asc ? x < best : x > best))) best = x;
+    }
+    return best;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.parts.map((p) => p.close()));
+  }
+}
+
+/** A sorted array of indexes. */
+class ArrayStream implements IndexStream {
+  private at = 0;
+  constructor(
+    private readonly sorted: readonly number[],
+    private readonly asc: boolean,
+  ) {}
+
+  async seek(target: number): Promise<number | undefined> {
+    while (this.at < this.sorted.length) {
+      const x = this.sorted[this.at]!;
+      if (this.asc ? x >= target : x <= target) return x;
+      this.at++;
+    }
+    return undefined;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** The first key's index of a store range read in one direction, or undefined when the range is empty. */
+async function firstIndex(store: LogStore, range: { gte: Uint8Array; lt: Uint8Array }, reverse: boolean): Promise<number | undefined> {
+  const c = store.extensionCursor({ ...range, reverse });
+  try {
+    const r = await c.next();
+    return r === undefined ? undefined : indexOfKey(r.key);
+  } finally {
+    await c.close();
+  }
+}
+
+/** The fingerprint a cursor carries: which filters and order it continues. */
+function fingerprint(filter: EventFilter, order: string): string {
+  return createHash('sha256')
+    .update(JSON.stringify([filterParams(filter), order]))
+    .digest('base64url')
+    .slice(0, 16);
+}
+
+function encodeCursor(position: number, fp: string): string {
+  return Buffer.from(JSON.stringify({ v: 1, p: position, f: fp })).toString('base64url');
+}
+
+function decodeCursor(cursor: string, fp: string): number {
+  let c: { v?: unknown; p?: unknown; f?: unknown };
+  try {
+    c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as typeof c;
+  } catch {
+    throw new CursorError('cursor: is not a cursor of this log; pass the "next" of the previous page unchanged');
+  }
+  if (typeof c !== 'object' || c === null || c.v !== 1 || typeof c.p !== 'number' || !Number.isSafeInteger(c.p) || c.p < -1) {
+    throw new CursorError('cursor: is not a cursor of this log; pass the "next" of the previous page unchanged');
+  }
+  if (c.f !== fp)
+    throw new CursorError('cursor: belongs to a search with other filters or order; repeat the same filters and order with it');
+  return c.p;
+}
+
+/**
+ * One page of events matching `request.filter`, in log order, within the published tree.
+ *
+ * How: every filter with an index gives a stream of event indexes in log order (a posting list;
+ * an action prefix is the union of the postings of the actions it matches). The streams are
+ * intersected by leapfrogging (each seeks to the largest index another one answered), within the
+ * index bounds a received_at range maps to (received_at never decreases along the log). Without
+ * any such filter, the event records themselves are the stream. Each candidate's record is then
+ * read, decrypted and checked against the whole filter, so an answer holds only events that
+ * match, whatever the indexes say. One request examines a bounded number of candidates and index
+ * steps; a page cut short carries a `next` to continue from.
+ */
+export async function searchEvents(ctx: SearchContext, request: SearchRequest): Promise<EventPage> {
+  const { filter, order, limit } = request;
+  const asc = order === 'asc';
+  const fp = fingerprint(filter, order);
+  const published = ctx.published;
+  const budget: Budget = { steps: 0 };
+  // Index bounds [lo, hi]: the published tree, narrowed by the received_at range.
+  let lo = 0;
+  let hi = published.size - 1;
+  if (filter.since !== undefined || filter.until !== undefined) {
+    const from = filter.since === undefined ? 0 : Math.max(0, timestampMs(filter.since));
+    const to = filter.until === undefined ? MAX_MS : Math.max(0, timestampMs(filter.until));
+    const first = to <= from ? undefined : await firstIndex(ctx.store, receivedRange(from, to), false);
+    const last = first === undefined ? undefined : await firstIndex(ctx.store, receivedRange(from, to), true);
+    if (first === undefined || last === undefined) hi = -1;
+    else {
+      lo = Math.max(lo, first);
+      hi = Math.min(hi, last);
+    }
+  }
+  let position = request.cursor === undefined ? (asc ? lo : hi) : decodeCursor(request.cursor, fp);
+  if (asc) position = Math.max(position, lo);
+  else position = Math.min(position, hi);
+  const empty: EventPage = { checkpoint: published.checkpoint, events: [] };
+  if (lo > hi || (asc ? position > hi : position < lo)) return empty;
+
+  const streams = await planStreams(ctx, filter, asc, budget);
+  if (streams === undefined) return empty; // a filter no event can match (an action prefix that names no action)
+  const found: StoredEvent[] = [];
+  let bytes = 0;
+  let examined = 0;
+  let exhausted = false;
+  let full = false;
+  try {
+    while (!full && found.length < limit && examined < MAX_EXAMINED && budget.steps < MAX_STEPS) {
+      const candidates: number[] = [];
+      const want = Math.min(READ_CHUNK, limit - found.length);
+      while (candidates.length < want && budget.steps < MAX_STEPS) {
+        const x = await leapfrog(streams, position);
+        if (x === undefined || (asc ? x > hi : x < lo)) {
+          exhausted = true;
+          break;
+        }
+        candidates.push(x);
+        position = asc ? x + 1 : x - 1;
+      }
+      examined += candidates.length;
+      const events = await ctx.readEvents(candidates);
+      for (let k = 0; k < candidates.length; k++) {
+        const ev = events[k];
+        if (ev === undefined || !eventMatches(ev.record, filter)) continue;
+        if (found.length > 0 && bytes + ev.size > MAX_PAGE_BYTES) {
+          // The page is full: the next one starts at this candidate.
+          position = candidates[k]!;
+          exhausted = false;
+          full = true;
+          break;
+        }
+        bytes += ev.size;
+        found.push(ev);
+      }
+      if (exhausted) break;
+    }
+  } finally {
+    await Promise.all(streams.map((s) => s.close()));
+  }
+  if (asc ? position > hi : position < lo) exhausted = true;
+  const indexes = found.map((e) => e.index);
+  const hashes = await ctx.leafHashes(indexes);
+  const events: FoundEvent[] = [];
+  for (let k = 0; k < found.length; k++) {
+    const ev = found[k]!;
+    const inclusion = request.proofs ? (await ctx.inclusionProof(ev.index, published.size)).map(toBase64) : undefined;
+    events.push({
+      index: ev.index,
+      leafHash: toBase64(hashes[k]!),
+      record: ev.record,
+      salt: saltText(ev.salt),
+      ...(inclusion === undefined ? {} : { inclusion }),
+    });
+  }
+  return { checkpoint: published.checkpoint, events, ...(exhausted ? {} : { next: encodeCursor(position, fp) }) };
+}
+
+/** The first index at or after `from` (in the walk's direction) that every stream holds. */
+async function leapfrog(streams: readonly IndexStream[], from: number): Promise<number | undefined> {
+  let t = from;
+  for (;;) {
+    let agreed = true;
+    for (const s of streams) {
+      const x = await s.seek(t);
+      if (x === undefined) return undefined;
+      if (x !== t) {
+        t = x;
+        agreed = false;
+        break;
+      }
+    }
+    if (agreed) return t;
+  }
+}
+
+/** The index streams a filter gives (the event records when it gives none); undefined when no event can match. */
+async function planStreams(ctx: SearchContext, filter: EventFilter, asc: boolean, budget: Budget): Promise<IndexStream[] | undefined> {
+  const { store, cipher } = ctx;
+  const streams: IndexStream[] = [];
+  const posting = (field: number, term: Uint8Array) => new KeyStream(store, postingPrefix(field, term), asc, budget);
+  if (filter.actor !== undefined) streams.push(posting(FIELD.actor, cipher.term('actor', filter.actor)));
+  if (filter.target !== undefined) streams.push(posting(FIELD.target, cipher.term('target', filter.target)));
+  if (filter.tenant !== undefined) streams.push(posting(FIELD.tenant, cipher.term('tenant', filter.tenant)));
+  if (filter.action !== undefined) {
+    const prefix = actionPrefix(filter.action);
+    if (prefix === undefined) streams.push(posting(FIELD.action, actionTerm(filter.action)));
+    else if (prefix !== '') {
+      const actions = await actionsWithPrefix(store, prefix);
+      if (actions.length === 0) {
+        await Promise.all(streams.map((s) => s.close()));
+        return undefined;
+      }
+      if (actions.length <= MAX_PREFIX_ACTIONS) {
+        streams.push(
+          new UnionStream(
+            actions.map((a) => posting(FIELD.action, actionTerm(a))),
+            asc,
+          ),
+        );
+      }
+    }
+  }
+  if (filter.outcome !== undefined) streams.push(posting(FIELD.outcome, Uint8Array.of(OUTCOME_TERM[filter.outcome])));
+  if (streams.length === 0 && (filter.occurred_since !== undefined || filter.occurred_until !== undefined)) {
+    const occurred = await occurredIndexes(store, filter);
+    if (occurred !== undefined) streams.push(new ArrayStream(asc ? occurred : occurred.reverse(), asc));
+  }
+  if (streams.length === 0) streams.push(new KeyStream(store, EVENT_RANGE.gte, asc, budget));
+  return streams;
+}
+
+/** The actions seen that start with `prefix` (at most MAX_PREFIX_ACTIONS + 1). */
+async function actionsWithPrefix(store: LogStore, prefix: string): Promise<string[]> {
+  const c = store.extensionCursor(catalogRange(prefix));
+  const out: string[] = [];
+  try {
+    for (let r = await c.next(); r !== undefined && out.length <= MAX_PREFIX_ACTIONS; r = await c.next())
+      out.push(actionOfCatalogKey(r.key));
+  } finally {
+    await c.close();
+  }
+  return out;
+}
+
+/** The indexes of the events whose occurred_at is in the filter's range, sorted, or undefined when there are too many to hold. */
+async function occurredIndexes(store: LogStore, filter: EventFilter): Promise<number[] | undefined> {
+  const from = filter.occurred_since === undefined ? 0 : Math.max(0, timestampMs(filter.occurred_since));
+  const to = filter.occurred_until === undefined ? MAX_MS : Math.max(0, timestampMs(filter.occurred_until));
+  if (to <= from) return [];
+  const c = store.extensionCursor(occurredRange(from, to));
+  const out: number[] = [];
+  try {
+    for (let r = await c.next(); r !== undefined; r = await c.next()) {
+      if (out.length === MAX_OCCURRED_COLLECT) return undefined;
+      out.push(indexOfKey(r.key));
+    }
+  } finally {
+    await c.close();
+  }
+  return out.sort((a, b) => a - b);
+}
