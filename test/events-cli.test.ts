@@ -1,14 +1,18 @@
 /**
  * The built `tlog` CLI's event commands (packages/cli/dist/cli.js, from `pnpm run build`):
- * against a fake event log that lies (exit 3, evidence for the audit).
+ * against the real server (test/support/server.ts), and against a fake event log that lies
+ * (exit 3, evidence for the audit).
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { generateEd25519Key } from '@tlog/merkle';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeEventLog } from './support/fake-event-log.js';
+import type { SpawnedServer } from './support/server.js';
+import { spawnServer } from './support/server.js';
 
 const CLI = resolve(import.meta.dirname, '../packages/cli/dist/cli.js');
 
@@ -40,6 +44,166 @@ async function evidence(dir: string): Promise<Record<string, unknown>[]> {
 
 beforeAll(() => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`pnpm run build\` first`);
+});
+
+describe('the event commands against the real server', () => {
+  let server: SpawnedServer;
+  let cwd: string;
+  const logArgs = () => ['--url', server.url, '--vkey', server.vkey];
+
+  beforeAll(async () => {
+    server = await spawnServer();
+    cwd = await tempDir();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('event add logs an event from flags, writes its receipt, and event verify checks it offline', async () => {
+    const add = await tlog(
+      [
+        'event',
+        'add',
+        '--action',
+        'user.login',
+        '--actor',
+        'user:alice',
+        '--actor-name',
+        'Alice',
+        '--target',
+        'app:console',
+        '--target',
+        'doc:a:b',
+        '--outcome',
+        'success',
+        '--tenant',
+        'acme',
+        '--meta',
+        'ip=192.0.2.1',
+        '--meta',
+        'note=a=b',
+        '--occurred-at',
+        '2026-03-01T10:00:00+01:00',
+        '--id',
+        'login-1',
+        ...logArgs(),
+      ],
+      { cwd },
+    );
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stdout).toMatch(
+      /^event 0 id login-1 \(user\.login by user:alice, success\) is in .* at size 1; receipt written to event-0\.json\n$/,
+    );
+    const receipt = JSON.parse(await readFile(join(cwd, 'event-0.json'), 'utf8')) as { record: Record<string, unknown> };
+    expect(receipt.record).toMatchObject({
+      action: 'user.login',
+      actor: { type: 'user', id: 'alice', name: 'Alice' },
+      targets: [
+        { type: 'app', id: 'console' },
+        { type: 'doc', id: 'a:b' },
+      ],
+      outcome: 'success',
+      tenant: 'acme',
+      metadata: { ip: '192.0.2.1', note: 'a=b' },
+      occurred_at: '2026-03-01T10:00:00+01:00',
+      id: 'login-1',
+    });
+    const verified = await tlog(['event', 'verify', 'event-0.json', '--vkey', server.vkey], { cwd });
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/^OK: event login-1 \(user\.login by user:alice\) is entry 0 of /);
+    const json = await tlog(['event', 'verify', 'event-0.json', '--vkey', server.vkey, '--json'], { cwd });
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, index: 0, id: 'login-1', treeSize: 1 });
+  });
+
+  it('event verify exits 3 with one line on a tampered receipt or another key, 1 on a missing file', async () => {
+    const receipt = JSON.parse(await readFile(join(cwd, 'event-0.json'), 'utf8')) as { record: { outcome: string } };
+    receipt.record.outcome = 'failure';
+    await writeFile(join(cwd, 'tampered.json'), JSON.stringify(receipt));
+    const tampered = await tlog(['event', 'verify', 'tampered.json', '--vkey', server.vkey], { cwd });
+    expect(tampered.code).toBe(3);
+    expect(tampered.stderr).toMatch(/^tlog: verification failed: the event receipt's record and salt do not commit to its leafHash/);
+    expect(tampered.stderr.trim().split('\n')).toHaveLength(1);
+    const otherKey = generateEd25519Key(server.origin, new Uint8Array(32).fill(4)).verifierKey;
+    const wrongKey = await tlog(['event', 'verify', 'event-0.json', '--vkey', otherKey], { cwd });
+    expect(wrongKey.code).toBe(3);
+    expect(wrongKey.stderr).toMatch(/^tlog: verification failed: the receipt does not verify/);
+    const missing = await tlog(['event', 'verify', 'nope.json', '--vkey', server.vkey], { cwd });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('cannot read the event receipt nope.json');
+  });
+
+  it('event get prints the verified record, or writes its receipt with --out', async () => {
+    for (let i = 0; i < 4; i++) {
+      const r = await tlog(
+        [
+          'event',
+          'add',
+          '--action',
+          i % 2 === 0 ? 'doc.read' : 'doc.write',
+          '--actor',
+          `user:u-${i % 2}`,
+          '--target',
+          `doc:d-${i}`,
+          ...logArgs(),
+        ],
+        {
+          cwd,
+        },
+      );
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const byId = await tlog(['event', 'get', 'login-1', '--tenant', 'acme', ...logArgs()]);
+    expect(byId.code, byId.stderr).toBe(0);
+    expect(JSON.parse(byId.stdout)).toMatchObject({ id: 'login-1', actor: { id: 'alice' } });
+    const out = await tlog(['event', 'get', '2', '--out', 'two.json', ...logArgs()], { cwd });
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/^event 2 id \S+ \(doc\.write by user:u-1, unknown\) .*receipt written to two\.json/);
+    expect((await tlog(['event', 'verify', 'two.json', '--vkey', server.vkey], { cwd })).code).toBe(0);
+    const none = await tlog(['event', 'get', 'login-1', ...logArgs()]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/^tlog: not found: /);
+  });
+
+  it('events search prints a table, or NDJSON with --json, honouring filters, order and --limit', async () => {
+    const table = await tlog(['events', 'search', '--action', 'doc.*', ...logArgs()]);
+    expect(table.code, table.stderr).toBe(0);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^INDEX\s+RECEIVED_AT\s+ACTION\s+ACTOR\s+TARGETS\s+OUTCOME$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 1)[0])).toEqual(['1', '2', '3', '4']);
+    expect(lines[2]).toMatch(/^2\s+\S+Z\s+doc\.write\s+user:u-1\s+doc:d-1\s+unknown$/);
+    const ndjson = await tlog(['events', 'search', '--actor', 'u-0', '--order', 'desc', '--json', ...logArgs()]);
+    expect(ndjson.code, ndjson.stderr).toBe(0);
+    const rows = ndjson.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { index: number; leafHash: string; record: { actor: { id: string } }; salt: string });
+    expect(rows.map((r) => r.index)).toEqual([3, 1]);
+    expect(Object.keys(rows[0]!).sort()).toEqual(['index', 'leafHash', 'record', 'salt']);
+    const limited = await tlog(['events', 'search', '--limit', '2', '--json', ...logArgs()]);
+    expect(limited.stdout.trim().split('\n')).toHaveLength(2);
+    const empty = await tlog(['events', 'search', '--tenant', 'nobody', ...logArgs()]);
+    expect(empty.code).toBe(0);
+    expect(empty.stdout.trim().split('\n')).toHaveLength(1);
+    const bad = await tlog(['events', 'search', '--since', 'yesterday', ...logArgs()]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toMatch(/^tlog: error: the event filter is not valid: since: /);
+  });
+
+  it('audit --events passes on an honest log, counting raw entries shaped like events', async () => {
+    // A raw entry that looks like an event's entry, but has no stored event.
+    await writeFile(join(cwd, 'lookalike'), `tlog-event-v1 ${Buffer.alloc(32, 7).toString('base64')}\n`);
+    expect((await tlog(['submit', join(cwd, 'lookalike'), ...logArgs()])).code).toBe(0);
+    const state = await tempDir();
+    const r = await tlog(['audit', '--events', '--json', '--state', state, ...logArgs()]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ type: 'audit', ok: true, size: 6, events: 5, unstoredEvents: 1 });
+    expect(await evidence(state)).toEqual([]);
+    const text = await tlog(['audit', '--events', '--state', state, ...logArgs()]);
+    expect(text.stdout).toMatch(
+      /^audit OK: 6 entries .*; 5 stored events re-hash to their entries, \d+ index queries agree with them, 1 event-shaped entries have no stored event/,
+    );
+  });
 });
 
 describe('the event commands against a lying log', () => {

@@ -112,7 +112,7 @@ export interface EventContext {
   readonly chooser: ProofSourceChooser;
 }
 
-/** POSTs a JSON (or NDJSON) body; a 409 (an id already logged with other content) is the caller's ArgumentError. */
+/** POSTs a JSON body; a 409 (an id already logged with other content) is the caller's ArgumentError. */
 async function postJson(log: LogContext, url: string, body: string): Promise<unknown> {
   try {
     return await fetchJson(log.http, url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
