@@ -130,6 +130,8 @@ describe('receipts', () => {
     expect(() => parseEventReceipt({ ...r, salt: Buffer.alloc(31).toString('base64') })).toThrow(/^salt: is 31 bytes/);
     expect(() => parseEventReceipt({ ...r, record: { ...record, extra: 1 } })).toThrow(/^record: unknown field/);
     expect(() => parseEventReceipt({ ...r, index: -1 })).toThrow(/^index/);
+    expect(() => parseEventReceipt({ ...r, record: undefined })).toThrow(/^record: is required/);
+    expect(() => parseEventFilter({ tenant: 'a b' })).toThrow(/^tenant:/);
     expect(fromBase64(r.salt).length).toBe(32);
   });
 });

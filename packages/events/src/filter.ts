@@ -53,7 +53,12 @@ const filterSchema = z.strictObject({
     .regex(/^(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)+|[a-z0-9_.-]*\*)$/, 'must be an action (user.login) or a prefix ending in * (user.*)')
     .optional(),
   target: id.optional(),
-  tenant: z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters').optional(),
+  tenant: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(128, 'must be at most 128 characters')
+    .regex(/^[\x21-\x7e]+$/, 'must be visible ASCII characters without spaces')
+    .optional(),
   outcome: z.enum(['success', 'failure', 'unknown'], { message: 'must be success, failure or unknown' }).optional(),
   since: time.optional(),
   until: time.optional(),

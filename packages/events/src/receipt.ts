@@ -21,7 +21,7 @@ export interface EventReceipt {
 }
 
 const receiptSchema = z.object({
-  record: z.unknown(),
+  record: z.record(z.string(), z.unknown()),
   salt: z.string(),
   index: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   leafHash: z.string(),
@@ -37,7 +37,8 @@ export function parseEventReceipt(value: unknown): EventReceipt {
   const r = receiptSchema.safeParse(value);
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    throw new EventFormatError(issue.path.join('.'), issue.message);
+    const missing = issue.code === 'invalid_type' && issue.input === undefined;
+    throw new EventFormatError(issue.path.join('.'), missing ? 'is required' : issue.message);
   }
   const record = parseEventRecord(r.data.record, 'record');
   let salt: Uint8Array;
