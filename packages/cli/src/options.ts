@@ -91,3 +91,23 @@ export function proofSourceOption(value: string): ProofSource {
 export function emit(json: boolean | undefined, obj: Record<string, unknown>, text: string): void {
   process.stdout.write(json ? JSON.stringify(obj) + '\n' : text + '\n');
 }
+
+/** What the offline receipt checks (`verify`, `event verify`) take: trusted keys and a witness policy. */
+export interface ReceiptCheckOptions {
+  vkey: string[];
+  origin?: string;
+  witness: string[];
+  quorum?: number;
+  json?: boolean;
+}
+
+/** Adds the options of an offline receipt check (see {@link ReceiptCheckOptions}) to `command`. */
+export function withReceiptCheckOptions(command: Command): Command {
+  return command
+    .requiredOption('--vkey <key>', 'a trusted log verifier key or a file holding it (repeatable)', collect, [])
+    .option('--url <url>', 'ignored: verify never uses the network')
+    .option('--origin <origin>', 'expected checkpoint origin (default: the key name)')
+    .option('--witness <key>', 'a witness verifier key or file (repeatable)', collect, [])
+    .option('--quorum <n>', 'how many of the witnesses must have cosigned (default: all given)', intOption('--quorum'))
+    .option('--json', 'print the result as JSON');
+}

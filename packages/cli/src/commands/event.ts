@@ -7,7 +7,14 @@ import { toBase64 } from '@tlog/merkle';
 import type { Command } from 'commander';
 import { errorMessage, UsageError } from '../failure.js';
 import type { LogOptions } from '../options.js';
-import { clientFor, collect, intOption, readVerifierKeyArgument, withLogOptions } from '../options.js';
+import {
+  clientFor,
+  collect,
+  type ReceiptCheckOptions,
+  readVerifierKeyArgument,
+  withLogOptions,
+  withReceiptCheckOptions,
+} from '../options.js';
 
 interface AddOptions extends LogOptions {
   action?: string;
@@ -103,14 +110,6 @@ function summary(ev: VerifiedEvent): string {
   return `event ${ev.index} id ${r.id} (${r.action} by ${r.actor.type}:${r.actor.id}, ${r.outcome}) is in ${ev.checkpoint.checkpoint.origin} at size ${ev.checkpoint.checkpoint.size}`;
 }
 
-interface VerifyOptions {
-  vkey: string[];
-  origin?: string;
-  witness: string[];
-  quorum?: number;
-  json?: boolean;
-}
-
 /** Registers `event add`, `event get` and `event verify`. */
 export function registerEventCommands(program: Command): void {
   const event = program.command('event').description('log, read and verify audit events');
@@ -151,50 +150,45 @@ export function registerEventCommands(program: Command): void {
       process.stdout.write(`${summary(ev)}; receipt written to ${opts.out}\n`);
     });
 
-  event
-    .command('verify <receipt>')
-    .description('offline: check an event receipt (commitment, signatures and inclusion proof); no network')
-    .requiredOption('--vkey <key>', 'a trusted log verifier key or a file holding it (repeatable)', collect, [])
-    .option('--url <url>', 'ignored: verify never uses the network')
-    .option('--origin <origin>', 'expected checkpoint origin (default: the key name)')
-    .option('--witness <key>', 'a witness verifier key or file (repeatable)', collect, [])
-    .option('--quorum <n>', 'how many of the witnesses must have cosigned (default: all given)', intOption('--quorum'))
-    .option('--json', 'print the result as JSON')
-    .action(async (path: string, opts: VerifyOptions) => {
-      let text: string;
-      try {
-        text = await readFile(path, 'utf8');
-      } catch (e) {
-        throw new UsageError(`cannot read the event receipt ${path}: ${errorMessage(e)}`);
-      }
-      const r = verifyEventReceipt(
-        text,
-        opts.vkey.map((k) => readVerifierKeyArgument(k, '--vkey')),
-        {
-          witnesses: opts.witness.map((k) => readVerifierKeyArgument(k, '--witness')),
-          ...(opts.quorum === undefined ? {} : { quorum: opts.quorum }),
-          ...(opts.origin === undefined ? {} : { origin: opts.origin }),
-          hasher: createNodeHasher(),
-        },
+  withReceiptCheckOptions(
+    event
+      .command('verify <receipt>')
+      .description('offline: check an event receipt (commitment, signatures and inclusion proof); no network'),
+  ).action(async (path: string, opts: ReceiptCheckOptions) => {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read the event receipt ${path}: ${errorMessage(e)}`);
+    }
+    const r = verifyEventReceipt(
+      text,
+      opts.vkey.map((k) => readVerifierKeyArgument(k, '--vkey')),
+      {
+        witnesses: opts.witness.map((k) => readVerifierKeyArgument(k, '--witness')),
+        ...(opts.quorum === undefined ? {} : { quorum: opts.quorum }),
+        ...(opts.origin === undefined ? {} : { origin: opts.origin }),
+        hasher: createNodeHasher(),
+      },
+    );
+    const rec = r.record;
+    if (opts.json) {
+      process.stdout.write(
+        JSON.stringify({
+          ok: true,
+          index: r.index,
+          id: rec.id,
+          leafHash: toBase64(r.leafHash),
+          origin: r.checkpoint.origin,
+          treeSize: r.checkpoint.size,
+          root: toBase64(r.checkpoint.root),
+          record: rec,
+        }) + '\n',
       );
-      const rec = r.record;
-      if (opts.json) {
-        process.stdout.write(
-          JSON.stringify({
-            ok: true,
-            index: r.index,
-            id: rec.id,
-            leafHash: toBase64(r.leafHash),
-            origin: r.checkpoint.origin,
-            treeSize: r.checkpoint.size,
-            root: toBase64(r.checkpoint.root),
-            record: rec,
-          }) + '\n',
-        );
-      } else {
-        process.stdout.write(
-          `OK: event ${rec.id} (${rec.action} by ${rec.actor.type}:${rec.actor.id}) is entry ${r.index} of ${r.checkpoint.origin} at size ${r.checkpoint.size} (root ${toBase64(r.checkpoint.root)})\n`,
-        );
-      }
-    });
+    } else {
+      process.stdout.write(
+        `OK: event ${rec.id} (${rec.action} by ${rec.actor.type}:${rec.actor.id}) is entry ${r.index} of ${r.checkpoint.origin} at size ${r.checkpoint.size} (root ${toBase64(r.checkpoint.root)})\n`,
+      );
+    }
+  });
 }

@@ -4,66 +4,56 @@ import { createNodeHasher } from '@tlog/client/node';
 import { toBase64 } from '@tlog/merkle';
 import type { Command } from 'commander';
 import { errorMessage, UsageError } from '../failure.js';
-import { collect, intOption, readVerifierKeyArgument } from '../options.js';
+import { type ReceiptCheckOptions, readVerifierKeyArgument, withReceiptCheckOptions } from '../options.js';
 
-interface VerifyOptions {
+interface VerifyOptions extends ReceiptCheckOptions {
   receipt?: string;
-  vkey: string[];
-  origin?: string;
-  witness: string[];
-  quorum?: number;
-  json?: boolean;
 }
 
 /** Registers `verify <file>`: the offline receipt check. */
 export function registerVerifyCommand(program: Command): void {
-  program
-    .command('verify <file>')
-    .description('offline: check a receipt (signatures and inclusion proof) for a file; no network')
-    .option('--receipt <path>', 'the receipt (default: <file>.tlog-proof)')
-    .requiredOption('--vkey <key>', 'a trusted log verifier key or a file holding it (repeatable)', collect, [])
-    .option('--url <url>', 'ignored: verify never uses the network')
-    .option('--origin <origin>', 'expected checkpoint origin (default: the key name)')
-    .option('--witness <key>', 'a witness verifier key or file (repeatable)', collect, [])
-    .option('--quorum <n>', 'how many of the witnesses must have cosigned (default: all given)', intOption('--quorum'))
-    .option('--json', 'print the result as JSON')
-    .action(async (file: string, opts: VerifyOptions) => {
-      const receiptPath = opts.receipt ?? `${file}.tlog-proof`;
-      const read = async (path: string, what: string) => {
-        try {
-          return new Uint8Array(await readFile(path));
-        } catch (e) {
-          throw new UsageError(`cannot read the ${what} ${path}: ${errorMessage(e)}`);
-        }
-      };
-      const entry = await read(file, 'file');
-      const receipt = await read(receiptPath, 'receipt');
-      const r = verifyReceipt(
-        receipt,
-        entry,
-        opts.vkey.map((k) => readVerifierKeyArgument(k, '--vkey')),
-        {
-          witnesses: opts.witness.map((k) => readVerifierKeyArgument(k, '--witness')),
-          ...(opts.quorum === undefined ? {} : { quorum: opts.quorum }),
-          ...(opts.origin === undefined ? {} : { origin: opts.origin }),
-          hasher: createNodeHasher(),
-        },
-      );
-      if (opts.json) {
-        process.stdout.write(
-          JSON.stringify({
-            ok: true,
-            index: r.index,
-            leafHash: toBase64(r.leafHash),
-            origin: r.checkpoint.origin,
-            treeSize: r.checkpoint.size,
-            root: toBase64(r.checkpoint.root),
-          }) + '\n',
-        );
-      } else {
-        process.stdout.write(
-          `OK: ${file} is entry ${r.index} of ${r.checkpoint.origin} at size ${r.checkpoint.size} (root ${toBase64(r.checkpoint.root)})\n`,
-        );
+  withReceiptCheckOptions(
+    program
+      .command('verify <file>')
+      .description('offline: check a receipt (signatures and inclusion proof) for a file; no network')
+      .option('--receipt <path>', 'the receipt (default: <file>.tlog-proof)'),
+  ).action(async (file: string, opts: VerifyOptions) => {
+    const receiptPath = opts.receipt ?? `${file}.tlog-proof`;
+    const read = async (path: string, what: string) => {
+      try {
+        return new Uint8Array(await readFile(path));
+      } catch (e) {
+        throw new UsageError(`cannot read the ${what} ${path}: ${errorMessage(e)}`);
       }
-    });
+    };
+    const entry = await read(file, 'file');
+    const receipt = await read(receiptPath, 'receipt');
+    const r = verifyReceipt(
+      receipt,
+      entry,
+      opts.vkey.map((k) => readVerifierKeyArgument(k, '--vkey')),
+      {
+        witnesses: opts.witness.map((k) => readVerifierKeyArgument(k, '--witness')),
+        ...(opts.quorum === undefined ? {} : { quorum: opts.quorum }),
+        ...(opts.origin === undefined ? {} : { origin: opts.origin }),
+        hasher: createNodeHasher(),
+      },
+    );
+    if (opts.json) {
+      process.stdout.write(
+        JSON.stringify({
+          ok: true,
+          index: r.index,
+          leafHash: toBase64(r.leafHash),
+          origin: r.checkpoint.origin,
+          treeSize: r.checkpoint.size,
+          root: toBase64(r.checkpoint.root),
+        }) + '\n',
+      );
+    } else {
+      process.stdout.write(
+        `OK: ${file} is entry ${r.index} of ${r.checkpoint.origin} at size ${r.checkpoint.size} (root ${toBase64(r.checkpoint.root)})\n`,
+      );
+    }
+  });
 }
