@@ -4,10 +4,16 @@
 //
 // spec: { url, connections, duration (s), warmup (s, optional), method, path,
 //         body: 'entry' (one unique 200-byte entry) | 'bundle' (bundleEntries unique 200-byte
-//         entries, entry-bundle encoded: uint16 length, bytes) | absent,
-//         randomIndexBelow (optional: adds ?index=<random integer below it> to path) }
+//         entries, entry-bundle encoded: uint16 length, bytes) | 'event' (one distinct event
+//         of event-gen.mjs, JSON) | 'event-raw' (the same JSON sent as a raw entry) | 'events'
+//         (a JSON array of bundleEntries distinct events) | absent,
+//         randomIndexBelow (optional: adds ?index=<random integer below it> to path),
+//         paths (optional: GET these in turn instead of path),
+//         expect (optional: { field, length }: each 200 answer's JSON must hold an array `field`
+//         of `length` items; the others are counted in `mismatches`) }
 
 import autocannon from 'autocannon';
+import { eventGenerator } from './event-gen.mjs';
 
 const ENTRY_SIZE = 200;
 const spec = JSON.parse(process.argv[2] ?? '');
@@ -34,24 +40,49 @@ function bundleBody(n) {
   return b;
 }
 
+const events = eventGenerator({ seed: process.pid });
+
+function eventsBody(n) {
+  const parts = new Array(n);
+  for (let i = 0; i < n; i++) parts[i] = events.next();
+  return `[${parts.join(',')}]`;
+}
+
+let turn = 0;
 function setupRequest(req) {
   if (spec.body === 'entry') return { ...req, body: entryBody() };
   if (spec.body === 'bundle') return { ...req, body: bundleBody(spec.bundleEntries) };
+  if (spec.body === 'event' || spec.body === 'event-raw') return { ...req, body: events.next() };
+  if (spec.body === 'events') return { ...req, body: eventsBody(spec.bundleEntries) };
+  if (spec.paths !== undefined) return { ...req, path: spec.paths[turn++ % spec.paths.length] };
   if (spec.randomIndexBelow !== undefined)
     return { ...req, path: `${spec.path}?index=${Math.floor(Math.random() * spec.randomIndexBelow)}` };
   return req;
 }
 
-const headers = spec.body === undefined ? {} : { 'content-type': 'application/octet-stream' };
+const contentType = { event: 'application/json', events: 'application/json' }[spec.body] ?? 'application/octet-stream';
+const headers = spec.body === undefined ? {} : { 'content-type': contentType };
+
+let mismatches = 0;
+/** Counts a 200 answer without the expected array (decoding it costs this process, not the server). */
+function onResponse(status, body) {
+  if (status !== 200) return;
+  try {
+    if (JSON.parse(body)[spec.expect.field]?.length === spec.expect.length) return;
+  } catch {}
+  mismatches++;
+}
+
 const run = (duration) =>
   autocannon({
     url: spec.url,
     connections: spec.connections,
     duration,
-    requests: [{ method: spec.method, path: spec.path, headers, setupRequest }],
+    requests: [{ method: spec.method, path: spec.path, headers, setupRequest, ...(spec.expect ? { onResponse } : {}) }],
   });
 
 if (spec.warmup > 0) await run(spec.warmup);
+mismatches = 0;
 const r = await run(spec.duration);
 process.stdout.write(
   `${JSON.stringify({
@@ -61,5 +92,6 @@ process.stdout.write(
     non2xx: r.non2xx,
     errors: r.errors,
     timeouts: r.timeouts,
+    mismatches,
   })}\n`,
 );

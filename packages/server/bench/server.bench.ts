@@ -15,140 +15,41 @@
  * - rss: peak RSS while ingesting 5M entries; restart time to the first served request.
  * - audit: `tlog audit` of a 1M-entry log, entries verified per second.
  * BENCH_QUICK=1 runs 5 s loads and 200k-entry logs (1M for rss).
+ *
+ * harness.ts holds what this and events.bench.ts (audit events) share: the child processes, the
+ * log server, the load generator and the table.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import {
+  comparedRows,
+  DURATION,
+  failures,
+  fmt,
+  HEAP_MB,
+  type LoadResult,
+  latency,
+  load,
+  logServer,
+  phases,
+  printTable,
+  QUICK,
+  type Row,
+  rssOf,
+  runToEnd,
+  start,
+  withTempDir,
+} from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const MAIN = resolve(here, '../dist/main.js');
 const BARE = join(here, 'bare.mjs');
-const LOAD = join(here, 'load.mjs');
 const CLI = resolve(here, '../../cli/dist/cli.js');
-const QUICK = process.env.BENCH_QUICK === '1';
-const PHASES = new Set((process.env.BENCH_PHASES ?? 'single,batch,proof,rss,audit').split(','));
-const DURATION = QUICK ? 5 : 10;
+const PHASES = phases('single,batch,proof,rss,audit');
 const LOG_SIZE = QUICK ? 200_000 : 1_000_000;
 const ENTRY_SIZE = 200;
 const octet = { 'content-type': 'application/octet-stream' };
 
-/** One printed row: a tlog figure, and for the compared phases the bare Hono figure and the ratio. */
-interface Row {
-  name: string;
-  ours: string;
-  bare?: string;
-  ratio?: string;
-  note?: string;
-}
 const rows: Row[] = [];
-
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-/** Spawns `node [nodeArgs] script [args]`, tracked so that none outlives the bench. */
-function spawnNode(script: string, args: string[], nodeArgs: string[] = [], stderr: 'inherit' | 'pipe' = 'inherit'): ChildProcess {
-  const child = spawn(process.execPath, [...nodeArgs, script, ...args], { stdio: ['ignore', 'pipe', stderr] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-/** Runs a child to its end; its stdout, stderr, exit code and wall time. */
-async function runToEnd(script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
-  const t0 = performance.now();
-  const child = spawnNode(script, args, [], 'pipe');
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const code = await new Promise<number | null>((ok, fail) => {
-    child.once('error', fail);
-    child.once('close', ok);
-  });
-  return { code, stdout, stderr, seconds: (performance.now() - t0) / 1000 };
-}
-
-interface Server {
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/** Starts a server script and waits for its `tlog: listening on <url>` line. */
-async function start(script: string, args: string[] = [], nodeArgs: string[] = []): Promise<Server> {
-  const child = spawnNode(script, args, nodeArgs);
-  const url = await new Promise<string>((ok, fail) => {
-    const rl = createInterface({ input: child.stdout! });
-    rl.on('line', (l) => {
-      const m = /^tlog: listening on (.+)$/.exec(l);
-      if (m) ok(m[1]!);
-    });
-    child.once('exit', (c) => fail(new Error(`${script} exited ${c} before listening`)));
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return {
-    url,
-    child,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-/**
- * Node flags the log server runs with, as the root package.json `start` script sets them: V8's
- * old space capped at 192 MB (BENCH_HEAP_MB overrides; 0 runs without a cap).
- */
-const HEAP_MB = Number(process.env.BENCH_HEAP_MB ?? '192');
-const START_FLAGS = HEAP_MB > 0 ? [`--max-old-space-size=${HEAP_MB}`] : [];
-
-/** The log server on `dir`, with its default limits (BENCH_SERVER_ARGS adds flags). */
-async function logServer(dir: string): Promise<Server> {
-  const args = [
-    '--port',
-    '0',
-    '--data-dir',
-    dir,
-    '--log-level',
-    'warn',
-    ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean),
-  ];
-  return start(MAIN, args, START_FLAGS);
-}
-
-/** What load.mjs takes (see there) and prints. */
-interface LoadSpec {
-  url: string;
-  connections: number;
-  duration: number;
-  warmup?: number;
-  method: 'GET' | 'POST';
-  path: string;
-  body?: 'entry' | 'bundle';
-  bundleEntries?: number;
-  randomIndexBelow?: number;
-}
-interface LoadResult {
-  duration: number;
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
-
-/** Runs autocannon in its own process (load.mjs). */
-async function load(spec: LoadSpec): Promise<LoadResult> {
-  const r = await runToEnd(LOAD, [JSON.stringify(spec)]);
-  if (r.code !== 0) throw new Error(`load.mjs exited ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as LoadResult;
-}
 
 /** The largest batch the server takes: its entry limit, or fewer if the body limit binds first. */
 async function maxBatch(url: string): Promise<number> {
@@ -166,12 +67,6 @@ function batchBody(n: number): Buffer {
     out.writeDoubleBE(counter++, o + 6);
   }
   return out;
-}
-
-async function rssOf(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const m = /VmRSS:\s+(\d+) kB/.exec(status);
-  return m ? Number(m[1]) * 1024 : 0;
 }
 
 /** Appends `total` unique entries through the batch endpoint, the largest batches, 4 at a time. */
@@ -192,30 +87,9 @@ async function fill(url: string, total: number, parallel = 4): Promise<{ seconds
   return { seconds: (performance.now() - t0) / 1000 };
 }
 
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const latency = (r: LoadResult) => `${r.latency.p50} / ${r.latency.p99} ms`;
-const failures = (r: LoadResult) =>
-  r.non2xx + r.errors + r.timeouts > 0 ? `non-2xx ${r.non2xx}, errors ${r.errors}, timeouts ${r.timeouts}` : undefined;
-
 /** Two rows for a load compared with bare Hono's: rate and ratio, then latency. */
 function compared(name: string, unit: string, ours: LoadResult, bare: LoadResult, target: string): void {
-  rows.push({
-    name,
-    ours: `${fmt(ours.requests.average)} ${unit}`,
-    bare: `${fmt(bare.requests.average)} req/s`,
-    ratio: (ours.requests.average / bare.requests.average).toFixed(2),
-    note: [target, failures(ours), failures(bare) && `bare: ${failures(bare)}`].filter(Boolean).join('; '),
-  });
-  rows.push({ name: '  latency p50 / p99', ours: latency(ours), bare: latency(bare) });
-}
-
-async function withTempDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'tlog-bench-'));
-  try {
-    return await run(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  rows.push(...comparedRows({ name, unit, ours, other: bare, otherName: 'bare', otherUnit: 'req/s', target }));
 }
 
 async function phaseSingle(): Promise<void> {
@@ -345,13 +219,8 @@ if (PHASES.has('proof')) await phaseProof();
 if (PHASES.has('rss')) await phaseRss();
 if (PHASES.has('audit')) await phaseAudit();
 
-const header: Row = { name: 'benchmark', ours: 'tlog', bare: 'bare Hono', ratio: 'tlog/bare', note: 'target, notes' };
-const all = [header, ...rows];
-const width = (f: (r: Row) => string | undefined) => Math.max(...all.map((r) => (f(r) ?? '').length));
-const [w0, w1, w2, w3] = [width((r) => r.name), width((r) => r.ours), width((r) => r.bare), width((r) => r.ratio)];
-console.log(`\ntlog server benchmark (${QUICK ? 'quick' : 'full'}; node ${process.version}; load from a separate autocannon process)`);
-for (const r of all) {
-  console.log(
-    `${r.name.padEnd(w0)}  ${r.ours.padStart(w1)}  ${(r.bare ?? '').padStart(w2)}  ${(r.ratio ?? '').padStart(w3)}  ${r.note ?? ''}`.trimEnd(),
-  );
-}
+printTable(
+  `tlog server benchmark (${QUICK ? 'quick' : 'full'}; node ${process.version}; load from a separate autocannon process)`,
+  { name: 'benchmark', ours: 'tlog', bare: 'bare Hono', ratio: 'tlog/bare', note: 'target, notes' },
+  rows,
+);
