@@ -37,18 +37,25 @@ export function canonicalEvent(record: EventRecord): Uint8Array {
   return utf8.encode(json);
 }
 
+/** SHA-256 of the concatenation of `chunks` (a faster implementation than the default may be given, e.g. node:crypto's). */
+export type Sha256Chunks = (chunks: readonly Uint8Array[]) => Uint8Array;
+
+/** SHA-256 with @noble/hashes (runs everywhere). */
+const nobleSha256: Sha256Chunks = (chunks) => {
+  const h = sha256.create();
+  for (const c of chunks) h.update(c);
+  return h.digest();
+};
+
+const ZERO = Uint8Array.of(0);
+
 /**
  * The commitment to an event: SHA-256("tlog-event-v1" || 0x00 || salt || canonical), where
  * `salt` is 32 random bytes kept beside the record and `canonical` is {@link canonicalEvent}.
  */
-export function eventCommitment(salt: Uint8Array, canonical: Uint8Array): Uint8Array {
+export function eventCommitment(salt: Uint8Array, canonical: Uint8Array, hash: Sha256Chunks = nobleSha256): Uint8Array {
   if (salt.length !== SALT_SIZE) throw new RangeError(`an event salt is ${SALT_SIZE} bytes, got ${salt.length}`);
-  const h = sha256.create();
-  h.update(DOMAIN_BYTES);
-  h.update(Uint8Array.of(0));
-  h.update(salt);
-  h.update(canonical);
-  return h.digest();
+  return hash([DOMAIN_BYTES, ZERO, salt, canonical]);
 }
 
 /** The log entry of an event: the text `tlog-event-v1 <base64 commitment>\n` as bytes. */
@@ -77,8 +84,8 @@ export interface EventLeaf {
 }
 
 /** {@link canonicalEvent}, {@link eventCommitment} and {@link eventEntry} of one record. */
-export function eventLeaf(record: EventRecord, salt: Uint8Array): EventLeaf {
+export function eventLeaf(record: EventRecord, salt: Uint8Array, hash: Sha256Chunks = nobleSha256): EventLeaf {
   const canonical = canonicalEvent(record);
-  const commitment = eventCommitment(salt, canonical);
+  const commitment = eventCommitment(salt, canonical, hash);
   return { canonical, commitment, entry: eventEntry(commitment) };
 }

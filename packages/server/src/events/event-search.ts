@@ -27,8 +27,8 @@ export const MAX_PAGE = 1000;
  * a page of 64 KiB records holds 16 and its JSON stays under about 1.5 MB.
  */
 export const MAX_PAGE_BYTES = 1024 * 1024;
-/** Most candidates read from the store at once (at most 2 MiB of 64 KiB records). */
-const READ_CHUNK = 32;
+/** Most candidates read from the store at once (at most 4 MiB of 64 KiB records). */
+const READ_CHUNK = 64;
 /** Most candidate events one request reads and checks; beyond it the page ends early with a `next`. */
 const MAX_EXAMINED = 4000;
 /** Most index steps (seeks and reads of postings) one request takes; beyond it the page ends early with a `next`. */

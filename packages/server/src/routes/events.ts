@@ -15,10 +15,10 @@ export const EVENTS_BATCH_MAX = 1000;
 
 /**
  * What one search may hold at once: its page's records (MAX_PAGE_BYTES and one more), the chunk
- * of candidates being read (2 MiB at most), and the answer as a JSON string and as bytes (its
- * records, plus up to a thousand inclusion proofs). Five searches fit in the read budget at once.
+ * of candidates being read (4 MiB at most), and the answer as a JSON string and as bytes (its
+ * records, plus up to a thousand inclusion proofs). Four searches fit in the read budget at once.
  */
-const PAGE_ROOM = 8 * MAX_PAGE_BYTES;
+const PAGE_ROOM = 10 * MAX_PAGE_BYTES;
 
 /** How much one event write may carry. */
 export interface EventLimits {
