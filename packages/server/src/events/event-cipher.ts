@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { StorageCorruptError } from '../storage/store.js';
+import { RandomPool } from './random-pool.js';
 
 /** Bytes of an AES-256-GCM key, nonce and tag. */
 const KEY_SIZE = 32;
@@ -16,12 +17,8 @@ export const TERM_SIZE = 16;
 export class EventCipher {
   private readonly sealKey: Buffer;
   private readonly termKey: Buffer;
-  /**
-   * Random nonces drawn 1,024 at a time: each call into OpenSSL's random generator costs a
-   * system call, which under load costs more than the encryption. Each nonce is used once.
-   */
-  private nonces: Buffer = Buffer.alloc(0);
-  private nextNonce = 0;
+  /** Where nonces come from (each used once). */
+  private readonly random = new RandomPool();
 
   /** @param dataKey the log's 32-byte data key (see {@link openDataKey}) */
   constructor(dataKey: Uint8Array) {
@@ -32,13 +29,7 @@ export class EventCipher {
 
   /** `plaintext` encrypted and authenticated, bound to `aad` (e.g. the record's key): nonce || ciphertext || tag. */
   seal(plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
-    if (this.nextNonce === this.nonces.length) {
-      this.nonces = randomBytes(NONCE_SIZE * 1024);
-      this.nextNonce = 0;
-    }
-    const nonce = this.nonces.subarray(this.nextNonce, this.nextNonce + NONCE_SIZE);
-    this.nextNonce += NONCE_SIZE;
-    return sealWith(this.sealKey, plaintext, aad, nonce);
+    return sealWith(this.sealKey, plaintext, aad, this.random.take(NONCE_SIZE));
   }
 
   /** The plaintext of {@link EventCipher.seal}; StorageCorruptError naming `what` when it does not authenticate. */

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   type EventInput,
   type EventReceipt,
@@ -36,6 +36,7 @@ import {
   timeOfKey,
 } from './event-keys.js';
 import { type EventPage, type SearchRequest, searchEvents } from './event-search.js';
+import { RandomPool } from './random-pool.js';
 
 /** An event with the same id (in the same tenant) was logged with other content; nothing was written. Maps to 409. */
 export class EventConflictError extends Error {
@@ -136,6 +137,8 @@ function contentOf(record: EventInput): string {
 export class EventLog {
   /** Idempotency terms (hex) of events being appended now, and when their append settles. */
   private readonly inflight = new Map<string, Promise<unknown>>();
+  /** Where salts and the random bits of ids come from. */
+  private readonly random = new RandomPool();
   /** The last received_at given out, in ms (undefined until read from the store): received_at never decreases along the log. */
   private lastReceivedMs: number | undefined;
 
@@ -237,8 +240,7 @@ export class EventLog {
     const pend: PendingEvent[] = [];
     let newCount = 0;
     for (let i = 0; i < n; i++) if (!existing.has(i) && sameAs[i] === undefined) newCount++;
-    // One call for all the randomness: each call into OpenSSL's generator costs a system call.
-    const random = newCount === 0 ? undefined : new Uint8Array(randomBytes(newCount * RANDOM_PER_EVENT));
+    const random = newCount === 0 ? undefined : this.random.take(newCount * RANDOM_PER_EVENT);
     for (let i = 0; i < n; i++) {
       if (existing.has(i) || sameAs[i] !== undefined) continue;
       const input = inputs[i]!;
