@@ -161,4 +161,75 @@ describe('memory per request (real process, --max-old-space-size=192)', () => {
 
     await finish(s, figures);
   }, 300_000);
+
+  it('takes the largest event batch with receipts, and 64 searches of 64 KiB records at once, under 300 MB RSS', async () => {
+    const { s, limits, note, figures } = await start();
+    await note('started');
+    const json = { 'content-type': 'application/json' };
+    // The largest event batch: 1,000 events filling --max-batch-bytes, with receipts.
+    const pad = Math.floor(limits.maxBatchBytes / 1000) - 300;
+    const batch = Array.from({ length: 1000 }, (_, i) => ({
+      action: 'doc.read',
+      actor: { type: 'user', id: `u${i % 10}` },
+      occurred_at: '2026-12-01T00:00:00Z',
+      metadata: { i, pad: 'm'.repeat(pad) },
+    }));
+    const body = JSON.stringify(batch);
+    expect(body.length).toBeLessThanOrEqual(limits.maxBatchBytes);
+    const big = await fetch(`${s.url}/v1/events/batch?receipts=1`, { method: 'POST', body, headers: json });
+    expect(big.status).toBe(200);
+    expect(((await big.json()) as { receipts: unknown[] }).receipts).toHaveLength(1000);
+    await note(`largest event batch (1,000 x ${(body.length / 1000).toFixed(0)} B, receipts)`);
+    // Eight of them at once (the byte budget for bodies lets four in at a time).
+    const eight = await Promise.all(
+      Array.from({ length: 8 }, async (_, k) => {
+        const other = JSON.stringify(batch.map((e) => ({ ...e, actor: { type: 'user', id: `w${k}` } })));
+        const res = await fetch(`${s.url}/v1/events/batch?receipts=1`, { method: 'POST', body: other, headers: json });
+        await res.arrayBuffer();
+        return res.status;
+      }),
+    );
+    expect(eight).toEqual(Array(8).fill(200));
+    await note('8 largest event batches at once');
+    // 64 connections each posting a single event of the largest body (a 64 KiB record, escaped).
+    const singles = await Promise.all(
+      Array.from({ length: 64 }, async (_, k) => {
+        // Each é written as a 6-byte escape: a body near 128 KiB for a 42 KB record.
+        const one = JSON.stringify({
+          action: 'doc.read',
+          actor: { type: 'user', id: `s${k}` },
+          occurred_at: '2026-12-01T00:00:00Z',
+          metadata: { pad: '\u00e9'.repeat(21_000) },
+        }).replaceAll('\u00e9', '\\u00e9');
+        expect(one.length).toBeGreaterThan(125_000);
+        const res = await fetch(`${s.url}/v1/events`, { method: 'POST', body: one, headers: json });
+        await res.arrayBuffer();
+        return res.status;
+      }),
+    );
+    expect(singles).toEqual(Array(64).fill(200));
+    await note('64 largest single events at once');
+    // 64 events of 64 KiB canonical records, then 64 searches asking for 1,000 of them with proofs.
+    for (let i = 0; i < 64; i += 4) {
+      const four = Array.from({ length: 4 }, (_, k) => ({
+        action: 'doc.write',
+        actor: { type: 'user', id: 'big' },
+        occurred_at: '2026-12-01T00:00:00Z',
+        metadata: { i: i + k, pad: 'b'.repeat(65_200) },
+      }));
+      expect((await fetch(`${s.url}/v1/events/batch`, { method: 'POST', body: JSON.stringify(four), headers: json })).status).toBe(200);
+    }
+    await note('64 events of 64 KiB written');
+    const search = async () => {
+      const res = await fetch(`${s.url}/v1/events?actor=big&limit=1000&proofs=1`);
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as { events: unknown[]; next?: string };
+      expect(page.events.length).toBeGreaterThan(0);
+      expect(page.events.length).toBeLessThan(64); // cut by bytes
+      expect(page.next).toBeDefined();
+    };
+    await Promise.all(Array.from({ length: 64 }, () => search()));
+    await note('64 searches of 64 KiB records at once');
+    await finish(s, figures);
+  }, 300_000);
 });

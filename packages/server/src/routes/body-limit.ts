@@ -11,10 +11,11 @@ import { httpError } from './errors.js';
  * bodyLimit is not used for declared lengths because it opens `c.req.raw.body` first, which under
  * @hono/node-server gives up the direct (one-copy) body read and, when the body is refused,
  * stalls the draining of its unread rest, so the connection could not carry the next request.
- * With `budget`, room for the body (its declared length, else maxSize) is reserved before it is
- * read and held until the handler is done with it.
+ * With `budget`, room for the body (its declared length, else maxSize, times `weight`: what
+ * handling it costs per body byte) is reserved before it is read and held until the handler is
+ * done with it.
  */
-export function sizeLimit(maxSize: number, what: string, budget?: ByteBudget): MiddlewareHandler {
+export function sizeLimit(maxSize: number, what: string, budget?: ByteBudget, weight = 1): MiddlewareHandler {
   const tooBig = () => httpError(413, `${what} is larger than ${maxSize} bytes`);
   const chunked = bodyLimit({
     maxSize,
@@ -27,7 +28,7 @@ export function sizeLimit(maxSize: number, what: string, budget?: ByteBudget): M
     const header = c.req.header('content-length');
     const declared = header === undefined || c.req.header('transfer-encoding') !== undefined ? undefined : Number(header);
     if (declared !== undefined && declared > maxSize) throw tooBig();
-    const room = await budget?.reserve(declared ?? maxSize);
+    const room = await budget?.reserve((declared ?? maxSize) * weight);
     try {
       if (declared === undefined) await chunked(c, next);
       else await next();
