@@ -48,6 +48,8 @@ export interface StoredEvent {
   readonly index: number;
   readonly record: EventRecord;
   readonly salt: Uint8Array;
+  /** The record's canonical form as stored (UTF-8 JSON). */
+  readonly canonical: Uint8Array;
   /** Bytes of the record's canonical form. */
   readonly size: number;
 }
@@ -362,7 +364,7 @@ export class EventLog {
       } catch (err) {
         throw new StorageCorruptError(`storage is corrupt at event ${index}: its record is not JSON (${(err as Error).message})`);
       }
-      return { index, record, salt: plain.slice(0, SALT_SIZE), size: plain.length - SALT_SIZE };
+      return { index, record, salt: plain.slice(0, SALT_SIZE), canonical: plain.subarray(SALT_SIZE), size: plain.length - SALT_SIZE };
     });
   }
 

@@ -59,6 +59,8 @@ export interface FoundEvent {
   readonly index: number;
   readonly leafHash: string;
   readonly record: EventRecord;
+  /** The record's canonical form as stored (UTF-8 JSON): what the answer sends as `record`. */
+  readonly canonical: Uint8Array;
   readonly salt: string;
   readonly inclusion?: readonly string[];
 }
@@ -302,6 +304,7 @@ export async function searchEvents(ctx: SearchContext, request: SearchRequest): 
       index: ev.index,
       leafHash: toBase64(hashes[k]!),
       record: ev.record,
+      canonical: ev.canonical,
       salt: saltText(ev.salt),
       ...(inclusion === undefined ? {} : { inclusion }),
     });
@@ -392,4 +395,31 @@ async function occurredIndexes(store: LogStore, filter: EventFilter): Promise<nu
     await c.close();
   }
   return out.sort((a, b) => a - b);
+}
+
+const UTF8 = new TextEncoder();
+
+/**
+ * A page as the JSON answer of GET /v1/events, as bytes: `{checkpoint, events: [{index, leafHash,
+ * record, salt, inclusion?}], next?}`. Each record goes out as its stored canonical form, copied
+ * byte for byte rather than parsed and serialized again, and no string holds the whole page (a
+ * string with the checkpoint's em dash would hold every character in two bytes).
+ */
+export function encodePage(page: EventPage): Uint8Array {
+  const parts: Uint8Array[] = [UTF8.encode(`{"checkpoint":${JSON.stringify(page.checkpoint)},"events":[`)];
+  page.events.forEach((e, k) => {
+    parts.push(UTF8.encode(`${k === 0 ? '' : ','}{"index":${e.index},"leafHash":"${e.leafHash}","record":`));
+    parts.push(e.canonical);
+    parts.push(UTF8.encode(`,"salt":"${e.salt}"${e.inclusion === undefined ? '' : `,"inclusion":${JSON.stringify(e.inclusion)}`}}`));
+  });
+  parts.push(UTF8.encode(`]${page.next === undefined ? '' : `,"next":${JSON.stringify(page.next)}`}}`));
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
 }

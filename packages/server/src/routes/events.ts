@@ -2,7 +2,7 @@ import { EventFormatError, type EventInput, FILTER_FIELDS, parseEventFilter, par
 import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { EventLog } from '../events/event-log.js';
-import { MAX_PAGE, MAX_PAGE_BYTES } from '../events/event-search.js';
+import { encodePage, MAX_PAGE, MAX_PAGE_BYTES } from '../events/event-search.js';
 import { sizeLimit } from './body-limit.js';
 import { type ByteBudget, sendWithin } from './byte-budget.js';
 import { echo, httpError, methodNotAllowed } from './errors.js';
@@ -187,7 +187,7 @@ export function eventRoutes(
         url.searchParams.set('cursor', page.next);
         c.header('Link', `<${url.pathname}${url.search}>; rel="next"`);
       }
-      body = new TextEncoder().encode(JSON.stringify(page));
+      body = encodePage(page);
     } catch (err) {
       room.release();
       throw err;
