@@ -35,7 +35,7 @@ import {
   receivedRange,
   timeOfKey,
 } from './event-keys.js';
-import { type EventPage, type SearchRequest, searchEvents } from './event-search.js';
+import { type EventPage, firstKey, type SearchRequest, searchEvents } from './event-search.js';
 import { RandomPool } from './random-pool.js';
 
 /** An event with the same id (in the same tenant) was logged with other content; nothing was written. Maps to 409. */
@@ -50,8 +50,6 @@ export interface StoredEvent {
   readonly salt: Uint8Array;
   /** The record's canonical form as stored (UTF-8 JSON). */
   readonly canonical: Uint8Array;
-  /** Bytes of the record's canonical form. */
-  readonly size: number;
 }
 
 /** What appending events gives: per event (in input order) its index, id and leaf hash, and the checkpoint holding them all. */
@@ -162,15 +160,8 @@ export class EventLog {
    */
   private async lastReceived(): Promise<number> {
     if (this.lastReceivedMs !== undefined) return this.lastReceivedMs;
-    const cursor = this.store.extensionCursor({ ...receivedRange(0, MAX_MS), reverse: true });
-    let last = 0;
-    try {
-      const r = await cursor.next();
-      if (r !== undefined) last = timeOfKey(r.key);
-    } finally {
-      await cursor.close();
-    }
-    this.lastReceivedMs = Math.max(this.lastReceivedMs ?? 0, last);
+    const key = await firstKey(this.store, receivedRange(0, MAX_MS), true);
+    this.lastReceivedMs = Math.max(this.lastReceivedMs ?? 0, key === undefined ? 0 : timeOfKey(key));
     return this.lastReceivedMs;
   }
 
@@ -187,7 +178,7 @@ export class EventLog {
    */
   async append(inputs: readonly EventInput[], withReceipts: boolean): Promise<AppendedEvents> {
     const n = inputs.length;
-    const idTerms = inputs.map((e) => (e.id === undefined ? undefined : this.cipher.term('id', `${e.tenant ?? ''}\u0000${e.id}`)));
+    const idTerms = inputs.map((e) => (e.id === undefined ? undefined : this.idTerm(e.id, e.tenant)));
     const idHex = idTerms.map((t) => (t === undefined ? undefined : Buffer.from(t).toString('hex')));
     // Within the batch: a repeated id must repeat the event, and then is that event.
     const firstOf = new Map<string, number>();
@@ -260,7 +251,7 @@ export class EventLog {
       entries.push(leaf.entry);
       pend.push({
         plaintext,
-        idTerm: idTerms[i] ?? this.cipher.term('id', `${record.tenant ?? ''}\u0000${record.id}`),
+        idTerm: idTerms[i] ?? this.idTerm(record.id, record.tenant),
         prefixes: this.prefixesOf(record),
         receivedMs: now,
         occurredMs: timestampMs(record.occurred_at),
@@ -336,6 +327,11 @@ export class EventLog {
     return { results, published, receipts };
   }
 
+  /** The term of an idempotency key: ids are unique within a tenant (none: ''). */
+  private idTerm(id: string, tenant: string | undefined): Uint8Array {
+    return this.cipher.term('id', `${tenant ?? ''}\u0000${id}`);
+  }
+
   /** The posting prefixes of a record: its action, actor, each distinct target, tenant and outcome. */
   private prefixesOf(record: EventRecord): Uint8Array[] {
     const out = [
@@ -364,13 +360,13 @@ export class EventLog {
       } catch (err) {
         throw new StorageCorruptError(`storage is corrupt at event ${index}: its record is not JSON (${(err as Error).message})`);
       }
-      return { index, record, salt: plain.slice(0, SALT_SIZE), canonical: plain.subarray(SALT_SIZE), size: plain.length - SALT_SIZE };
+      return { index, record, salt: plain.slice(0, SALT_SIZE), canonical: plain.subarray(SALT_SIZE) };
     });
   }
 
   /** The index of the event with this id in `tenant` (none: undefined), or undefined. */
   async findId(id: string, tenant: string | undefined): Promise<number | undefined> {
-    const [v] = await this.store.readExtensions([idKey(this.cipher.term('id', `${tenant ?? ''}\u0000${id}`))]);
+    const [v] = await this.store.readExtensions([idKey(this.idTerm(id, tenant))]);
     return v === undefined ? undefined : indexOfKey(v);
   }
 

@@ -177,12 +177,15 @@ class ArrayStream implements IndexStream {
   async close(): Promise<void> {}
 }
 
-/** The first key's index of a store range read in one direction, or undefined when the range is empty. */
-async function firstIndex(store: LogStore, range: { gte: Uint8Array; lt: Uint8Array }, reverse: boolean): Promise<number | undefined> {
+/** The first key of a store range read in one direction (the last key when reverse), or undefined when the range is empty. */
+export async function firstKey(
+  store: LogStore,
+  range: { gte: Uint8Array; lt: Uint8Array },
+  reverse: boolean,
+): Promise<Uint8Array | undefined> {
   const c = store.extensionCursor({ ...range, reverse });
   try {
-    const r = await c.next();
-    return r === undefined ? undefined : indexOfKey(r.key);
+    return (await c.next())?.key;
   } finally {
     await c.close();
   }
@@ -239,12 +242,13 @@ export async function searchEvents(ctx: SearchContext, request: SearchRequest): 
   if (filter.since !== undefined || filter.until !== undefined) {
     const from = filter.since === undefined ? 0 : Math.max(0, timestampMs(filter.since));
     const to = filter.until === undefined ? MAX_MS : Math.max(0, timestampMs(filter.until));
-    const first = to <= from ? undefined : await firstIndex(ctx.store, receivedRange(from, to), false);
-    const last = first === undefined ? undefined : await firstIndex(ctx.store, receivedRange(from, to), true);
+    const range = receivedRange(from, to);
+    const first = to <= from ? undefined : await firstKey(ctx.store, range, false);
+    const last = first === undefined ? undefined : await firstKey(ctx.store, range, true);
     if (first === undefined || last === undefined) hi = -1;
     else {
-      lo = Math.max(lo, first);
-      hi = Math.min(hi, last);
+      lo = Math.max(lo, indexOfKey(first));
+      hi = Math.min(hi, indexOfKey(last));
     }
   }
   let position = request.cursor === undefined ? (asc ? lo : hi) : decodeCursor(request.cursor, fp);
@@ -278,14 +282,14 @@ export async function searchEvents(ctx: SearchContext, request: SearchRequest): 
       for (let k = 0; k < candidates.length; k++) {
         const ev = events[k];
         if (ev === undefined || !eventMatches(ev.record, filter)) continue;
-        if (found.length > 0 && bytes + ev.size > MAX_PAGE_BYTES) {
+        if (found.length > 0 && bytes + ev.canonical.length > MAX_PAGE_BYTES) {
           // The page is full: the next one starts at this candidate.
           position = candidates[k]!;
           exhausted = false;
           full = true;
           break;
         }
-        bytes += ev.size;
+        bytes += ev.canonical.length;
         found.push(ev);
       }
       if (exhausted) break;

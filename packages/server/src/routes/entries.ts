@@ -6,7 +6,7 @@ import { countEntries } from '../tree/entry-reader.js';
 import { sizeLimit } from './body-limit.js';
 import { type ByteBudget, sendWithin } from './byte-budget.js';
 import { echo, httpError, methodNotAllowed } from './errors.js';
-import { decimal, noQuery, param, query } from './params.js';
+import { decimal, noQuery, param, query, receiptsQuery } from './params.js';
 import { publicRead, READ_METHODS } from './public-read.js';
 
 /** Most entries one GET /v1/entries page returns. */
@@ -49,7 +49,6 @@ const rawBody: MiddlewareHandler = async (c, next) => {
 };
 
 const indexParam = z.object({ index: decimal });
-const receiptsQuery = z.object({ receipts: z.enum(['0', '1', 'true', 'false']).optional() });
 const pageQuery = z.object({ start: decimal, end: decimal.optional() });
 
 /** The most bytes one bundle read can bring in: 256 entries of 65535 bytes with their prefixes. */
@@ -93,7 +92,7 @@ export function entryRoutes(log: Log, limits: EntryLimits, budgets: { readonly r
     sizeLimit(limits.maxBatchBytes, 'the batch body', budgets.bodies),
     async (c) => {
       const q = c.req.valid('query');
-      const withReceipts = q.receipts === '1' || q.receipts === 'true';
+      const withReceipts = q.receipts;
       const body = new Uint8Array(await c.req.arrayBuffer());
       // Counted before decoding: a body of empty entries would otherwise cost a view per 2 bytes.
       const most = withReceipts ? Math.min(limits.maxBatchEntries, limits.maxReceiptEntries) : limits.maxBatchEntries;

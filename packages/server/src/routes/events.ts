@@ -6,7 +6,7 @@ import { encodePage, MAX_PAGE, MAX_PAGE_BYTES } from '../events/event-search.js'
 import { sizeLimit } from './body-limit.js';
 import { type ByteBudget, sendWithin } from './byte-budget.js';
 import { echo, httpError, methodNotAllowed } from './errors.js';
-import { decimal, noQuery, query } from './params.js';
+import { decimal, flag, noQuery, query, receiptsQuery } from './params.js';
 
 /** Largest POST /v1/events body: room for a 64 KiB canonical record written with whitespace and escapes. */
 export const EVENT_BODY_MAX = 128 * 1024;
@@ -76,7 +76,6 @@ function parseJson(text: string, where: string): unknown {
   }
 }
 
-const receiptsQuery = z.object({ receipts: z.enum(['0', '1', 'true', 'false']).optional() });
 const getQuery = z.object({ tenant: z.string().min(1).max(128).optional() });
 const filterText = z.string().optional();
 const searchQuery = z.object({
@@ -92,7 +91,7 @@ const searchQuery = z.object({
   order: z.enum(['asc', 'desc']).default('asc'),
   limit: decimal.pipe(z.number().int().min(1).max(MAX_PAGE)).optional(),
   cursor: z.string().min(1).max(512).optional(),
-  proofs: z.enum(['0', '1', 'true', 'false']).optional(),
+  proofs: flag,
 });
 
 /**
@@ -105,7 +104,6 @@ export function eventRoutes(
   budgets: { readonly reads: ByteBudget; readonly bodies: ByteBudget },
 ): Hono {
   const app = new Hono();
-  const flag = (v: string | undefined) => v === '1' || v === 'true';
 
   app.post(
     '/v1/events/batch',
@@ -113,7 +111,7 @@ export function eventRoutes(
     query(receiptsQuery),
     sizeLimit(limits.maxBatchBytes, 'the batch body', budgets.bodies, EVENT_BATCH_WEIGHT),
     async (c) => {
-      const withReceipts = flag(c.req.valid('query').receipts);
+      const withReceipts = c.req.valid('query').receipts;
       const text = await bodyText(c);
       let values: unknown[];
       if (mediaType(c) === 'application/x-ndjson') {
@@ -180,7 +178,7 @@ export function eventRoutes(
         order: q.order,
         limit: q.limit ?? 100,
         ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
-        proofs: flag(q.proofs),
+        proofs: q.proofs,
       });
       if (page.next !== undefined) {
         const url = new URL(c.req.url);

@@ -26,6 +26,15 @@ export const base64Hash = z.string().transform((s, ctx): Hash => {
   }
 });
 
+/** An on/off query parameter: `1` or `true` is on; `0`, `false` or absent is off. */
+export const flag = z
+  .enum(['0', '1', 'true', 'false'])
+  .optional()
+  .transform((v) => v === '1' || v === 'true');
+
+/** The query of a write that may ask for receipts (`?receipts=1`). */
+export const receiptsQuery = z.object({ receipts: flag });
+
 /** No query parameters at all. */
 export const noQuery = z.object({});
 
