@@ -30,13 +30,18 @@ export interface LeafHashProofOptions extends ProofOptions {
   readonly index?: number;
 }
 
-/** Verifies an inclusion proof against `at`; one that does not verify is LogMisbehaviourError('bad-proof'). */
-function checkInclusion(
+/**
+ * Verifies an inclusion proof against `at`; one that does not verify is
+ * LogMisbehaviourError('bad-proof'), its message naming the proof by `about.what` (e.g. "(from
+ * api)") and its evidence carrying `about.details` beside the index, size and leaf hash.
+ */
+export function verifiedInclusion(
   log: LogContext,
   at: VerifiedCheckpoint,
-  claim: { readonly index: number; readonly leafHash: Hash; readonly proof: Hash[]; readonly source: 'api' | 'tiles' },
+  claim: { readonly index: number; readonly leafHash: Hash; readonly proof: readonly Hash[] },
+  about: { readonly what: string; readonly details: Readonly<Record<string, string | number>> },
 ): InclusionProof {
-  const { index, leafHash, proof, source } = claim;
+  const { index, leafHash, proof } = claim;
   const size = at.checkpoint.size;
   try {
     verifyInclusion(index, size, leafHash, proof, at.checkpoint.root, log.hasher);
@@ -44,16 +49,25 @@ function checkInclusion(
     if (!isDataError(e)) throw notDataError(e);
     throw misbehaviour(log, {
       kind: 'bad-proof',
-      message: `the inclusion proof (from ${source}) for index ${index} in size ${size} does not verify: ${errorMessage(e)}`,
+      message: `the inclusion proof ${about.what} for index ${index} in size ${size} does not verify: ${errorMessage(e)}`,
       evidence: {
         candidate: at.note,
         proof: proof.map(toBase64),
-        details: { index, treeSize: size, leafHash: toBase64(leafHash), source },
+        details: { index, treeSize: size, leafHash: toBase64(leafHash), ...about.details },
       },
       cause: e,
     });
   }
   return { index, treeSize: size, leafHash, proof };
+}
+
+/** {@link verifiedInclusion} of a proof from the JSON API or from tiles. */
+function checkInclusion(
+  log: LogContext,
+  at: VerifiedCheckpoint,
+  claim: { readonly index: number; readonly leafHash: Hash; readonly proof: Hash[]; readonly source: 'api' | 'tiles' },
+): InclusionProof {
+  return verifiedInclusion(log, at, claim, { what: `(from ${claim.source})`, details: { source: claim.source } });
 }
 
 /** Proof that the entry at index is in `at` (requires index < at's size, ArgumentError otherwise). */

@@ -6,7 +6,7 @@
 import type { EventInput, EventReceipt, EventRecord } from '@tlog/events';
 import { canonicalEvent, EventFormatError, eventLeaf, parseEventReceipt } from '@tlog/events';
 import type { Hash, TlogProof } from '@tlog/merkle';
-import { bytesEqual, formatTlogProof, fromBase64, parseTlogProof, toBase64, verifyInclusion } from '@tlog/merkle';
+import { bytesEqual, formatTlogProof, fromBase64, parseTlogProof, toBase64 } from '@tlog/merkle';
 import { decodeHash } from './api-answers.js';
 import type { VerifiedCheckpoint } from './checkpoint.js';
 import { verifyCheckpoint } from './checkpoint.js';
@@ -15,6 +15,7 @@ import { consistencyProof } from './consistency.js';
 import type { LogContext } from './context.js';
 import { ProtocolError } from './errors.js';
 import type { EventContext, EventReadOptions, VerifiedEvent } from './events.js';
+import { verifiedInclusion } from './inclusion.js';
 import { isDataError, notDataError } from './merkle-errors.js';
 import { misbehaviour } from './misbehaviour.js';
 
@@ -84,17 +85,7 @@ export function verifyServedEvent(log: LogContext, at: VerifiedCheckpoint, ev: S
       evidence: evidence({ url: from.url }),
     });
   }
-  try {
-    verifyInclusion(index, size, leafHash, proof, at.checkpoint.root, log.hasher);
-  } catch (e) {
-    if (!isDataError(e)) throw notDataError(e);
-    throw misbehaviour(log, {
-      kind: 'bad-proof',
-      message: `the inclusion proof of ${from.what} (index ${index}) in the checkpoint of size ${size} does not verify: ${errorMessage(e)}`,
-      evidence: evidence({ url: from.url }),
-      cause: e,
-    });
-  }
+  verifiedInclusion(log, at, { index, leafHash, proof }, { what: `of ${from.what}`, details: { url: from.url } });
   let entry: Uint8Array;
   try {
     entry = eventLeaf(record, fromBase64(ev.salt)).entry;
