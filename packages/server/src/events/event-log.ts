@@ -113,14 +113,16 @@ export class PendingEvents {
     for (const action of actions ?? []) batch.putExtension(catalogKey(action), EMPTY);
   };
 
-  /** Registers events under their entries (as latin1 strings) until `done` settles. */
-  hold(entries: readonly Uint8Array[], events: readonly PendingEvent[], done: Promise<unknown>): void {
+  /**
+   * Registers events under their entries (as latin1 strings), so the commit that adds those
+   * entries stores them; call it before the entries are submitted. Returns what removes them again.
+   */
+  hold(entries: readonly Uint8Array[], events: readonly PendingEvent[]): () => void {
     const keys = entries.map((e) => LATIN1.decode(e));
     for (let i = 0; i < keys.length; i++) this.waiting.set(keys[i]!, events[i]!);
-    const release = () => {
+    return () => {
       for (const k of keys) this.waiting.delete(k);
     };
-    done.then(release, release);
   }
 }
 
@@ -264,8 +266,10 @@ export class EventLog {
     const leafHashes = new Array<string>(n);
     if (entries.length > 0) {
       this.lastReceivedMs = now;
+      // Held before they are submitted: the commit that adds them must find them, however soon it runs.
+      const release = this.pending.hold(entries, pend);
       const appended = this.log.append(entries, withReceipts);
-      this.pending.hold(entries, pend, appended);
+      appended.then(release, release);
       for (const i of fresh) {
         const h = idHex[i];
         if (h !== undefined) this.inflight.set(h, appended);
