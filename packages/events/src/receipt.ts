@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { eventLeaf, SALT_SIZE } from './commitment.js';
 import { EventFormatError } from './errors.js';
 import { type EventRecord, parseEventRecord } from './schema.js';
+import { formatError } from './zod-errors.js';
 
 /**
  * An event receipt: the record, its salt, where it is in the log, and a c2sp.org/tlog-proof@v1
@@ -36,9 +37,7 @@ const receiptSchema = z.object({
 export function parseEventReceipt(value: unknown): EventReceipt {
   const r = receiptSchema.safeParse(value);
   if (!r.success) {
-    const issue = r.error.issues[0]!;
-    const missing = issue.code === 'invalid_type' && issue.input === undefined;
-    throw new EventFormatError(issue.path.join('.'), missing ? 'is required' : issue.message);
+    throw formatError(r.error, '');
   }
   const record = parseEventRecord(r.data.record, 'record');
   let salt: Uint8Array;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EventFormatError } from './errors.js';
+import { formatError } from './zod-errors.js';
 
 /** Most targets one event names. */
 export const MAX_TARGETS = 32;
@@ -137,27 +137,6 @@ export interface EventRecord extends EventInput {
   readonly id: string;
   /** When the log received the event: RFC 3339 UTC with milliseconds, never decreasing along the log. */
   readonly received_at: string;
-}
-
-/** The zod issue path as `a.b[2].c`, prefixed by `prefix`. */
-function pathOf(prefix: string, path: readonly PropertyKey[]): string {
-  let out = prefix;
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
-  return out;
-}
-
-/** The first zod issue as an EventFormatError. */
-function formatError(err: z.ZodError, prefix: string): EventFormatError {
-  const issue = err.issues[0];
-  if (issue === undefined) return new EventFormatError(prefix, 'is not a valid event');
-  if (issue.code === 'unrecognized_keys') {
-    return new EventFormatError(
-      pathOf(prefix, issue.path),
-      `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`,
-    );
-  }
-  if (issue.code === 'invalid_type' && issue.input === undefined) return new EventFormatError(pathOf(prefix, issue.path), 'is required');
-  return new EventFormatError(pathOf(prefix, issue.path), issue.message);
 }
 
 /**
