@@ -201,3 +201,43 @@ describe('CheckpointFile', () => {
     await expect(CheckpointFile.open(path)).rejects.toThrow(/checkpoint record .* is damaged \(neither copy is intact\)/);
   });
 });
+
+describe('updateExtensions and compactExtensions', () => {
+  /** Whether any file under `dir` holds `needle`. */
+  async function anyFileHolds(dir: string, needle: Uint8Array): Promise<boolean> {
+    for (const name of await readdir(dir)) {
+      if ((await readFile(join(dir, name))).includes(Buffer.from(needle))) return true;
+    }
+    return false;
+  }
+
+  it('writes and deletes extension records atomically, and compaction removes deleted values from every file', async () => {
+    const { store, dir } = await openStore();
+    const secret = randomBytes(48);
+    const keep = randomBytes(48);
+    await store.updateExtensions(
+      [
+        { key: Uint8Array.of(0x51, 1), value: secret },
+        { key: Uint8Array.of(0x51, 2), value: keep },
+      ],
+      [],
+    );
+    expect(await anyFileHolds(dir, secret)).toBe(true); // in the write-ahead log
+    expect((await store.readExtensions([Uint8Array.of(0x51, 1)])).map(u8)).toEqual([new Uint8Array(secret)]);
+    // A second store's data is flushed to a table before the delete, the harder case.
+    await store.compactExtensions({ gte: Uint8Array.of(0x51), lt: Uint8Array.of(0x52) });
+    expect(await anyFileHolds(dir, secret)).toBe(true);
+    await store.updateExtensions([], [Uint8Array.of(0x51, 1)]);
+    expect(await store.readExtensions([Uint8Array.of(0x51, 1), Uint8Array.of(0x51, 2)])).toEqual([undefined, expect.anything()]);
+    await store.compactExtensions({ gte: Uint8Array.of(0x51), lt: Uint8Array.of(0x52) });
+    expect(await anyFileHolds(dir, secret)).toBe(false);
+    expect(await anyFileHolds(dir, keep)).toBe(true);
+    await store.close();
+    const again = await LevelLogStore.open(dir);
+    expect((await again.readExtensions([Uint8Array.of(0x51, 1), Uint8Array.of(0x51, 2)])).map(u8)).toEqual([
+      undefined,
+      new Uint8Array(keep),
+    ]);
+    await again.close();
+  });
+});

@@ -390,6 +390,31 @@ export class LevelLogStore implements LogStore {
     };
   }
 
+  async updateExtensions(puts: readonly ExtensionRecord[], deletes: readonly Uint8Array[]): Promise<void> {
+    if (puts.length === 0 && deletes.length === 0) return;
+    try {
+      const chained = this.db.batch();
+      for (const k of deletes) chained.del(extensionKey(k));
+      for (const r of puts) {
+        const key = extensionKey(r.key);
+        chained.put(key, seal(key, r.value));
+      }
+      await chained.write({ sync: true });
+    } catch (err) {
+      throw new StorageError(`updating ${puts.length + deletes.length} records failed (LevelDB: ${levelMessage(err)})`, { cause: err });
+    }
+  }
+
+  async compactExtensions(range: ExtensionRange): Promise<void> {
+    try {
+      // `level` types the database as its browser-neutral interface; on Node it is a ClassicLevel.
+      const db = this.db as unknown as { compactRange(start: Uint8Array, end: Uint8Array): Promise<void> };
+      await db.compactRange(extensionKey(range.gte), extensionKey(range.lt));
+    } catch (err) {
+      throw new StorageError(`compacting the store failed (LevelDB: ${levelMessage(err)})`, { cause: err });
+    }
+  }
+
   newBatch(): CommitBatch {
     return new LevelBatch();
   }

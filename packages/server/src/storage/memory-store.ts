@@ -1,5 +1,13 @@
 import { type Hash, toBase64 } from '@tlog/merkle';
-import { type CommitBatch, type ExtensionCursor, type ExtensionRange, type LogStore, StorageError, type TreeState } from './store.js';
+import {
+  type CommitBatch,
+  type ExtensionCursor,
+  type ExtensionRange,
+  type ExtensionRecord,
+  type LogStore,
+  StorageError,
+  type TreeState,
+} from './store.js';
 
 /** How the next commit of a {@link MemoryLogStore} fails: before anything is applied, or after applying everything. */
 export type CommitFault = 'lost' | 'applied';
@@ -149,6 +157,16 @@ export class MemoryLogStore implements LogStore {
       },
       close: async () => {},
     };
+  }
+
+  async updateExtensions(puts: readonly ExtensionRecord[], deletes: readonly Uint8Array[]): Promise<void> {
+    this.check();
+    for (const k of deletes) this.data.extensions.delete(hexKey(k));
+    for (const r of puts) this.data.extensions.set(hexKey(r.key), r.value.slice());
+  }
+
+  async compactExtensions(_range: ExtensionRange): Promise<void> {
+    this.check();
   }
 
   newBatch(): CommitBatch {

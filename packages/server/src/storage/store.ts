@@ -103,6 +103,18 @@ export interface LogStore {
   readExtensions(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]>;
   /** A cursor over the extension records in `range` (checked like every read). */
   extensionCursor(range: ExtensionRange): ExtensionCursor;
+  /**
+   * Writes and deletes extension records outside a commit (governance records, erasure), in one
+   * atomic, durable (fsync'd) write: when it resolves all of it is on stable storage, after a
+   * crash all or none of it is. It touches only the extension namespace, so it may run at any
+   * time, concurrently with a commit. Callers serialize their own updates of the same keys.
+   */
+  updateExtensions(puts: readonly ExtensionRecord[], deletes: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Rewrites the storage of the extension records in `range` (LevelDB: flushes the write-ahead
+   * log and compacts every level), so deleted records are gone from the files, not only hidden.
+   */
+  compactExtensions(range: ExtensionRange): Promise<void>;
   /** A new, empty batch for {@link LogStore.commit}. */
   newBatch(): CommitBatch;
   /** Applies the batch atomically and durably; see the contract above. */
