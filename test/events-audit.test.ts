@@ -55,7 +55,9 @@ async function seeded(): Promise<string> {
     occurred_at: '2026-12-01T00:00:00Z',
     metadata: { i },
   }));
-  expect((await fetch(`${s.url}/v1/events/batch`, { method: 'POST', headers: json, body: JSON.stringify(events) })).status).toBe(200);
+  expect(
+    (await fetch(`${s.url}/v1/events/batch`, { method: 'POST', headers: { ...json, ...s.auth }, body: JSON.stringify(events) })).status,
+  ).toBe(200);
   expect(await s.stop()).toBe(0);
   return dataDir;
 }
@@ -65,7 +67,7 @@ async function audit(dataDir: string): Promise<{ code: number; stdout: string; s
   try {
     const state = await mkdtemp(join(tmpdir(), 'tlog-audit-state-'));
     dirs.push(state);
-    return await tlog(['audit', '--events', '--state', state, '--url', s.url, '--vkey', s.vkey]);
+    return await tlog(['audit', '--events', '--state', state, '--url', s.url, '--vkey', s.vkey, '--api-key', s.apiKey]);
   } finally {
     await s.stop();
   }
@@ -142,9 +144,9 @@ describe('tlog audit --events on a store altered by hand', () => {
     }
     const s = await spawnServer({ dataDir });
     try {
-      expect((await fetch(`${s.url}/v1/events/3`)).status).toBe(503);
+      expect((await fetch(`${s.url}/v1/events/3`, { headers: s.auth })).status).toBe(503);
       expect(s.stderr()).toMatch(/event 3: it does not decrypt/);
-      expect((await fetch(`${s.url}/v1/events/2`)).status).toBe(200);
+      expect((await fetch(`${s.url}/v1/events/2`, { headers: s.auth })).status).toBe(200);
     } finally {
       await s.stop();
     }

@@ -49,7 +49,7 @@ beforeAll(() => {
 describe('the event commands against the real server', () => {
   let server: SpawnedServer;
   let cwd: string;
-  const logArgs = () => ['--url', server.url, '--vkey', server.vkey];
+  const logArgs = () => ['--url', server.url, '--vkey', server.vkey, '--api-key-file', join(server.dataDir, 'admin.key')];
 
   beforeAll(async () => {
     server = await spawnServer();

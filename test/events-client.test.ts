@@ -37,7 +37,7 @@ function event(actor: string, minute: number, extra: Partial<NewEvent> = {}): Ne
 
 beforeAll(async () => {
   server = await spawnServer();
-  client = new LogClient({ url: server.url, vkey: server.vkey });
+  client = new LogClient({ url: server.url, vkey: server.vkey, apiKey: server.apiKey });
 });
 afterAll(async () => {
   await server?.stop();

@@ -15,6 +15,8 @@ const ROUNDS = 3;
 const WRITERS = 8;
 const ACTORS = ['ana', 'ben', 'cid', 'dee', 'eli'];
 const json = { 'content-type': 'application/json' };
+/** The admin key of the data dir (the same across restarts), set once the first server wrote it. */
+const key = { authorization: '' };
 
 interface Ack {
   readonly index: number;
@@ -44,11 +46,19 @@ async function writer(url: string, round: number, w: number, acks: Ack[]): Promi
     try {
       if (w % 3 === 0) {
         const batch = [0, 1, 2, 3].map((k) => event(round, w, i, k));
-        const res = await fetch(`${url}/v1/events/batch?receipts=1`, { method: 'POST', body: JSON.stringify(batch), headers: json });
+        const res = await fetch(`${url}/v1/events/batch?receipts=1`, {
+          method: 'POST',
+          body: JSON.stringify(batch),
+          headers: { ...json, ...key },
+        });
         if (res.status !== 200) continue;
         for (const r of ((await res.json()) as { receipts: EventReceipt[] }).receipts) acks.push({ index: r.index, record: r.record });
       } else {
-        const res = await fetch(`${url}/v1/events`, { method: 'POST', body: JSON.stringify(event(round, w, i)), headers: json });
+        const res = await fetch(`${url}/v1/events`, {
+          method: 'POST',
+          body: JSON.stringify(event(round, w, i)),
+          headers: { ...json, ...key },
+        });
         if (res.status !== 200) continue;
         const r = (await res.json()) as { receipt: EventReceipt };
         acks.push({ index: r.receipt.index, record: r.receipt.record });
@@ -65,11 +75,12 @@ describe('events and crashes (SIGKILL at random moments)', () => {
     const acks: Ack[] = [];
     for (let round = 0; round <= ROUNDS; round++) {
       const s = await spawnServer({ dataDir });
+      key.authorization = s.auth.authorization;
       const verifier = parseVerifierKey(s.vkey);
       if (round > 0) {
         // Every acknowledged event is there, at its index, with its record.
         for (const a of acks) {
-          const res = await fetch(`${s.url}/v1/events/${a.record.id}`);
+          const res = await fetch(`${s.url}/v1/events/${a.record.id}`, { headers: key });
           expect(res.status, a.record.id).toBe(200);
           const got = (await res.json()) as EventReceipt;
           expect(got.index).toBe(a.index);
@@ -81,7 +92,7 @@ describe('events and crashes (SIGKILL at random moments)', () => {
         const retry = await fetch(`${s.url}/v1/events`, {
           method: 'POST',
           body: JSON.stringify({ ...content, id: a.record.id }),
-          headers: json,
+          headers: { ...json, ...key },
         });
         expect(((await retry.json()) as { index: number }).index).toBe(a.index);
       }
@@ -139,7 +150,7 @@ async function searchAll(url: string, query: string): Promise<{ index: number; r
   const out: { index: number; record: EventRecord; salt: string }[] = [];
   let cursor = '';
   for (;;) {
-    const res = await fetch(`${url}/v1/events?limit=1000&${query}${cursor}`);
+    const res = await fetch(`${url}/v1/events?limit=1000&${query}${cursor}`, { headers: key });
     expect(res.status).toBe(200);
     const page = (await res.json()) as { events: { index: number; record: EventRecord; salt: string }[]; next?: string };
     out.push(...page.events);

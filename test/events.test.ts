@@ -11,12 +11,14 @@ import { defaultHasher, fromBase64, parseCheckpoint, parseNote, toBase64, verify
 import { createLogServer, type LogServer } from '@tlog/server';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withAdminKey } from './support/auth.js';
 import { tempDataDir } from './support/server.js';
 
 const json = { 'content-type': 'application/json' };
 
+/** The server, its app sending the admin key on every request (test/auth.test.ts is about keys). */
 async function open(dataDir: string, extra: Record<string, unknown> = {}): Promise<LogServer> {
-  return createLogServer({ dataDir, logLevel: 'silent', ...extra });
+  return withAdminKey(await createLogServer({ dataDir, logLevel: 'silent', ...extra }));
 }
 
 async function post(s: LogServer, path: string, body: unknown, headers: Record<string, string> = json): Promise<Response> {

@@ -165,7 +165,7 @@ describe('memory per request (real process, --max-old-space-size=192)', () => {
   it('takes the largest event batch with receipts, and 64 searches of 64 KiB records at once, under 300 MB RSS', async () => {
     const { s, limits, note, figures } = await start();
     await note('started');
-    const json = { 'content-type': 'application/json' };
+    const json = { 'content-type': 'application/json', ...s.auth };
     // The largest event batch: 1,000 events filling --max-batch-bytes, with receipts.
     const pad = Math.floor(limits.maxBatchBytes / 1000) - 300;
     const batch = Array.from({ length: 1000 }, (_, i) => ({
@@ -221,7 +221,7 @@ describe('memory per request (real process, --max-old-space-size=192)', () => {
     }
     await note('64 events of 64 KiB written');
     const search = async () => {
-      const res = await fetch(`${s.url}/v1/events?actor=big&limit=1000&proofs=1`);
+      const res = await fetch(`${s.url}/v1/events?actor=big&limit=1000&proofs=1`, { headers: s.auth });
       expect(res.status).toBe(200);
       const page = (await res.json()) as { events: unknown[]; next?: string };
       expect(page.events.length).toBeGreaterThan(0);

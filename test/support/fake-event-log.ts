@@ -54,18 +54,31 @@ const START = Date.parse('2026-01-01T00:00:00.000Z');
 /** An id already logged (in the tenant) with other content: a 409. */
 class Conflict extends Error {}
 
+/** The tombstone of an erased event, as the log answers it (docs: governance API). */
+export interface FakeTombstone {
+  readonly erased_at: string;
+  readonly reason: string;
+  readonly by: { readonly key_id: string; readonly key_name: string } | { readonly rule: string };
+}
+
 /** The fake log with events. */
 export class FakeEventLog extends FakeLog {
   /** Stored events by index (erase() deletes one, keeping its entry). */
   readonly events = new Map<number, FakeStoredEvent>();
+  /** Tombstones by index of the events erased with one: GET answers 410 for them. */
+  readonly tombstones = new Map<number, FakeTombstone>();
+  /** Indexes under a legal hold: DELETE answers 423. */
+  readonly held = new Set<number>();
+  /** When set, the 410 of these indexes names another leaf hash (a lie the audit must not count as erased). */
+  readonly lieAboutErased = new Set<number>();
   readonly eventFaults: FakeEventFaults = honestEventFaults();
   /** Every search request's query string, for asserting what a client asked. */
   readonly searches: string[] = [];
   private readonly ids = new Map<string, number>();
 
   /** Starts a fake event log on a random local port. */
-  static override async start(origin?: string): Promise<FakeEventLog> {
-    const log = new FakeEventLog(origin);
+  static override async start(origin?: string, prefix?: string): Promise<FakeEventLog> {
+    const log = new FakeEventLog(origin, prefix);
     await log.listen();
     return log;
   }
@@ -73,6 +86,9 @@ export class FakeEventLog extends FakeLog {
   override reset(): void {
     super.reset();
     this.events.clear();
+    this.tombstones.clear();
+    this.held.clear();
+    this.lieAboutErased.clear();
     this.ids.clear();
     this.searches.length = 0;
     Object.assign(this.eventFaults, honestEventFaults());
@@ -107,12 +123,30 @@ export class FakeEventLog extends FakeLog {
     return { event, created: true };
   }
 
-  /** Deletes an event's record and salt, keeping its entry (as erasure does). */
-  erase(index: number): void {
+  /**
+   * Deletes an event's record and salt, keeping its entry (as erasure does); with a tombstone,
+   * GET answers 410 for it as the real log does, without one 404 (an entry with no event).
+   */
+  erase(index: number, tombstone?: FakeTombstone): void {
     const ev = this.events.get(index);
     if (ev === undefined) return;
     this.events.delete(index);
     this.ids.delete(`${ev.record.tenant ?? ''}\u0000${ev.record.id}`);
+    if (tombstone !== undefined) this.tombstones.set(index, tombstone);
+  }
+
+  /** The 410 body for the erased event at `index`: its tombstone and the proof of its leaf. */
+  private erasedBody(index: number) {
+    const checkpoint = this.checkpoint();
+    const leaf = this.honest.levels[0]![index]!;
+    return {
+      error: `event ${index} was erased`,
+      index,
+      leafHash: toBase64(this.lieAboutErased.has(index) ? new Uint8Array(32).fill(9) : leaf),
+      tombstone: this.tombstones.get(index)!,
+      checkpoint,
+      proof: formatTlogProof({ index, proof: proveInclusionSync(this.honest.reader, index, this.published), checkpoint }),
+    };
   }
 
   /** The record as served (tampered if asked). */
@@ -155,8 +189,21 @@ export class FakeEventLog extends FakeLog {
         const receipts = u.searchParams.get('receipts') === '1' ? { receipts: events.map((e) => this.receipt(e, checkpoint)) } : {};
         return json(200, { results, checkpoint, ...receipts });
       }
+      if (method === 'DELETE' && u.pathname.startsWith('/v1/events/')) {
+        const key = decodeURIComponent(u.pathname.slice('/v1/events/'.length));
+        const reason = u.searchParams.get('reason') ?? '';
+        if (reason === '' || reason.length > 500) return json(400, { error: 'give a reason of 1 to 500 characters' });
+        const index = /^[0-9]+$/.test(key) ? Number(key) : this.ids.get(`${u.searchParams.get('tenant') ?? ''}\u0000${key}`);
+        if (index !== undefined && this.tombstones.has(index)) return json(410, this.erasedBody(index));
+        if (index === undefined || !this.events.has(index)) return json(404, { error: 'no such event' });
+        if (this.held.has(index)) return json(423, { error: `event ${index} is under legal hold h-1` });
+        const tombstone = { erased_at: new Date(START).toISOString(), reason, by: { key_id: '0123456789abcdef', key_name: 'eraser' } };
+        this.erase(index, tombstone);
+        return json(200, { index, leafHash: toBase64(this.honest.levels[0]![index]!), tombstone });
+      }
       if (method === 'GET' && u.pathname.startsWith('/v1/events/')) {
         const key = decodeURIComponent(u.pathname.slice('/v1/events/'.length));
+        if (/^[0-9]+$/.test(key) && this.tombstones.has(Number(key))) return json(410, this.erasedBody(Number(key)));
         let index = /^[0-9]+$/.test(key) ? Number(key) : this.ids.get(`${u.searchParams.get('tenant') ?? ''}\u0000${key}`);
         if (index !== undefined && !/^[0-9]+$/.test(key) && this.eventFaults.getAnswersIndex !== undefined)
           index = this.eventFaults.getAnswersIndex;

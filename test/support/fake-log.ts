@@ -120,8 +120,26 @@ export class FakeLog {
   readonly faults: FakeLogFaults = honestFaults();
   /** Paths requested, for asserting what a client used. */
   readonly requests: string[] = [];
+  /** The Authorization header of each request (undefined when absent), in the order of `requests`' requests. */
+  readonly authorizations: (string | undefined)[] = [];
+  /** When set, every request without `Authorization: Bearer <apiKey>` answers 401 (no key, or another key). */
+  apiKey: string | undefined;
+  /** When true, requests with the right key answer 403 (the key lacks the scope). */
+  scopeDenied = false;
+  /** The path the log is served under (`/access`: GET /access/checkpoint...); requests outside it answer 404. */
+  readonly prefix: string;
   url = '';
   private server = createServer((req, res) => {
+    const auth = req.headers.authorization;
+    this.authorizations.push(auth);
+    if (this.apiKey !== undefined && (auth !== `Bearer ${this.apiKey}` || this.scopeDenied)) {
+      const status = auth === `Bearer ${this.apiKey}` ? 403 : 401;
+      const error =
+        status === 401 ? 'this endpoint needs an API key: send Authorization: Bearer <key>' : 'this key lacks the scope events:read';
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error }));
+      return;
+    }
     void this.handle(req.method ?? 'GET', req.url ?? '/', req).then(
       ({ status, body, type }) => {
         res.writeHead(status, { 'content-type': type });
@@ -134,8 +152,9 @@ export class FakeLog {
     );
   });
 
-  constructor(origin = 'fake.example/log') {
+  constructor(origin = 'fake.example/log', prefix = '') {
     this.origin = origin;
+    this.prefix = prefix.replace(/\/+$/, '');
     const k = generateEd25519Key(origin, new Uint8Array(32).fill(7));
     const wrong = generateEd25519Key(origin, new Uint8Array(32).fill(8));
     this.vkey = k.verifierKey;
@@ -144,8 +163,8 @@ export class FakeLog {
   }
 
   /** Starts a fake log on a random local port. */
-  static async start(origin?: string): Promise<FakeLog> {
-    const log = new FakeLog(origin);
+  static async start(origin?: string, prefix?: string): Promise<FakeLog> {
+    const log = new FakeLog(origin, prefix);
     await log.listen();
     return log;
   }
@@ -153,7 +172,7 @@ export class FakeLog {
   /** Listens on a random local port and sets `url`. */
   async listen(): Promise<void> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${this.prefix}`;
   }
 
   async stop(): Promise<void> {
@@ -168,6 +187,9 @@ export class FakeLog {
     this.forked = undefined;
     this.published = 0;
     this.requests.length = 0;
+    this.authorizations.length = 0;
+    this.apiKey = undefined;
+    this.scopeDenied = false;
   }
 
   /** Appends entries "entry-<i>" (or the given ones) to the honest tree and publishes. */
@@ -208,6 +230,10 @@ export class FakeLog {
     const u = new URL(rawUrl, 'http://x');
     this.requests.push(u.pathname);
     const text = (status: number, body: string) => ({ status, body, type: 'text/plain; charset=utf-8' });
+    if (this.prefix !== '') {
+      if (!u.pathname.startsWith(`${this.prefix}/`)) return text(404, `not under ${this.prefix}`);
+      u.pathname = u.pathname.slice(this.prefix.length);
+    }
     const json = (status: number, body: unknown) => ({ status, body: JSON.stringify(body), type: 'application/json' });
     const tree = this.tree;
     if (this.faults.down) return text(503, 'down for maintenance');

@@ -22,6 +22,10 @@ export interface SpawnedServer {
   readonly vkey: string;
   readonly origin: string;
   readonly dataDir: string;
+  /** The bootstrap admin key it wrote to <dataDir>/admin.key. */
+  readonly apiKey: string;
+  /** The Authorization header of {@link apiKey}. */
+  readonly auth: { readonly authorization: string };
   readonly child: ChildProcess;
   /** Everything written to stderr so far (for failure messages). */
   stderr(): string;
@@ -40,14 +44,33 @@ export function tempDataDir(): Promise<string> {
 export const START_NODE_ARGS: readonly string[] = ['--max-old-space-size=192'];
 
 /**
- * Starts `node ...nodeArgs packages/server/dist/main.js --port 0 --data-dir <dir> --log-level warn ...args`
+ * Starts `node ...nodeArgs packages/server/dist/main.js --port 0 --data-dir <dir> --log-level warn [--open-entries] ...args`
  * and waits for `tlog: listening on`. Rejects with the server's stderr if it exits first or takes over 15 s.
+ * Entries are open (`--open-entries`: POST /v1/entries needs no key) unless `keyedEntries`: the
+ * tests of storage, crashes and memory are about entries, not keys; test/auth.test.ts is about keys.
  */
 export async function spawnServer(
-  opts: { dataDir?: string; args?: readonly string[]; env?: Record<string, string>; nodeArgs?: readonly string[] } = {},
+  opts: {
+    dataDir?: string;
+    args?: readonly string[];
+    env?: Record<string, string>;
+    nodeArgs?: readonly string[];
+    keyedEntries?: boolean;
+  } = {},
 ): Promise<SpawnedServer> {
   const dataDir = opts.dataDir ?? (await tempDataDir());
-  const argv = [...(opts.nodeArgs ?? []), SERVER_MAIN, '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...(opts.args ?? [])];
+  const argv = [
+    ...(opts.nodeArgs ?? []),
+    SERVER_MAIN,
+    '--port',
+    '0',
+    '--data-dir',
+    dataDir,
+    '--log-level',
+    'warn',
+    ...(opts.keyedEntries === true ? [] : ['--open-entries']),
+    ...(opts.args ?? []),
+  ];
   const child = spawn(process.execPath, argv, {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,11 +95,14 @@ export async function spawnServer(
     child.kill('SIGKILL');
     throw e;
   }
+  const apiKey = (await readFile(join(dataDir, 'admin.key'), 'utf8')).trim();
   return {
     url: lines['listening on']!,
     vkey: lines['verifier key']!,
     origin: lines.origin!,
     dataDir,
+    apiKey,
+    auth: { authorization: `Bearer ${apiKey}` },
     child,
     stderr: () => err,
     stop: async () => {

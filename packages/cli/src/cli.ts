@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `tlog` command: checkpoint, submit, verify, monitor, audit, event, events and witness.
+ * The `tlog` command: checkpoint, submit, verify, monitor, audit, event, events, keys and witness.
  * Exit status: 0 everything verified, 1 usage, configuration, file or network error, 3 the log
  * misbehaved or a proof failed. Every failure is reported as one line on stderr.
  */
@@ -9,6 +9,7 @@ import { registerAuditCommand } from './commands/audit.js';
 import { registerCheckpointCommand } from './commands/checkpoint.js';
 import { registerEventCommands } from './commands/event.js';
 import { registerEventsCommand } from './commands/events.js';
+import { registerKeysCommands } from './commands/keys.js';
 import { registerMonitorCommand } from './commands/monitor.js';
 import { registerSubmitCommand } from './commands/submit.js';
 import { registerVerifyCommand } from './commands/verify.js';
@@ -26,6 +27,7 @@ registerMonitorCommand(program);
 registerAuditCommand(program);
 registerEventCommands(program);
 registerEventsCommand(program);
+registerKeysCommands(program);
 registerWitnessCommands(program);
 
 /**

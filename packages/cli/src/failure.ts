@@ -1,5 +1,7 @@
 import {
+  AccessDeniedError,
   ConfigurationError,
+  EventErasedError,
   InternalError,
   LogFetchError,
   LogMisbehaviourError,
@@ -33,7 +35,10 @@ export function describeFailure(e: unknown): { status: number; line: string } {
     return { status: EXIT_MISBEHAVIOUR, line: `log misbehaviour (${e.kind}): ${errorMessage(e)}${saved}` };
   }
   if (e instanceof VerificationError) return { status: EXIT_MISBEHAVIOUR, line: `verification failed: ${errorMessage(e)}` };
+  if (e instanceof AccessDeniedError) return { status: EXIT_ERROR, line: `access denied: ${accessHint(e)}` };
+  if (e instanceof LogFetchError && e.status === 429) return { status: EXIT_ERROR, line: `rate limited: ${errorMessage(e)}` };
   if (e instanceof LogFetchError) return { status: EXIT_ERROR, line: `network error: ${errorMessage(e)}` };
+  if (e instanceof EventErasedError) return { status: EXIT_ERROR, line: `erased: ${errorMessage(e)}` };
   if (e instanceof ProtocolError) return { status: EXIT_ERROR, line: `bad answer from the log: ${errorMessage(e)}` };
   if (e instanceof ConfigurationError) return { status: EXIT_ERROR, line: `configuration error: ${errorMessage(e)}` };
   if (e instanceof NotFoundError) return { status: EXIT_ERROR, line: `not found: ${errorMessage(e)}` };
@@ -41,10 +46,20 @@ export function describeFailure(e: unknown): { status: number; line: string } {
   return { status: EXIT_ERROR, line: `error: ${errorMessage(e)}` };
 }
 
+/** What to do about a refused API key, in the CLI's terms (the SDK's message names its option instead). */
+function accessHint(e: AccessDeniedError): string {
+  const where = `${e.url} answered ${e.status}`;
+  if (e.status === 401 && !e.keySent) return `the log needs an API key: pass --api-key / --api-key-file / TLOG_API_KEY (${where})`;
+  if (e.status === 401)
+    return `the log refused the API key (unknown, revoked or expired): check --api-key / --api-key-file / TLOG_API_KEY (${where})`;
+  return errorMessage(e);
+}
+
 /**
- * Whether a failed monitoring round may succeed later: no answer, an HTTP error status or a
- * malformed (unsigned) answer. Misbehaviour, configuration and local problems are not retried.
+ * Whether a failed monitoring round may succeed later: no answer, an HTTP error status (not a
+ * refused API key) or a malformed (unsigned) answer. Misbehaviour, configuration, access and
+ * local problems are not retried.
  */
 export function isTransient(e: unknown): boolean {
-  return e instanceof LogFetchError || e instanceof ProtocolError;
+  return (e instanceof LogFetchError && !(e instanceof AccessDeniedError)) || e instanceof ProtocolError;
 }

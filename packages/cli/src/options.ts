@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { ProofSource } from '@tlog/client';
 import { LogClient, PROOF_SOURCES } from '@tlog/client';
 import { createNodeHasher, readKeyArgument } from '@tlog/client/node';
@@ -7,21 +7,68 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { errorMessage, UsageError } from './failure.js';
 
+/** How a command is given the log's API key: --api-key, --api-key-file, or the TLOG_API_KEY environment variable. */
+export interface ApiKeyOptions {
+  apiKey?: string;
+  apiKeyFile?: string;
+}
+
 /** Options shared by every command that reads from a log. */
-export interface LogOptions {
+export interface LogOptions extends ApiKeyOptions {
   url: string;
   vkey: string;
   origin?: string;
   timeout: number;
 }
 
-/** Adds --url, --vkey, --origin and --timeout to a command. */
-export function withLogOptions(cmd: Command): Command {
+/** The environment variable holding the API key when neither --api-key nor --api-key-file is given. */
+export const API_KEY_ENV = 'TLOG_API_KEY';
+
+/** Adds --api-key and --api-key-file to a command. */
+export function withApiKeyOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--url <url>', 'base URL of the log, e.g. http://localhost:8080')
-    .requiredOption('--vkey <key>', 'the log verifier key (name+keyid+base64) or a file holding it')
-    .option('--origin <origin>', 'expected checkpoint origin (default: the key name)')
-    .option('--timeout <seconds>', 'give up on a request after this many seconds (0: never)', secondsOption('--timeout', true), 60);
+    .option(
+      '--api-key <key>',
+      `the log's API key, sent as Authorization: Bearer (visible to other local users in the process list: prefer --api-key-file or ${API_KEY_ENV})`,
+    )
+    .option('--api-key-file <file>', `a file whose first line is the API key (default: the ${API_KEY_ENV} environment variable)`);
+}
+
+/** Adds --url, --vkey, --origin, --timeout, --api-key and --api-key-file to a command. */
+export function withLogOptions(cmd: Command): Command {
+  return withApiKeyOptions(
+    cmd
+      .requiredOption('--url <url>', 'base URL of the log, e.g. http://localhost:8080 (or http://localhost:8080/access for its access log)')
+      .requiredOption('--vkey <key>', 'the log verifier key (name+keyid+base64) or a file holding it')
+      .option('--origin <origin>', 'expected checkpoint origin (default: the key name)')
+      .option('--timeout <seconds>', 'give up on a request after this many seconds (0: never)', secondsOption('--timeout', true), 60),
+  );
+}
+
+/**
+ * The API key the command was given: --api-key, else the first line of --api-key-file (trimmed),
+ * else the TLOG_API_KEY environment variable (trimmed; empty counts as unset), else none. A
+ * UsageError (never holding the key) if the file cannot be read or its first line is empty.
+ */
+export function apiKeyFrom(opts: ApiKeyOptions, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (opts.apiKey !== undefined) {
+    const key = opts.apiKey.trim();
+    if (key === '') throw new UsageError('--api-key is empty');
+    return key;
+  }
+  if (opts.apiKeyFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(opts.apiKeyFile, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--api-key-file: cannot read ${opts.apiKeyFile}: ${errorMessage(e)}`);
+    }
+    const key = (text.split('\n')[0] ?? '').trim();
+    if (key === '') throw new UsageError(`--api-key-file: the first line of ${opts.apiKeyFile} is empty; it must hold the API key`);
+    return key;
+  }
+  const fromEnv = env[API_KEY_ENV]?.trim();
+  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
 }
 
 /**
@@ -43,7 +90,7 @@ export function readVerifierKeyArgument(value: string, flag: string): string {
   return key;
 }
 
-/** A LogClient for the command's --url/--vkey/--origin/--timeout, using node:crypto for hashing. */
+/** A LogClient for the command's --url/--vkey/--origin/--timeout and API key, using node:crypto for hashing. */
 export function clientFor(opts: LogOptions): LogClient {
   return new LogClient({
     url: opts.url,
@@ -51,7 +98,14 @@ export function clientFor(opts: LogOptions): LogClient {
     ...(opts.origin === undefined ? {} : { origin: opts.origin }),
     hasher: createNodeHasher(),
     timeoutMs: Math.round(opts.timeout * 1000),
+    ...apiKeyOption(opts),
   });
+}
+
+/** `{apiKey}` for a client's options when the command was given one. */
+export function apiKeyOption(opts: ApiKeyOptions): { apiKey?: string } {
+  const apiKey = apiKeyFrom(opts);
+  return apiKey === undefined ? {} : { apiKey };
 }
 
 /** Commander collector for repeatable options. */

@@ -67,6 +67,34 @@ export const eventPageAnswer = z.object({
   next: z.string().optional(),
 });
 
+/** An RFC 3339 time with a time zone, as the log writes them. */
+const time = z.iso.datetime({ offset: true });
+
+/**
+ * Who erased an event: an API key (its id and name), or a retention rule (the log names it by
+ * its id, or sends the rule itself).
+ */
+const erasedBy = z.union([
+  z.object({ key_id: z.string().min(1), key_name: z.string() }),
+  z.object({ rule: z.union([z.string().min(1), z.looseObject({ id: z.string().min(1) })]) }),
+]);
+
+/** The tombstone the log keeps where an erased event's record and salt were. */
+export const tombstone = z.object({ erased_at: time, reason: z.string().min(1).max(500), by: erasedBy });
+
+/** DELETE /v1/events/{id or index}. */
+export const eraseAnswer = z.object({ index, leafHash: z.string(), tombstone });
+
+/** The 410 of GET (or DELETE) /v1/events/{id or index} for an erased event. */
+export const erasedAnswer = z.object({
+  error: z.string().optional(),
+  index,
+  leafHash: z.string(),
+  tombstone,
+  checkpoint: z.string(),
+  proof: z.string(),
+});
+
 /** GET /v1/log (only the field the client reads). */
 export const logAnswer = z.object({ verifierKey: z.string() });
 

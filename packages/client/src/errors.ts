@@ -1,3 +1,5 @@
+import type { ErasedEvent } from './erasure.js';
+
 /**
  * Errors of the client SDK. Everything this package throws is a {@link LogClientError}; the
  * subclass says who is at fault and so what to do:
@@ -6,8 +8,10 @@
  * LogClientError
  * ├── ArgumentError         the caller's mistake (an index beyond the tree, a bad URL or key): fix the call
  * ├── ConfigurationError    the pinned key or origin is not the log's: fix the configuration (--vkey, --origin, --url)
- * ├── LogFetchError         no answer, or an HTTP error status: retry later
+ * ├── LogFetchError         no answer, or an HTTP error status: retry later (a 429 says when: retryAfter)
+ * │   └── AccessDeniedError the log refused the request's API key (401: none or not valid, 403: lacks a scope or tenant): fix the key
  * ├── NotFoundError         the log does not have that leaf or index
+ * ├── EventErasedError      the event asked for was erased: its tombstone, and its leaf still proven in the log
  * ├── ProtocolError         an answer that is not what the API promises (JSON of another shape): the log or a proxy is broken
  * ├── LogMisbehaviourError  something the log signed or that is tied to what it signed does not verify: keep the evidence
  * ├── VerificationError     an offline check (a receipt, fork evidence) failed
@@ -54,10 +58,43 @@ export class LogFetchError extends LogClientError {
   readonly url: string;
   /** The HTTP status the log answered, or 0 when there was no HTTP answer at all (refused, timed out). */
   readonly status: number;
-  constructor(message: string, options: { url: string; status: number; cause?: unknown }) {
+  /** Seconds the log asked the client to wait before retrying (its Retry-After, on a 429 or 503), when it said. */
+  readonly retryAfter: number | undefined;
+  constructor(message: string, options: { url: string; status: number; retryAfter?: number; cause?: unknown }) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.url = options.url;
     this.status = options.status;
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+/**
+ * The log refused the request's API key: `status` 401 when no key was sent or the key is not
+ * valid (unknown, revoked, expired), 403 when the key lacks the scope or the tenant the request
+ * needs. Retrying will not help; fix the key. The message never holds the key.
+ */
+export class AccessDeniedError extends LogFetchError {
+  override readonly name: string = 'AccessDeniedError';
+  /** Whether the request carried an API key (a 401 without one: give one; with one: it is not valid). */
+  readonly keySent: boolean;
+  constructor(message: string, options: { url: string; status: 401 | 403; keySent: boolean; cause?: unknown }) {
+    super(message, options);
+    this.keySent = options.keySent;
+  }
+}
+
+/**
+ * The event asked for was erased (a 410): its record and salt are gone, its tombstone says when,
+ * why and by whom, and its leaf is still in the log. `erased` has been verified: its inclusion
+ * proof and checkpoint against the pinned key, as every receipt is.
+ */
+export class EventErasedError extends LogClientError {
+  override readonly name: string = 'EventErasedError';
+  /** The erased event: index, leaf hash, tombstone, and the verified proof of its leaf. */
+  readonly erased: ErasedEvent;
+  constructor(message: string, options: { erased: ErasedEvent; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.erased = options.erased;
   }
 }
 

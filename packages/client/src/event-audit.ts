@@ -9,7 +9,7 @@ import type { AuditOptions, AuditResult } from './audit.js';
 import { auditLog } from './audit.js';
 import type { VerifiedCheckpoint } from './checkpoint.js';
 import type { LogMisbehaviourError } from './errors.js';
-import { ArgumentError } from './errors.js';
+import { ArgumentError, EventErasedError, NotFoundError } from './errors.js';
 import type { VerifiedEvent } from './events.js';
 import { MAX_EVENT_PAGE_SIZE } from './events.js';
 import type { LogClient } from './log-client.js';
@@ -24,6 +24,75 @@ export interface EventAuditOptions extends AuditOptions {
   readonly source?: ProofSource;
   /** Called after each index query with how many of them are done. */
   readonly onQuery?: (p: { readonly done: number; readonly total: number }) => void;
+  /** Most GET /v1/events/{index} requests in flight at once while event-shaped entries with no stored event are looked up (default 8, 1..64). */
+  readonly lookups?: number;
+}
+
+/** Default of {@link EventAuditOptions.lookups}. */
+export const DEFAULT_AUDIT_LOOKUPS = 8;
+
+/**
+ * Looks up, `limit` at a time, whether the log answers for event-shaped entries with no stored
+ * event as erased; the walk of the bundles waits only when `limit` lookups are in flight, so
+ * memory stays bounded whatever the number of such entries.
+ */
+class ErasureLookups {
+  erased = 0;
+  unstored = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: { readonly error: unknown } | undefined;
+
+  constructor(
+    private readonly client: LogClient,
+    private readonly at: VerifiedCheckpoint,
+    private readonly options: { readonly limit: number; readonly source?: ProofSource },
+  ) {}
+
+  /** Queues the lookup of the entry at `index` whose leaf hash is `leafHash`; resolves once it may be followed by another. */
+  async add(index: number, leafHash: Uint8Array): Promise<void> {
+    this.rethrow();
+    const p = this.lookup(index, leafHash).then(
+      (erased) => {
+        if (erased) this.erased++;
+        else this.unstored++;
+      },
+      (error: unknown) => {
+        this.failure ??= { error };
+      },
+    );
+    const tracked = p.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+    if (this.inFlight.size >= this.options.limit) await Promise.race(this.inFlight);
+  }
+
+  /** Waits for every lookup; the first failure is thrown. */
+  async done(): Promise<void> {
+    await Promise.all(this.inFlight);
+    this.rethrow();
+  }
+
+  private rethrow(): void {
+    if (this.failure !== undefined) throw this.failure.error;
+  }
+
+  /**
+   * Whether the log answers GET /v1/events/{index} with a verified erasure of this very leaf. A
+   * stored event (the listing left it out, or it came since) or a 404 leaves it unstored; a 410
+   * that does not verify is the log's misbehaviour and fails the audit.
+   */
+  private async lookup(index: number, leafHash: Uint8Array): Promise<boolean> {
+    try {
+      await this.client.getEvent(index, {
+        trusted: this.at,
+        ...(this.options.source === undefined ? {} : { source: this.options.source }),
+      });
+      return false;
+    } catch (e) {
+      if (e instanceof EventErasedError) return e.erased.index === index && bytesEqual(e.erased.leafHash, leafHash);
+      if (e instanceof NotFoundError) return false;
+      throw e;
+    }
+  }
 }
 
 /** What a successful event audit checked. */
@@ -33,8 +102,14 @@ export interface EventAuditResult {
   /** Stored events in the audited tree, each re-hashed and equal to the entry at its index. */
   readonly events: number;
   /**
-   * Entries shaped like an event's entry (`tlog-event-v1 <commitment>`) with no stored event:
-   * erased events, or raw entries that look like one. Not a failure: erasure keeps the entry.
+   * Entries shaped like an event's entry (`tlog-event-v1 <commitment>`) with no stored event that
+   * the log answers for as erased (a 410 with a well-formed tombstone and a verified proof of the
+   * very leaf hash the audited tree has at that index). Not a failure: erasure keeps the entry.
+   */
+  readonly erased: number;
+  /**
+   * Entries shaped like an event's entry with no stored event that the log does not answer for as
+   * erased: raw entries that look like one (or erasures the log does not own up to). Not a failure.
    */
   readonly unstored: number;
   /** Index queries (one filter each) whose results equalled the set computed from the events. */
@@ -134,7 +209,9 @@ function describeFilter(filter: EventFilter): string {
  * Full audit of a log and its events against a verified checkpoint `at`. First {@link auditLog}
  * (every entry re-hashed, every tile and the root recomputed); during it, every stored event
  * (GET /v1/events, ascending) is re-hashed from its record and salt and compared with the entry
- * at its index in the entry bundles, and event-shaped entries with no stored event are counted.
+ * at its index in the entry bundles, and event-shaped entries with no stored event are looked up
+ * (GET /v1/events/{index}, {@link EventAuditOptions.lookups} at a time) and counted as erased (a
+ * verified 410 for that very leaf) or unstored.
  * Then the log's indexes are checked against the events both ways: for each distinct tenant,
  * outcome, exact action, actor id and target id, and two received_at windows, a search with that
  * one filter must give exactly the indexes the full list gives (results beyond `at`'s size are
@@ -148,6 +225,10 @@ export async function auditEvents(client: LogClient, at: VerifiedCheckpoint, opt
   const pageSize = options.pageSize ?? MAX_EVENT_PAGE_SIZE;
   if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > MAX_EVENT_PAGE_SIZE) {
     throw new ArgumentError(`the page size is 1..${MAX_EVENT_PAGE_SIZE}, got ${String(pageSize)}`);
+  }
+  const lookupLimit = options.lookups ?? DEFAULT_AUDIT_LOOKUPS;
+  if (!Number.isSafeInteger(lookupLimit) || lookupLimit < 1 || lookupLimit > 64) {
+    throw new ArgumentError(`lookups is 1..64 requests at once, got ${String(lookupLimit)}`);
   }
   const search = (filter: EventFilter) =>
     client.searchEvents(filter, {
@@ -187,14 +268,17 @@ export async function auditEvents(client: LogClient, at: VerifiedCheckpoint, opt
       evidence: { candidate: at.note, details: { ...m.details, moreMismatches: more } },
     });
   let events = 0;
-  let unstored = 0;
+  const lookups = new ErasureLookups(client, at, {
+    limit: lookupLimit,
+    ...(options.source === undefined ? {} : { source: options.source }),
+  });
   let lastReceived = Number.NEGATIVE_INFINITY;
   const onBundle = async (first: number, entries: readonly Uint8Array[]) => {
     for (const [k, entry] of entries.entries()) {
       const index = first + k;
       const ev = await peek();
       if (ev === undefined || ev.index !== index) {
-        if (parseEventEntry(entry) !== undefined) unstored++;
+        if (parseEventEntry(entry) !== undefined) await lookups.add(index, client.hasher.hashLeaf(entry));
         continue;
       }
       pending = undefined;
@@ -221,12 +305,15 @@ export async function auditEvents(client: LogClient, at: VerifiedCheckpoint, opt
       model.add(ev);
     }
   };
-  const { onQuery, ...auditOptions } = options;
+  const { onQuery, lookups: _, ...auditOptions } = options;
   let log: AuditResult;
   try {
     log = await auditLog(client, at, { ...auditOptions, onBundle });
+    await lookups.done();
   } finally {
     if (!listingDone) await listing.return(undefined);
+    // A failed walk leaves lookups in flight: let them settle (their errors are the walk's to report).
+    await lookups.done().catch(() => undefined);
   }
   if (pending !== undefined) {
     report(`the event list has an event at index ${pending.index}, which the walk of the entry bundles never reached`, {
@@ -263,5 +350,5 @@ export async function auditEvents(client: LogClient, at: VerifiedCheckpoint, opt
     if (found !== undefined) throw failure(found);
     onQuery?.({ done: done + 1, total: queries.length });
   }
-  return { log, events, unstored, queries: queries.length };
+  return { log, events, erased: lookups.erased, unstored: lookups.unstored, queries: queries.length };
 }

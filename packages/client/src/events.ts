@@ -14,9 +14,10 @@ import type { VerifiedCheckpoint } from './checkpoint.js';
 import { verifyCheckpoint } from './checkpoint.js';
 import { errorMessage } from './checks.js';
 import type { LogContext } from './context.js';
+import { describeEventKey, erasedError, eventUrl, verifyErasedAnswer } from './erasure.js';
 import { ArgumentError, LogFetchError, NotFoundError, ProtocolError } from './errors.js';
 import type { EventKey, SearchQuery } from './event-arguments.js';
-import { fetchJson, joinUrl } from './http.js';
+import { fetchJson, fetchJsonAnswer, joinUrl } from './http.js';
 import { isDataError, notDataError } from './merkle-errors.js';
 import { misbehaviour } from './misbehaviour.js';
 import type { ProofOptions, ProofSourceChooser } from './proof-source.js';
@@ -234,28 +235,26 @@ async function checkLeafHashes(
   });
 }
 
-/** GET /v1/events/{id or index}, verified (see {@link LogClient.getEvent}). */
+/**
+ * GET /v1/events/{id or index}, verified (see {@link LogClient.getEvent}); an erased event (410)
+ * is an EventErasedError carrying its verified tombstone answer.
+ */
 export async function getEvent(ctx: EventContext, key: EventKey, options: EventReadOptions): Promise<VerifiedEvent> {
   const { log } = ctx;
   const tenant = 'id' in key ? key.tenant : undefined;
-  const asked =
-    'id' in key
-      ? `id ${JSON.stringify(key.id)}${tenant === undefined ? '' : ` in tenant ${JSON.stringify(tenant)}`}`
-      : `index ${key.index}`;
-  const name = 'id' in key ? key.id : String(key.index);
-  const url = joinUrl(
-    log.url,
-    `v1/events/${encodeURIComponent(name)}${tenant === undefined ? '' : `?tenant=${encodeURIComponent(tenant)}`}`,
-  );
-  let body: unknown;
+  const asked = describeEventKey(key);
+  const url = eventUrl(log.url, key);
+  let answered: { readonly status: number; readonly body: unknown };
   try {
-    body = await fetchJson(log.http, url);
+    answered = await fetchJsonAnswer(log.http, url, undefined, [410]);
   } catch (e) {
     if (e instanceof LogFetchError && e.status === 404) {
       throw new NotFoundError(`the log has no event at ${asked} in its published tree (${errorMessage(e)})`, { cause: e });
     }
     throw e;
   }
+  if (answered.status === 410) throw erasedError(key, await verifyErasedAnswer(ctx, answered.body, { url, key, options }));
+  const body = answered.body;
   const answer = parseAnswer(eventAnswer, body, url);
   const checkpoint = verifyCheckpoint(log, answer.checkpoint);
   const ev = verifyAnsweredReceipt(log, answer, { url, what: 'the event asked for' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LogFetchError, ProtocolError } from './errors.js';
-import { fetchBytes, fetchOk, joinUrl, readLimited } from './http.js';
+import { fetchBytes, fetchOk, httpOptions, joinUrl, readLimited } from './http.js';
 
 /** A Response whose body arrives in the given chunks. */
 function chunked(chunks: Uint8Array[], status = 200): Response {
@@ -92,5 +92,39 @@ describe('joinUrl', () => {
   it('joins without doubling or dropping slashes', () => {
     expect(joinUrl('http://x/log/', '/checkpoint')).toBe('http://x/log/checkpoint');
     expect(joinUrl('http://x', 'tile/0/000')).toBe('http://x/tile/0/000');
+  });
+});
+
+describe('the API key', () => {
+  const KEY = `tlog_0123456789abcdef_${'k'.repeat(43)}`;
+
+  it('joins the request headers, and is absent without a key', async () => {
+    const seen: Headers[] = [];
+    const f = async (_url: string, init?: RequestInit) => {
+      seen.push(new Headers(init?.headers));
+      return new Response('ok');
+    };
+    await fetchOk(httpOptions({ fetch: f, apiKey: KEY }), 'http://x/a', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
+    await fetchOk(httpOptions({ fetch: f }), 'http://x/b');
+    expect(seen[0]!.get('authorization')).toBe(`Bearer ${KEY}`);
+    expect(seen[0]!.get('content-type')).toBe('application/json');
+    expect(seen[1]!.has('authorization')).toBe(false);
+  });
+
+  it('a failed fetch that names the key does not carry it into the message', async () => {
+    const f = async () => {
+      throw new TypeError(`bad header Bearer ${KEY}`);
+    };
+    const e = await fetchOk(httpOptions({ fetch: f, apiKey: KEY }), 'http://x/a').catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(LogFetchError);
+    expect((e as Error).message).not.toContain(KEY);
+  });
+
+  it('Retry-After is kept on a 503 too', async () => {
+    const f = async () => new Response('busy', { status: 503, headers: { 'retry-after': '3' } });
+    await expect(fetchOk(httpOptions({ fetch: f }), 'http://x/a')).rejects.toMatchObject({ status: 503, retryAfter: 3 });
   });
 });

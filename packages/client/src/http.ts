@@ -1,16 +1,120 @@
 import { errorMessage } from './checks.js';
-import { LogFetchError, ProtocolError } from './errors.js';
+import { AccessDeniedError, ArgumentError, LogFetchError, ProtocolError } from './errors.js';
 
 /** The subset of the WHATWG fetch the client needs; pass your own to add auth, retries or a test double. */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 /**
- * How a LogClient talks HTTP: the fetch to use and how long one request (answer and body) may
- * take before it is abandoned, in milliseconds (0: no limit).
+ * How a client talks HTTP: the fetch to use, how long one request (answer and body) may take
+ * before it is abandoned, in milliseconds (0: no limit), and the API key, if any.
  */
 export interface HttpOptions {
   readonly fetch: FetchLike;
   readonly timeoutMs: number;
+  /**
+   * The API key sent as `Authorization: Bearer <key>` on every request, when set. It is never
+   * put in a message: an answer that echoes it has it replaced by `[api key]`.
+   */
+  readonly apiKey?: string;
+}
+
+/** Default of {@link LogClientOptions.timeoutMs}. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** What a client's options say about HTTP (LogClient's and AdminClient's share these). */
+export interface HttpClientOptions {
+  /** A fetch implementation; defaults to the global fetch. */
+  readonly fetch?: FetchLike;
+  /**
+   * How long one request (answer and body) may take, in milliseconds, before it fails with a
+   * LogFetchError; 0 for no limit. Default 60000.
+   */
+  readonly timeoutMs?: number;
+  /**
+   * An API key of the log (`tlog_<id>_<secret>`), sent as `Authorization: Bearer <key>` on every
+   * request (reads too). Without it, only the log's public endpoints answer; the others answer
+   * 401 (an AccessDeniedError). The key never appears in an error message.
+   */
+  readonly apiKey?: string;
+}
+
+/** The HttpOptions for a client's options, checked (ArgumentError naming the option). */
+export function httpOptions(options: HttpClientOptions): HttpOptions {
+  const f = options.fetch ?? globalThis.fetch;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0) {
+    throw new ArgumentError(`timeoutMs must be a non-negative integer, got ${String(timeoutMs)}`);
+  }
+  return {
+    // Bind: some runtimes refuse a fetch called with another `this`.
+    fetch: (input, init) => f(input, init),
+    timeoutMs,
+    ...(options.apiKey === undefined ? {} : { apiKey: checkApiKey(options.apiKey) }),
+  };
+}
+
+/**
+ * Checks an API key before it is used in a header: printable ASCII without spaces (what an
+ * HTTP header value and the log's `tlog_<id>_<secret>` keys allow). The message never holds the key.
+ */
+export function checkApiKey(key: unknown): string {
+  if (typeof key !== 'string' || key.length === 0)
+    throw new ArgumentError(`the API key must be a non-empty string, got ${typeof key === 'string' ? 'an empty one' : typeof key}`);
+  if (!/^[\x21-\x7e]+$/.test(key)) {
+    throw new ArgumentError(
+      `the API key (${key.length} characters) holds a space, a control or a non-ASCII character; give the key exactly as the log issued it`,
+    );
+  }
+  return key;
+}
+
+/**
+ * Seconds to wait as a Retry-After header says (delta-seconds or an HTTP date), or undefined
+ * when it is absent or unreadable.
+ */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const v = value.trim();
+  if (/^[0-9]+$/.test(v)) {
+    const n = Number(v);
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/** The request init with the API key's Authorization header added (init unchanged without a key). */
+function withApiKey(http: HttpOptions, init: RequestInit): RequestInit {
+  if (http.apiKey === undefined) return init;
+  const headers = new Headers(init.headers);
+  headers.set('authorization', `Bearer ${http.apiKey}`);
+  return { ...init, headers };
+}
+
+/** The error for an answer that is not 2xx: 401 and 403 name what to do about the key, 429 when to retry. */
+function statusError(http: HttpOptions, res: Response, request: string, url: string, detail: string): LogFetchError {
+  const head = `${request} answered ${res.status}${detail}`;
+  const status = res.status;
+  if (status === 401) {
+    const what =
+      http.apiKey === undefined
+        ? 'the log needs an API key for this: give the client one (the apiKey option)'
+        : 'the log refused the API key given (unknown, revoked or expired): check it, or ask for a new one';
+    return new AccessDeniedError(`${what} (${head})`, { url, status, keySent: http.apiKey !== undefined });
+  }
+  if (status === 403) {
+    return new AccessDeniedError(
+      `the API key lacks the scope or tenant this needs: use a key that has them, or ask an admin for one (${head})`,
+      { url, status, keySent: http.apiKey !== undefined },
+    );
+  }
+  const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
+  const after = retryAfter === undefined ? {} : { retryAfter };
+  if (status === 429) {
+    const when = retryAfter === undefined ? 'retry later' : `retry after ${retryAfter} s`;
+    return new LogFetchError(`the log is rate limiting this client: ${when} (${head})`, { url, status, ...after });
+  }
+  return new LogFetchError(head, { url, status, ...after });
 }
 
 /**
@@ -35,32 +139,47 @@ function describeFetchFailure(e: unknown): string {
 }
 
 /**
- * Fetches url and returns the response if 2xx; throws LogFetchError (status 0 if no answer,
- * including a timeout) otherwise. The timeout also bounds reading the body.
+ * Fetches url and returns the response if 2xx (or one of the `accept`ed statuses); throws
+ * LogFetchError (status 0 if no answer, including a timeout) otherwise: an AccessDeniedError for
+ * 401 and 403, one with `retryAfter` for a 429. The timeout also bounds reading the body.
  */
-export async function fetchOk(http: HttpOptions, url: string, init: RequestInit = {}): Promise<Response> {
+export async function fetchOk(http: HttpOptions, url: string, init: RequestInit = {}, accept: readonly number[] = []): Promise<Response> {
   let res: Response;
-  const withTimeout = http.timeoutMs > 0 && init.signal === undefined ? { ...init, signal: AbortSignal.timeout(http.timeoutMs) } : init;
+  const authorized = withApiKey(http, init);
+  const withTimeout =
+    http.timeoutMs > 0 && init.signal === undefined ? { ...authorized, signal: AbortSignal.timeout(http.timeoutMs) } : authorized;
   try {
     res = await http.fetch(url, withTimeout);
   } catch (e) {
-    throw new LogFetchError(`cannot reach ${url}: ${describeFetchFailure(e)}; check the URL and that the log is up`, {
+    throw new LogFetchError(`cannot reach ${url}: ${redact(http, describeFetchFailure(e))}; check the URL and that the log is up`, {
       url,
       status: 0,
       cause: e,
     });
   }
-  if (!res.ok) {
+  if (!res.ok && !accept.includes(res.status)) {
     let detail = '';
     try {
       const body = new TextDecoder().decode(await readLimited(res, 4096, url)).trim();
-      if (body) detail = `: ${body.slice(0, 200).replace(/\s+/g, ' ')}`;
+      if (body) detail = `: ${snippet(http, body, 200)}`;
     } catch {
       // The status is what matters; an unreadable body adds nothing.
     }
-    throw new LogFetchError(`${init.method ?? 'GET'} ${url} answered ${res.status}${detail}`, { url, status: res.status });
+    throw statusError(http, res, `${init.method ?? 'GET'} ${url}`, url, detail);
   }
   return res;
+}
+
+/** `text` with the API key (if any) replaced by `[api key]`: a log or proxy that echoes the request must not leak it into a message. */
+function redact(http: HttpOptions, text: string): string {
+  return http.apiKey === undefined ? text : text.split(http.apiKey).join('[api key]');
+}
+
+/** The first `n` characters of an answer's body for a message, on one line, the API key redacted (before cutting, so no part of it shows). */
+function snippet(http: HttpOptions, text: string, n: number): string {
+  return redact(http, text.slice(0, n + (http.apiKey?.length ?? 0)))
+    .slice(0, n)
+    .replace(/\s+/g, ' ');
 }
 
 /**
@@ -116,11 +235,26 @@ export const MAX_JSON_ANSWER = 32 << 20;
 
 /** Fetches url (2xx only) and parses the body as JSON; a body that is not JSON is a ProtocolError. */
 export async function fetchJson(http: HttpOptions, url: string, init?: RequestInit): Promise<unknown> {
-  const res = await fetchOk(http, url, init);
+  return (await fetchJsonAnswer(http, url, init)).body;
+}
+
+/**
+ * {@link fetchJson} that also takes the `accept`ed non-2xx statuses whose body is JSON the caller
+ * reads (a 410 with a tombstone), and says which status came.
+ */
+export async function fetchJsonAnswer(
+  http: HttpOptions,
+  url: string,
+  init?: RequestInit,
+  accept: readonly number[] = [],
+): Promise<{ readonly status: number; readonly body: unknown }> {
+  const res = await fetchOk(http, url, init, accept);
   const text = new TextDecoder().decode(await readLimited(res, MAX_JSON_ANSWER, url));
   try {
-    return JSON.parse(text) as unknown;
+    return { status: res.status, body: JSON.parse(text) as unknown };
   } catch {
-    throw new ProtocolError(`${url} answered with a body that is not JSON: ${text.slice(0, 100).replace(/\s+/g, ' ')}`, { url });
+    throw new ProtocolError(`${url} answered with a body that is not JSON: ${snippet(http, text, 100)}`, {
+      url,
+    });
   }
 }

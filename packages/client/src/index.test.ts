@@ -44,7 +44,9 @@ describe('errors', () => {
       expect(src, f).not.toMatch(/throw new (Error|RangeError|TypeError)\(/);
     }
     const typed = [
+      'AccessDeniedError',
       'ArgumentError',
+      'EventErasedError',
       'ConfigurationError',
       'LogFetchError',
       'NotFoundError',

@@ -5,9 +5,12 @@
  */
 
 export type { EventFilter, EventInput, EventOutcome, EventParty, EventReceipt, EventRecord } from '@tlog/events';
+export * from './admin.js';
 export * from './audit.js';
 export type { VerifiedCheckpoint } from './checkpoint.js';
 export type { LogEntry } from './entries.js';
+export type { ErasedBy, ErasedEvent, EraseEventOptions, EventErasure, EventTombstone } from './erasure.js';
+export { MAX_ERASE_REASON } from './erasure.js';
 export * from './errors.js';
 export * from './event-audit.js';
 export * from './event-receipt.js';
@@ -25,7 +28,7 @@ export { DEFAULT_EVENT_PAGE_SIZE, MAX_EVENT_BATCH, MAX_EVENT_PAGE_SIZE } from '.
 export * from './evidence-file.js';
 export type { ForkProof } from './fork-evidence.js';
 export { verifyForkEvidence } from './fork-evidence.js';
-export type { FetchLike } from './http.js';
+export type { FetchLike, HttpClientOptions } from './http.js';
 export type { InclusionProof, LeafHashProofOptions } from './inclusion.js';
 export * from './log-client.js';
 export type { ProofOptions, ProofSource } from './proof-source.js';

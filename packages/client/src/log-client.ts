@@ -8,6 +8,8 @@ import { consistencyProof, verifyUpdate } from './consistency.js';
 import type { LogContext } from './context.js';
 import type { LogEntry } from './entries.js';
 import { authenticatedEntries, authenticatedEntryBundle, fetchEntryBundle } from './entries.js';
+import type { EraseEventOptions, EventErasure } from './erasure.js';
+import { checkEraseReason, eraseEvent } from './erasure.js';
 import { ArgumentError } from './errors.js';
 import { checkEventKey, checkNewEvent, checkNewEvents, checkSearch } from './event-arguments.js';
 import type {
@@ -21,7 +23,8 @@ import type {
   VerifiedEvent,
 } from './events.js';
 import { appendEvent, appendEvents, getEvent, searchEvents } from './events.js';
-import type { FetchLike } from './http.js';
+import type { HttpClientOptions } from './http.js';
+import { httpOptions } from './http.js';
 import type { InclusionProof, LeafHashProofOptions } from './inclusion.js';
 import { inclusionProof, inclusionProofForLeafHash } from './inclusion.js';
 import type { ProofOptions } from './proof-source.js';
@@ -31,26 +34,18 @@ import { checkEntries, checkSingleEntry, submitEntries, submitEntry } from './su
 import { authenticatedHashTile, fetchHashTile, tileReader } from './tiles.js';
 
 /** Options of a {@link LogClient}. */
-export interface LogClientOptions {
-  /** Base URL of the log, e.g. "http://localhost:8080" (paths such as "checkpoint" are appended). */
+export interface LogClientOptions extends HttpClientOptions {
+  /** Base URL of the log, e.g. "http://localhost:8080" (paths such as "checkpoint" are appended); it may have a path ("http://host/access"). */
   readonly url: string;
   /** The log's signed-note verifier key, "name+keyid+base64". */
   readonly vkey: string;
   /** The expected checkpoint origin line; defaults to the key's name. */
   readonly origin?: string;
-  /** A fetch implementation; defaults to the global fetch. */
-  readonly fetch?: FetchLike;
   /** The hasher for leaf and node hashes; defaults to the pure-JS one. */
   readonly hasher?: Hasher;
-  /**
-   * How long one request (answer and body) may take, in milliseconds, before it fails with a
-   * LogFetchError; 0 for no limit. Default 60000.
-   */
-  readonly timeoutMs?: number;
 }
 
-/** Default of {@link LogClientOptions.timeoutMs}. */
-export const DEFAULT_TIMEOUT_MS = 60_000;
+export { DEFAULT_TIMEOUT_MS } from './http.js';
 
 /** Options of the authenticated tile and bundle reads. */
 export interface TileReadOptions {
@@ -82,7 +77,7 @@ export class LogClient {
   /** The first successful {@link verifyLogKey} before a submission, shared by concurrent ones. */
   private logKeyVerified: Promise<VerifiedCheckpoint> | undefined;
 
-  /** Requires an http(s) URL, a valid Ed25519 verifier key and a non-negative timeout (ArgumentError otherwise). */
+  /** Requires an http(s) URL, a valid Ed25519 verifier key, a non-negative timeout and a well-formed API key if any (ArgumentError otherwise). */
   constructor(options: LogClientOptions) {
     if (typeof options.url !== 'string' || !/^https?:\/\//.test(options.url)) {
       throw new ArgumentError(`the log URL must start with http:// or https://, got ${JSON.stringify(options.url)}`);
@@ -98,19 +93,8 @@ export class LogClient {
     }
     this.origin = options.origin ?? this.verifier.name;
     this.hasher = options.hasher ?? defaultHasher;
-    const f = options.fetch ?? globalThis.fetch;
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0)
-      throw new ArgumentError(`timeoutMs must be a non-negative integer, got ${String(timeoutMs)}`);
-    this.log = {
-      url: this.url,
-      origin: this.origin,
-      vkey: this.vkey,
-      verifier: this.verifier,
-      hasher: this.hasher,
-      // Bind: some runtimes refuse a fetch called with another `this`.
-      http: { fetch: (input, init) => f(input, init), timeoutMs },
-    };
+    const http = httpOptions(options);
+    this.log = { url: this.url, origin: this.origin, vkey: this.vkey, verifier: this.verifier, hasher: this.hasher, http };
     this.events = { log: this.log, chooser: this.proofSources };
   }
 
@@ -283,12 +267,30 @@ export class LogClient {
    * The event with this id (looked up in `options.tenant`, none by default) or at this index (a
    * number, or a string of digits), verified: its receipt against a checkpoint signed by the
    * pinned key, its commitment, and that it is the event asked for. NotFoundError if the published
-   * tree has no such event (an index holding a raw entry included).
+   * tree has no such event (an index holding a raw entry included). An erased event is an
+   * EventErasedError whose `erased` (tombstone, and the inclusion of its leaf) is verified the same way.
    */
   async getEvent(idOrIndex: string | number, options: GetEventOptions = {}): Promise<VerifiedEvent> {
     const key = checkEventKey(idOrIndex, options.tenant);
     await this.logKeyOnce();
     return getEvent(this.events, key, options);
+  }
+
+  /**
+   * Erases the event with this id (in `options.tenant`) or at this index (DELETE
+   * /v1/events/{ref}?reason=; the API key needs the events:erase scope): the log deletes its
+   * record and salt and keeps a tombstone; its entry stays in the tree. `reason` is 1..500
+   * characters (ArgumentError otherwise). The answer is verified: the leaf hash the log names is
+   * the one its latest signed tree (consistent with `options.trusted`) has at that index
+   * ('bad-events' otherwise). NotFoundError if there is no such event; EventErasedError (verified)
+   * if it was already erased; a LogFetchError with status 423 while a legal hold or the minimum
+   * retention keeps it (the message says which).
+   */
+  async eraseEvent(idOrIndex: string | number, reason: string, options: EraseEventOptions = {}): Promise<EventErasure> {
+    const key = checkEventKey(idOrIndex, options.tenant);
+    const why = checkEraseReason(reason);
+    await this.logKeyOnce();
+    return eraseEvent(this.events, key, why, options);
   }
 
   /**

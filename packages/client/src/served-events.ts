@@ -161,10 +161,14 @@ export function eventDetails(ev: VerifiedEvent, extra: Record<string, string | n
   return { index: ev.index, leafHash: toBase64(ev.leafHash), record: JSON.stringify(ev.record), ...extra };
 }
 
-/** Whether `record` is the event `sent`, with only the id (when the caller gave none) and received_at added. */
+/**
+ * Whether `record` is the event `sent`, with only the id (when the caller gave none), the tenant
+ * (when the caller gave none: an API key bound to a tenant sets its own) and received_at added.
+ */
 function isSentEvent(sent: EventInput, record: EventRecord): boolean {
   if (sent.id !== undefined && sent.id !== record.id) return false;
-  const expected = canonicalEvent({ ...sent, id: record.id, received_at: record.received_at });
+  const tenant = sent.tenant ?? record.tenant;
+  const expected = canonicalEvent({ ...sent, ...(tenant !== undefined ? { tenant } : {}), id: record.id, received_at: record.received_at });
   return bytesEqual(expected, canonicalEvent(record));
 }
 

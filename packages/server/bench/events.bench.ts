@@ -23,7 +23,6 @@
  * 2-core development machine, 3.6 of them loading the 1M events (about 4,600 events/s); a quick
  * one about 1.5. BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' profiles the servers.
  */
-import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { EVENTS_BATCH_MAX } from '../src/routes/events.js';
@@ -33,9 +32,11 @@ import {
   DURATION,
   dirBytes,
   failures,
+  fillEvents,
   fmt,
   HEAP_MB,
   type LoadResult,
+  type LogServer,
   latency,
   load,
   logServer,
@@ -44,7 +45,7 @@ import {
   QUICK,
   type Row,
   rssOf,
-  type Server,
+  settle,
   withTempDir,
 } from './harness.js';
 
@@ -59,7 +60,6 @@ const WALKS = QUICK ? 5 : 10;
 /** The seed of the search log's events (the raw-bytes log repeats them). */
 const LOG_SEED = 1;
 const PAGE = 100;
-const json = { 'content-type': 'application/json' };
 
 const rows: Row[] = [];
 const started = performance.now();
@@ -75,13 +75,13 @@ async function phaseSingle(): Promise<void> {
   const spec = { connections: 64, duration: DURATION, method: 'POST' } as const;
   const raw = await withTempDir(async (dir) => {
     const s = await logServer(dir);
-    const r = await load({ ...spec, url: s.url, path: '/v1/entries', body: 'event-raw' });
+    const r = await load({ ...spec, url: s.url, path: '/v1/entries', body: 'event-raw', headers: s.auth });
     await s.stop();
     return r;
   });
   const events = await withTempDir(async (dir) => {
     const s = await logServer(dir);
-    const r = await load({ ...spec, url: s.url, path: '/v1/events', body: 'event' });
+    const r = await load({ ...spec, url: s.url, path: '/v1/events', body: 'event', headers: s.auth });
     await s.stop();
     return r;
   });
@@ -110,6 +110,7 @@ async function phaseBatch(): Promise<void> {
       body: 'events',
       bundleEntries: EVENTS_BATCH_MAX,
       expect: { field: 'results', length: EVENTS_BATCH_MAX },
+      headers: s.auth,
     });
     await s.stop();
     rows.push({
@@ -118,50 +119,6 @@ async function phaseBatch(): Promise<void> {
       note: ['goal >= 50,000', `latency p50 / p99 ${latency(r)}`, failures(r)].filter(Boolean).join('; '),
     });
   });
-}
-
-/** Appends `total` events of LOG_SEED through the batch API, the most a request takes, `parallel` requests at a time; every answer checked. */
-async function fillEvents(url: string, total: number, parallel = 4): Promise<{ seconds: number; broad: number }> {
-  const gen = eventGenerator({ seed: LOG_SEED, logSize: total });
-  const t0 = performance.now();
-  const worker = async () => {
-    while (gen.counts.events < total) {
-      const n = Math.min(EVENTS_BATCH_MAX, total - gen.counts.events);
-      const parts = new Array<string>(n);
-      for (let i = 0; i < n; i++) parts[i] = gen.next();
-      const res = await fetch(`${url}/v1/events/batch`, { method: 'POST', body: `[${parts.join(',')}]`, headers: json });
-      const text = await res.text();
-      if (res.status !== 200) throw new Error(`events batch answered ${res.status}: ${text.slice(0, 500)}`);
-      const got = (JSON.parse(text) as { results: unknown[] }).results.length;
-      if (got !== n) throw new Error(`events batch of ${n} answered ${got} results`);
-    }
-  };
-  await Promise.all(Array.from({ length: parallel }, worker));
-  if (gen.counts.needle !== NEEDLE_ACTORS * NEEDLE_EVENTS)
-    throw new Error(`the log has ${gen.counts.needle} needle events, expected ${NEEDLE_ACTORS * NEEDLE_EVENTS}`);
-  return { seconds: (performance.now() - t0) / 1000, broad: gen.counts.broad };
-}
-
-/** The CPU seconds process `pid` has used (all its threads: LevelDB's compactions too). */
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 a second on Linux)
-}
-
-/**
- * Waits until the server is idle (under 5% of a core over a second; at most 60 s), so that the
- * compactions a bulk load leaves behind do not run inside the search measurements. Its wait, in s.
- */
-async function settle(pid: number): Promise<number> {
-  const t0 = performance.now();
-  let before = await cpuSeconds(pid);
-  while (performance.now() - t0 < 60_000) {
-    await new Promise((r) => setTimeout(r, 1000));
-    const now = await cpuSeconds(pid);
-    if (now - before < 0.05) break;
-    before = now;
-  }
-  return (performance.now() - t0) / 1000;
 }
 
 /** The q-quantile of `sorted` (ascending). */
@@ -176,10 +133,10 @@ function spread(latencies: readonly number[]): string {
   return `${ms(quantile(s, 0.5))} / ${ms(quantile(s, 0.99))} / ${ms(s[s.length - 1]!)}`;
 }
 
-/** GETs `path`; its wall time to the last byte, and the page (decoded after the clock stops). */
-async function timedPage(url: string, path: string): Promise<{ ms: number; page: SearchPage }> {
+/** GETs `path` with the admin key; its wall time to the last byte, and the page (decoded after the clock stops). */
+async function timedPage(s: LogServer, path: string): Promise<{ ms: number; page: SearchPage }> {
   const t0 = performance.now();
-  const res = await fetch(`${url}${path}`);
+  const res = await fetch(`${s.url}${path}`, { headers: s.auth });
   const text = await res.text();
   const took = performance.now() - t0;
   if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}: ${text.slice(0, 500)}`);
@@ -199,7 +156,7 @@ function checkPage(page: SearchPage, n: number, ok: (e: SearchPage['events'][num
 
 /** One query measured sequentially (warm-up first) and at 4 connections; two rows. */
 async function measureQuery(
-  s: Server,
+  s: LogServer,
   name: string,
   paths: readonly string[],
   check: (page: SearchPage, path: string) => void,
@@ -208,7 +165,7 @@ async function measureQuery(
   const latencies: number[] = [];
   for (let i = 0; i < WARMUP_REQUESTS + SEQUENTIAL; i++) {
     const path = paths[i % paths.length]!;
-    const r = await timedPage(s.url, path);
+    const r = await timedPage(s, path);
     check(r.page, path);
     if (i >= WARMUP_REQUESTS) latencies.push(r.ms);
   }
@@ -225,6 +182,7 @@ async function measureQuery(
     path: paths[0]!,
     paths,
     expect: { field: 'events', length: PAGE },
+    headers: s.auth,
   });
   rows.push({
     name: `${name}, 4 conns`,
@@ -243,7 +201,7 @@ async function phaseSearch(): Promise<void> {
         () => {},
       );
     }, 200);
-    const f = await fillEvents(s.url, LOG_SIZE);
+    const f = await fillEvents(s.url, s.auth, { seed: LOG_SEED, total: LOG_SIZE });
     clearInterval(timer);
     rows.push({
       name: `load ${fmt(LOG_SIZE)} events via batch (1,000 a request, 4 at a time, fetch)`,
@@ -300,7 +258,7 @@ async function phaseSearch(): Promise<void> {
       let path = broadPath;
       let last = -1;
       for (let p = 0; p < WALK_PAGES; p++) {
-        const r = await timedPage(s.url, path);
+        const r = await timedPage(s, path);
         checkPage(r.page, PAGE, isBroad, `page ${p + 1}`, last);
         last = r.page.events[PAGE - 1]!.index;
         if (r.page.next === undefined) throw new Error(`page ${p + 1} of ${broadPath} has no next`);
@@ -356,7 +314,7 @@ async function phaseRawBytes(): Promise<void> {
       const res = await fetch(`${s.url}/v1/entries/batch`, {
         method: 'POST',
         body: body as BodyInit,
-        headers: { 'content-type': 'application/octet-stream' },
+        headers: { 'content-type': 'application/octet-stream', ...s.auth },
       });
       if (res.status !== 200) throw new Error(`entries batch answered ${res.status}: ${await res.text()}`);
       await res.arrayBuffer();

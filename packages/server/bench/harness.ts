@@ -1,5 +1,5 @@
 /**
- * What the server benchmarks share (server.bench.ts, events.bench.ts): child processes that die
+ * What the server benchmarks share (server.bench.ts, events.bench.ts, auth.bench.ts): child processes that die
  * with the bench, the log server started on a data directory, the load generator (load.mjs,
  * autocannon) in its own process, temporary directories and the printed table.
  */
@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { EVENTS_BATCH_MAX } from '../src/routes/events.js';
+import { eventGenerator, NEEDLE_ACTORS, NEEDLE_EVENTS } from './event-gen.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAIN = resolve(here, '../dist/main.js');
@@ -66,6 +68,14 @@ export interface Server {
   stop(): Promise<void>;
 }
 
+/** A log server: a Server and its bootstrap admin key. */
+export interface LogServer extends Server {
+  /** The admin key the server wrote to `<data dir>/admin.key` on first start (`tlog_<id>_<secret>`). */
+  key: string;
+  /** `{ authorization: 'Bearer <key>' }`, for the requests that need a key. */
+  auth: { authorization: string };
+}
+
 /** Starts a server script and waits for its `tlog: listening on <url>` line. */
 export async function start(script: string, args: string[] = [], nodeArgs: string[] = []): Promise<Server> {
   const child = spawnNode(script, args, nodeArgs);
@@ -95,21 +105,34 @@ export async function start(script: string, args: string[] = [], nodeArgs: strin
 export const HEAP_MB = Number(process.env.BENCH_HEAP_MB ?? '192');
 const START_FLAGS = HEAP_MB > 0 ? [`--max-old-space-size=${HEAP_MB}`] : [];
 
+/** Node flags for the log server: START_FLAGS, then BENCH_SERVER_NODE_ARGS. */
+export const SERVER_NODE_FLAGS = [...START_FLAGS, ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+
+/** The admin key of the server on `dir` (written there on first start), and its Authorization header. */
+export async function adminKey(dir: string): Promise<Pick<LogServer, 'key' | 'auth'>> {
+  const key = (await readFile(join(dir, 'admin.key'), 'utf8')).trim();
+  return { key, auth: { authorization: `Bearer ${key}` } };
+}
+
 /**
- * The log server on `dir`, with its default limits (BENCH_SERVER_ARGS adds flags;
- * BENCH_SERVER_NODE_ARGS adds node flags, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * The log server on `dir`, with its default limits (secure by default: writes and event reads
+ * need a key) and its admin key. `args` adds flags (`--open-entries`), and so does
+ * BENCH_SERVER_ARGS; BENCH_SERVER_NODE_ARGS adds node flags, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`.
  */
-export async function logServer(dir: string): Promise<Server> {
-  const args = [
+export async function logServer(dir: string, args: readonly string[] = []): Promise<LogServer> {
+  const all = [
     '--port',
     '0',
     '--data-dir',
     dir,
     '--log-level',
     'warn',
+    ...args,
     ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean),
   ];
-  return start(MAIN, args, [...START_FLAGS, ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)]);
+  const s = await start(MAIN, all, SERVER_NODE_FLAGS);
+  return { ...s, ...(await adminKey(dir)) };
 }
 
 /** What load.mjs takes (see there) and prints. */
@@ -120,6 +143,8 @@ export interface LoadSpec {
   warmup?: number;
   method: 'GET' | 'POST';
   path: string;
+  /** Request headers besides the body's content-type (e.g. `authorization`). */
+  headers?: Readonly<Record<string, string>>;
   /** GET these paths in turn instead of `path`. */
   paths?: readonly string[];
   body?: 'entry' | 'bundle' | 'event' | 'event-raw' | 'events';
@@ -228,4 +253,58 @@ export function comparedRows(c: {
     },
     { name: '  latency p50 / p99', ours: latency(ours), bare: latency(other) },
   ];
+}
+
+/**
+ * Appends `total` events of `seed` (event-gen.mjs, which places its needle actors and broad
+ * action for a log of `total`) through POST /v1/events/batch, the most a request takes,
+ * `parallel` requests at a time, with `auth` (the Authorization header); every answer checked.
+ */
+export async function fillEvents(
+  url: string,
+  auth: Readonly<Record<string, string>>,
+  o: { seed: number; total: number; parallel?: number },
+): Promise<{ seconds: number; broad: number }> {
+  const { total } = o;
+  const gen = eventGenerator({ seed: o.seed, logSize: total });
+  const headers = { 'content-type': 'application/json', ...auth };
+  const t0 = performance.now();
+  const worker = async () => {
+    while (gen.counts.events < total) {
+      const n = Math.min(EVENTS_BATCH_MAX, total - gen.counts.events);
+      const parts = new Array<string>(n);
+      for (let i = 0; i < n; i++) parts[i] = gen.next();
+      const res = await fetch(`${url}/v1/events/batch`, { method: 'POST', body: `[${parts.join(',')}]`, headers });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`events batch answered ${res.status}: ${text.slice(0, 500)}`);
+      const got = (JSON.parse(text) as { results: unknown[] }).results.length;
+      if (got !== n) throw new Error(`events batch of ${n} answered ${got} results`);
+    }
+  };
+  await Promise.all(Array.from({ length: o.parallel ?? 4 }, worker));
+  if (gen.counts.needle !== NEEDLE_ACTORS * NEEDLE_EVENTS)
+    throw new Error(`the log has ${gen.counts.needle} needle events, expected ${NEEDLE_ACTORS * NEEDLE_EVENTS}`);
+  return { seconds: (performance.now() - t0) / 1000, broad: gen.counts.broad };
+}
+
+/** The CPU seconds process `pid` has used (all its threads: LevelDB's compactions too). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 a second on Linux)
+}
+
+/**
+ * Waits until the server is idle (under 5% of a core over a second; at most 60 s), so that the
+ * compactions a bulk load leaves behind do not run inside the measurements. Its wait, in s.
+ */
+export async function settle(pid: number): Promise<number> {
+  const t0 = performance.now();
+  let before = await cpuSeconds(pid);
+  while (performance.now() - t0 < 60_000) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = await cpuSeconds(pid);
+    if (now - before < 0.05) break;
+    before = now;
+  }
+  return (performance.now() - t0) / 1000;
 }

@@ -1,5 +1,5 @@
-// The load generator of server.bench.ts, run as its own process so that it shares no event loop
-// with the bench or the servers: `node load.mjs '<spec JSON>'`. It runs autocannon (an optional
+// The load generator of the server benchmarks (server, events and auth.bench.ts), run as its own
+// process so that it shares no event loop with the bench or the servers: `node load.mjs '<spec JSON>'`. It runs autocannon (an optional
 // warm-up, then the measured run) and prints the measured result as one JSON line on stdout.
 //
 // spec: { url, connections, duration (s), warmup (s, optional), method, path,
@@ -9,6 +9,8 @@
 //         (a JSON array of bundleEntries distinct events) | absent,
 //         randomIndexBelow (optional: adds ?index=<random integer below it> to path),
 //         paths (optional: GET these in turn instead of path),
+//         headers (optional: request headers merged over the body's content-type, e.g.
+//         { authorization: 'Bearer <key>' }),
 //         expect (optional: { field, length }: each 200 answer's JSON must hold an array `field`
 //         of `length` items; the others are counted in `mismatches`) }
 
@@ -61,7 +63,7 @@ function setupRequest(req) {
 }
 
 const contentType = { event: 'application/json', events: 'application/json' }[spec.body] ?? 'application/octet-stream';
-const headers = spec.body === undefined ? {} : { 'content-type': contentType };
+const headers = { ...(spec.body === undefined ? {} : { 'content-type': contentType }), ...spec.headers };
 
 let mismatches = 0;
 /** Counts a 200 answer without the expected array (decoding it costs this process, not the server). */

@@ -7,8 +7,8 @@
  *   BENCH_PHASES=single,batch BENCH_QUICK=1 pnpm ... # a subset, smaller
  *
  * Phases:
- * - single: POST /v1/entries, 64 connections, a unique 200-byte body per request; bare Hono
- *   under the same load first.
+ * - single: POST /v1/entries, 64 connections, a unique 200-byte body per request, with the
+ *   admin key (auth on, the default); bare Hono under the same load first.
  * - batch: POST /v1/entries/batch with the largest batch the server allows by default.
  * - proof: GET /v1/proof/inclusion at random indexes of a 1M-entry log vs a bare Hono GET, each
  *   after a 3 s warm-up.
@@ -28,6 +28,7 @@ import {
   fmt,
   HEAP_MB,
   type LoadResult,
+  type LogServer,
   latency,
   load,
   logServer,
@@ -69,8 +70,9 @@ function batchBody(n: number): Buffer {
   return out;
 }
 
-/** Appends `total` unique entries through the batch endpoint, the largest batches, 4 at a time. */
-async function fill(url: string, total: number, parallel = 4): Promise<{ seconds: number }> {
+/** Appends `total` unique entries through the batch endpoint, the largest batches, 4 at a time, with the server's admin key. */
+async function fill(s: LogServer, total: number, parallel = 4): Promise<{ seconds: number }> {
+  const { url } = s;
   const per = await maxBatch(url);
   const t0 = performance.now();
   let done = 0;
@@ -78,7 +80,11 @@ async function fill(url: string, total: number, parallel = 4): Promise<{ seconds
     while (done < total) {
       const n = Math.min(per, total - done);
       done += n;
-      const res = await fetch(`${url}/v1/entries/batch`, { method: 'POST', body: batchBody(n) as BodyInit, headers: octet });
+      const res = await fetch(`${url}/v1/entries/batch`, {
+        method: 'POST',
+        body: batchBody(n) as BodyInit,
+        headers: { ...octet, ...s.auth },
+      });
       if (res.status !== 200) throw new Error(`batch answered ${res.status}: ${await res.text()}`);
       await res.arrayBuffer();
     }
@@ -99,7 +105,8 @@ async function phaseSingle(): Promise<void> {
   await bare.stop();
   const log = await withTempDir(async (dir) => {
     const s = await logServer(dir);
-    const r = await load({ ...spec, url: s.url });
+    // With the admin key: auth on, the shipping default (auth.bench.ts compares it with --open-entries).
+    const r = await load({ ...spec, url: s.url, headers: s.auth });
     await s.stop();
     return r;
   });
@@ -118,6 +125,7 @@ async function phaseBatch(): Promise<void> {
       path: '/v1/entries/batch',
       body: 'bundle',
       bundleEntries: per,
+      headers: s.auth,
     });
     await s.stop();
     // Batches complete a few dozen times a second: the total over the run, not per-second samples.
@@ -143,7 +151,7 @@ async function phaseProof(): Promise<void> {
   await bare.stop();
   const log = await withTempDir(async (dir) => {
     const s = await logServer(dir);
-    const f = await fill(s.url, LOG_SIZE);
+    const f = await fill(s, LOG_SIZE);
     rows.push({ name: `fill ${fmt(LOG_SIZE)} entries via batch (untimed setup)`, ours: `${fmt(LOG_SIZE / f.seconds)} entries/s` });
     // The same warm-up as bare Hono's (the log's read cache starts empty after a bulk ingest).
     const r = await load({ ...spec, url: s.url });
@@ -164,7 +172,7 @@ async function phaseRss(): Promise<void> {
         () => {},
       );
     }, 200);
-    const f = await fill(s.url, total);
+    const f = await fill(s, total);
     clearInterval(timer);
     peak = Math.max(peak, await rssOf(s.child.pid!));
     await s.stop();
@@ -190,7 +198,7 @@ async function phaseRss(): Promise<void> {
 async function phaseAudit(): Promise<void> {
   await withTempDir(async (dir) => {
     const s = await logServer(join(dir, 'log'));
-    await fill(s.url, LOG_SIZE);
+    await fill(s, LOG_SIZE);
     const r = await runToEnd(CLI, [
       'audit',
       '--url',

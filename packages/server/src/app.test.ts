@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeEntryBundle, fromBase64, parseVerifierKey, verifyTlogProof } from '@tlog/merkle';
@@ -16,7 +16,14 @@ async function server(extra: Partial<ConfigInput> = {}): Promise<LogServer & { d
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
   const s = await createLogServer({ dataDir: dir, batchIntervalMs: 0, logLevel: 'silent', ...extra });
   cleanup.push(() => s.close());
-  return { ...s, dir };
+  // Every request sends the bootstrap admin key (auth.test.ts is about keys).
+  const key = (await readFile(s.adminKeyPath, 'utf8')).trim();
+  const request: LogServer['app']['request'] = (input, init, ...rest) => {
+    const headers = new Headers(init?.headers);
+    if (!headers.has('authorization')) headers.set('authorization', `Bearer ${key}`);
+    return s.app.request(input, { ...init, headers }, ...rest);
+  };
+  return { ...s, app: Object.assign(Object.create(s.app) as LogServer['app'], { request }), dir };
 }
 
 const octet = { 'content-type': 'application/octet-stream' };

@@ -1,4 +1,5 @@
 import { Hono, type MiddlewareHandler } from 'hono';
+import type { AuthEnv, Guard, Scope } from './auth/principal.js';
 import type { EventLog } from './events/event-log.js';
 import type { Log } from './log.js';
 import { ByteBudget } from './routes/byte-budget.js';
@@ -17,13 +18,39 @@ export interface AppOptions {
   readonly maxBatchEntries: number;
   /** Most entries in one batch request with receipts=1 (receipts are about 1 KB each). */
   readonly maxReceiptEntries: number;
-  /** Witness URLs, shown in /v1/log. */
-  readonly witnesses?: readonly string[];
-  readonly witnessQuorum?: number;
   /** Told of unexpected (5xx) errors. */
   readonly report?: ErrorReporter;
-  /** The log's audit events (the /v1/events routes); without it those routes are absent. */
-  readonly events?: EventLog;
+  /** Who may do what. */
+  readonly auth: AppAuth;
+  /** More routes, mounted at the root before the logs' (key admin, governance, operations). */
+  readonly extraRoutes?: readonly Hono<AuthEnv>[];
+  /** Metrics middleware, mounted first so it sees every answer. */
+  readonly measure?: MiddlewareHandler;
+}
+
+/** Access control of the app's routes. */
+export interface AppAuth {
+  readonly guard: Guard;
+  /** Tree reads (checkpoint, tiles, bundles, /v1/log, proofs, entries) need events:read too. */
+  readonly privateTree: boolean;
+  /** POST /v1/entries[/batch] need no key (a CT-style public log). */
+  readonly openEntries: boolean;
+}
+
+/** One log the app serves, under its URL prefix. */
+export interface ServedLog {
+  /** '' for the main log, '/access' for the access log. */
+  readonly prefix: string;
+  readonly log: Log;
+  /** Its audit events (the /v1/events routes). */
+  readonly events: EventLog;
+  /** Whether clients write to it (entries and events); the access log is written by the server only. */
+  readonly writable: boolean;
+  /** The scope reading its events needs. */
+  readonly eventReadScope: Scope;
+  /** Witness URLs, shown in its /v1/log. */
+  readonly witnesses?: readonly string[];
+  readonly witnessQuorum?: number;
 }
 
 /**
@@ -60,29 +87,67 @@ const everyRequest: MiddlewareHandler = async (c, next) => {
   await next();
 };
 
-/**
- * The log's HTTP API as a Hono app (Web-standard Request/Response; no Node specifics here).
- * Every error answer is JSON {"error": "..."}; input errors are 4xx, never 5xx.
- */
-export function createApp(log: Log, opts: AppOptions): Hono {
-  const app = new Hono();
-  const report: ErrorReporter = opts.report ?? (() => {});
-  const reads = new ByteBudget({ bytes: READ_BUDGET_BYTES, waitMs: BUSY_WAIT_MS, busyWith: 'sending large answers' });
-  const bodies = new ByteBudget({ bytes: BODY_BUDGET_BYTES, waitMs: BUSY_WAIT_MS, busyWith: 'receiving large batches' });
-  app.use(everyRequest);
-  app.route('/', tileRoutes(log, reads));
+/** The tree-read paths (public unless --private-tree). */
+const TREE_READS = ['/checkpoint', '/tile/*', '/v1/log', '/v1/proof/*', '/v1/entries', '/v1/entries/*'] as const;
+
+/** `mw` for every method but OPTIONS (a CORS preflight carries no credentials). */
+function exceptPreflight(mw: MiddlewareHandler<AuthEnv>): MiddlewareHandler<AuthEnv> {
+  return async (c, next) => (c.req.method === 'OPTIONS' ? next() : mw(c, next));
+}
+
+/** One log's routes: its tree, entries and events, as seen from its prefix. */
+function logApp(served: ServedLog, opts: AppOptions, budgets: { reads: ByteBudget; bodies: ByteBudget }): Hono<AuthEnv> {
+  const { log } = served;
+  const { guard } = opts.auth;
+  const app = new Hono<AuthEnv>();
+  if (opts.auth.privateTree) {
+    const treeRead = exceptPreflight(guard(served.eventReadScope === 'admin' ? 'admin' : 'events:read'));
+    for (const path of TREE_READS) app.on(['GET', 'HEAD', 'OPTIONS'], path, treeRead);
+  }
+  if (served.writable) {
+    if (!opts.auth.openEntries) app.on('POST', ['/v1/entries', '/v1/entries/batch'], guard('entries:write'));
+  } else {
+    app.on('POST', ['/v1/entries', '/v1/entries/batch'], (c) =>
+      c.json({ error: 'this log is written by the server only; it takes no entries' }, 405),
+    );
+  }
+  app.route('/', tileRoutes(log, budgets.reads));
   app.route(
     '/',
     logInfoRoutes(log, {
       ...opts,
+      ...(served.witnesses !== undefined ? { witnesses: served.witnesses } : {}),
+      ...(served.witnessQuorum !== undefined ? { witnessQuorum: served.witnessQuorum } : {}),
       maxReceiptEntries: Math.min(opts.maxReceiptEntries, opts.maxBatchEntries),
       maxPageEntries: ENTRIES_PAGE_MAX,
       maxPageBytes: ENTRIES_PAGE_MAX_BYTES,
     }),
   );
   app.route('/', proofRoutes(log));
-  app.route('/', entryRoutes(log, opts, { reads, bodies }));
-  if (opts.events !== undefined) app.route('/', eventRoutes(opts.events, opts, { reads, bodies }));
+  app.route('/', entryRoutes(log, opts, budgets));
+  app.route('/', eventRoutes(served.events, opts, budgets, { guard, writable: served.writable, readScope: served.eventReadScope }));
+  return app;
+}
+
+/**
+ * The server's HTTP API as a Hono app (Web-standard Request/Response; no Node specifics here):
+ * every log under its prefix, and the extra routes at the root. Every error answer is JSON
+ * {"error": "..."}; input errors are 4xx, never 5xx.
+ */
+export function createApp(logs: readonly ServedLog[], opts: AppOptions): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+  const report: ErrorReporter = opts.report ?? (() => {});
+  const budgets = {
+    reads: new ByteBudget({ bytes: READ_BUDGET_BYTES, waitMs: BUSY_WAIT_MS, busyWith: 'sending large answers' }),
+    bodies: new ByteBudget({ bytes: BODY_BUDGET_BYTES, waitMs: BUSY_WAIT_MS, busyWith: 'receiving large batches' }),
+  };
+  if (opts.measure !== undefined) app.use(opts.measure);
+  app.use(everyRequest);
+  for (const extra of opts.extraRoutes ?? []) app.route('/', extra);
+  // Longest prefix first, so /access/... is never taken for a path of the root log.
+  for (const served of [...logs].sort((a, b) => b.prefix.length - a.prefix.length)) {
+    app.route(served.prefix === '' ? '/' : served.prefix, logApp(served, opts, budgets));
+  }
   app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${clip(new URL(c.req.url).pathname, ECHO_MAX)}` }, 404));
   app.onError((err, c) => errorResponse(err, c, report));
   return app;

@@ -75,4 +75,28 @@ describe('parseConfig', () => {
     const c = parseConfig(['--port', '0'], {});
     expect(ConfigSchema.parse(c)).toEqual(c);
   });
+
+  it('parses repeatable retention rules from flags and from one variable, each at least the minimum retention', () => {
+    const c = parseConfig(
+      ['--retention', 'days=365,tenant=acme,action=user.', '--retention', 'days=30,id=short', '--min-retention-days', '30'],
+      {},
+    );
+    expect(c.retention).toEqual([
+      { days: 365, tenant: 'acme', action_prefix: 'user.' },
+      { days: 30, id: 'short' },
+    ]);
+    expect(c.minRetentionDays).toBe(30);
+    expect(parseConfig([], { TLOG_RETENTION: 'days=365,tenant=acme,action=user.; days=30,id=short' }).retention).toEqual(c.retention);
+    expect(ConfigSchema.parse(c)).toEqual(c);
+    expect(parseConfig([], {})).toMatchObject({ minRetentionDays: 0, retention: [], expiryIntervalMs: 60_000, expiryRate: 200 });
+    expect(parseConfig(['--expiry-interval-ms', '5000', '--expiry-rate', '10'], {})).toMatchObject({
+      expiryIntervalMs: 5000,
+      expiryRate: 10,
+    });
+    expect(() => parseConfig(['--retention', 'days=7', '--min-retention-days', '30'], {})).toThrow(
+      /--retention \/ TLOG_RETENTION.*below the minimum retention of 30 days/,
+    );
+    expect(() => parseConfig(['--retention', 'tenant=acme'], {})).toThrow(/--retention \/ TLOG_RETENTION.*days: is required/);
+    expect(() => parseConfig(['--retention', 'days=7,colour=red'], {})).toThrow(/is not a retention rule/);
+  });
 });

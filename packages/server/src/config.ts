@@ -1,6 +1,9 @@
 import { isValidKeyName, parseVerifierKey } from '@tlog/merkle';
 import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
+import { SCOPES } from './auth/principal.js';
+import { parseRateLimit } from './auth/rate-limit.js';
+import { GovernanceInputError, MAX_RETENTION_DAYS, parseRetentionSpec, type RetentionRuleInput } from './events/governance.js';
 
 /** The origin used when neither --origin nor an existing key names one. */
 export const DEFAULT_ORIGIN = 'tlog.localhost/log';
@@ -15,6 +18,24 @@ export const DEFAULT_MAX_BATCH_ENTRIES = 4096;
 export const DEFAULT_MAX_RECEIPT_ENTRIES = 2048;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** An on/off setting: true from a flag given without a value, or 1/true and 0/false from the environment. */
+const onOff = z
+  .union([z.boolean(), z.enum(['1', 'true', '0', 'false'])], { error: 'must be 1, true, 0 or false' })
+  .transform((v) => v === true || v === '1' || v === 'true')
+  .default(false);
+
+const rateLimitSpec = z
+  .union([z.string(), z.object({ scope: z.enum(SCOPES), limit: z.object({ rate: z.number(), burst: z.number() }) })])
+  .transform((v, ctx) => {
+    const s = typeof v === 'string' ? v : `${v.scope}=${v.limit.rate}/${v.limit.burst}`;
+    try {
+      return parseRateLimit(s, SCOPES);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
 
 /** A witness the log asks for cosignatures: its tlog-witness submission prefix and cosignature verifier key. */
 export interface WitnessConfig {
@@ -40,6 +61,17 @@ const witnessSpec = z.union([z.string(), z.object({ url: z.string(), verifierKey
     return z.NEVER;
   }
   return { url: url.replace(/\/+$/, ''), verifierKey };
+});
+
+const retentionSpec = z.union([z.string(), z.object({ days: z.number() }).loose()]).transform((v, ctx): RetentionRuleInput => {
+  if (typeof v !== 'string') return v as RetentionRuleInput;
+  try {
+    return parseRetentionSpec(v);
+  } catch (err) {
+    if (!(err instanceof GovernanceInputError)) throw err;
+    ctx.addIssue({ code: 'custom', message: err.message });
+    return z.NEVER;
+  }
 });
 
 /**
@@ -68,6 +100,16 @@ export const ConfigSchema = z
     witnessQuorum: int(0, 100).optional(),
     witnessTimeoutMs: int(1, 600_000).default(5000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    privateTree: onOff,
+    openEntries: onOff,
+    rateLimit: z.array(rateLimitSpec).default([]),
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
+    metricsPublic: onOff,
+    minRetentionDays: int(0, MAX_RETENTION_DAYS).default(0),
+    retention: z.array(retentionSpec).default([]),
+    expiryIntervalMs: int(1000, 86_400_000).default(60_000),
+    expiryRate: int(1, 100_000).default(200),
   })
   .superRefine((c, ctx) => {
     if (c.witnessQuorum !== undefined && c.witnessQuorum > c.witness.length) {
@@ -77,6 +119,23 @@ export const ConfigSchema = z
         message: `is ${c.witnessQuorum} but only ${c.witness.length} witness(es) are configured`,
       });
     }
+    if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
+      const [given, missing] = c.tlsCert === undefined ? ['tlsKey', '--tls-cert / TLOG_TLS_CERT'] : ['tlsCert', '--tls-key / TLOG_TLS_KEY'];
+      ctx.addIssue({
+        code: 'custom',
+        path: [given],
+        message: `is given without ${missing}: HTTPS needs both the certificate and its private key; give both or neither`,
+      });
+    }
+    c.retention.forEach((r, i) => {
+      if (r.days < c.minRetentionDays) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['retention', i],
+          message: `keeps events ${r.days} days, below the minimum retention of ${c.minRetentionDays} days (--min-retention-days)`,
+        });
+      }
+    });
   });
 
 /** Validated configuration. */
@@ -87,7 +146,7 @@ export type ConfigInput = z.input<typeof ConfigSchema>;
 type Key = keyof ConfigInput;
 
 /** One flag and one environment variable per config field. */
-export const CONFIG_OPTIONS: readonly { key: Key; flag: string; env: string; description: string }[] = [
+export const CONFIG_OPTIONS: readonly { key: Key; flag: string; env: string; description: string; repeatable?: boolean }[] = [
   { key: 'port', flag: '--port <port>', env: 'PORT', description: 'TCP port (0 picks a free one) [8080]' },
   { key: 'host', flag: '--host <host>', env: 'HOST', description: 'interface to listen on; 0.0.0.0 for all [127.0.0.1]' },
   { key: 'dataDir', flag: '--data-dir <dir>', env: 'DATA_DIR', description: 'LevelDB and signing key directory [./data]' },
@@ -169,6 +228,7 @@ export const CONFIG_OPTIONS: readonly { key: Key; flag: string; env: string; des
     flag: '--witness <url=vkey>',
     env: 'WITNESSES',
     description: 'witness to ask for cosignatures (repeatable; env: space or comma separated)',
+    repeatable: true,
   },
   {
     key: 'witnessQuorum',
@@ -183,6 +243,64 @@ export const CONFIG_OPTIONS: readonly { key: Key; flag: string; env: string; des
     description: 'how long a commit waits for witnesses [5000]',
   },
   { key: 'logLevel', flag: '--log-level <level>', env: 'LOG_LEVEL', description: 'pino level for the stderr log [info]' },
+  {
+    key: 'privateTree',
+    flag: '--private-tree',
+    env: 'TLOG_PRIVATE_TREE',
+    description: 'tree reads (checkpoint, tiles, bundles, /v1/log, proofs, entries) need an API key with events:read too [off]',
+  },
+  {
+    key: 'openEntries',
+    flag: '--open-entries',
+    env: 'TLOG_OPEN_ENTRIES',
+    description: 'POST /v1/entries needs no API key (a CT-style public log) [off]',
+  },
+  {
+    key: 'rateLimit',
+    flag: '--rate-limit <scope=rate[/burst]>',
+    env: 'TLOG_RATE_LIMITS',
+    description: 'requests a second per API key for a scope, e.g. events:read=50/100 (repeatable; env: space or comma separated) [none]',
+    repeatable: true,
+  },
+  {
+    key: 'tlsCert',
+    flag: '--tls-cert <file>',
+    env: 'TLOG_TLS_CERT',
+    description: 'PEM certificate (chain) to serve HTTPS with, with --tls-key; re-read on SIGHUP [plain HTTP]',
+  },
+  { key: 'tlsKey', flag: '--tls-key <file>', env: 'TLOG_TLS_KEY', description: "PEM private key of --tls-cert's certificate" },
+  {
+    key: 'metricsPublic',
+    flag: '--metrics-public',
+    env: 'TLOG_METRICS_PUBLIC',
+    description: 'serve GET /metrics without an API key (env: 1/true/0/false) [needs a key with metrics:read]',
+  },
+  {
+    key: 'minRetentionDays',
+    flag: '--min-retention-days <n>',
+    env: 'TLOG_MIN_RETENTION_DAYS',
+    description: 'no event is erased sooner than this many days after it was received, by anyone; fixed for the process [0]',
+  },
+  {
+    key: 'retention',
+    flag: '--retention <spec>',
+    env: 'TLOG_RETENTION',
+    description:
+      'a retention rule, days=<n>[,tenant=<t>][,action=<prefix>][,id=<id>]: the initial rules while none were set through the API (repeatable; env: ";" separated)',
+    repeatable: true,
+  },
+  {
+    key: 'expiryIntervalMs',
+    flag: '--expiry-interval-ms <ms>',
+    env: 'TLOG_EXPIRY_INTERVAL_MS',
+    description: 'time between rounds of the job that erases expired events [60000]',
+  },
+  {
+    key: 'expiryRate',
+    flag: '--expiry-rate <n>',
+    env: 'TLOG_EXPIRY_RATE',
+    description: 'most events the expiry job erases per second [200]',
+  },
 ];
 
 /** The configuration is invalid; the message names the flag / variable and what is wrong. */
@@ -217,7 +335,7 @@ export function parseConfig(
   const attribute = new Map<Key, string>();
   for (const o of CONFIG_OPTIONS) {
     const opt = new Option(o.flag, `${o.description} (env ${o.env})`);
-    if (o.key === 'witness') opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    if (o.repeatable === true) opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     attribute.set(o.key, opt.attributeName());
     program.addOption(opt);
   }
@@ -237,7 +355,8 @@ export function parseConfig(
     const fromEnv = env[o.env];
     if (fromFlag !== undefined) input[o.key] = fromFlag;
     else if (fromEnv !== undefined && fromEnv !== '') {
-      input[o.key] = o.key === 'witness' ? fromEnv.split(/[\s,]+/).filter((s) => s !== '') : fromEnv;
+      if (o.key === 'retention') input[o.key] = fromEnv.split(';').filter((s) => s.trim() !== '');
+      else input[o.key] = o.repeatable === true ? fromEnv.split(/[\s,]+/).filter((s) => s !== '') : fromEnv;
     }
   }
   const parsed = ConfigSchema.safeParse(input);

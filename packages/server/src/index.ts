@@ -1,39 +1,77 @@
 /**
  * @tlog/server: the tlog log server. `startServer` runs it on a port; `createLogServer` builds
- * the Hono app and the log without listening (for tests through app.request()).
+ * the Hono app and the logs without listening (for tests through app.request()).
  */
-import crypto from 'node:crypto';
-import { mkdir, readdir, stat } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
-import { fastHasher, type Hasher, parseCheckpoint, parseNote } from '@tlog/merkle';
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import { type Logger, pino } from 'pino';
 import { createApp } from './app.js';
+import { AccessTrail } from './auth/access-trail.js';
+import { ApiKeyStore } from './auth/api-keys.js';
+import { Authenticator } from './auth/authenticator.js';
+import { ADMIN_KEY_FILE_NAME, bootstrapAdminKey } from './auth/bootstrap.js';
+import type { AuthEnv } from './auth/principal.js';
+import { RateLimiter } from './auth/rate-limit.js';
 import { type Config, type ConfigInput, ConfigSchema, DEFAULT_ORIGIN } from './config.js';
-import { EventLog, PendingEvents } from './events/event-log.js';
-import { MASTER_KEY_FILE_NAME, openEventKeys } from './events/master-key.js';
-import { Log, LogStateError } from './log.js';
-import { loadLogKey, VKEY_FILE_NAME } from './signing/keys.js';
-import { CheckpointFile } from './storage/checkpoint-file.js';
-import { LevelLogStore } from './storage/level-store.js';
-import { StorageError } from './storage/store.js';
-import { WitnessPublisher } from './witness/publisher.js';
+import type { EventLog } from './events/event-log.js';
+import { type ExpiredEvent, ExpiryJob } from './events/expiry.js';
+import { Governance } from './events/governance.js';
+import { MASTER_KEY_FILE_NAME } from './events/master-key.js';
+import { type HostedLog, openHostedLog } from './hosted-log.js';
+import type { Log } from './log.js';
+import { ServerMetrics } from './metrics.js';
+import { adminKeyRoutes } from './routes/admin-keys.js';
+import { governanceRoutes } from './routes/governance.js';
+import { operationsRoutes, storeProbe, writableProbe } from './routes/operations.js';
+import { KEY_FILE_NAME, VKEY_FILE_NAME } from './signing/keys.js';
+import { ServedCertificate } from './tls.js';
 
-export { type AppOptions, createApp } from './app.js';
+export { type AppAuth, type AppOptions, createApp, type ServedLog } from './app.js';
+export { AccessLogUnavailableError, AccessTrail } from './auth/access-trail.js';
+export { type ApiKeyInfo, ApiKeyStore, type NewApiKey } from './auth/api-keys.js';
+export { ADMIN_KEY_FILE_NAME } from './auth/bootstrap.js';
+export {
+  type AccessEntry,
+  type AccessRecorder,
+  type AuthEnv,
+  type Guard,
+  hasScope,
+  type Principal,
+  SCOPES,
+  type Scope,
+} from './auth/principal.js';
 export { CONFIG_OPTIONS, type Config, ConfigError, type ConfigInput, ConfigSchema, DEFAULT_ORIGIN, parseConfig } from './config.js';
+export { type ErasedBy, ErasureRefusedError, EventErasedError, type Tombstone } from './events/erasure.js';
 export { EventCipher } from './events/event-cipher.js';
 export { type AppendedEvents, EventConflictError, EventLog, PendingEvents, type StoredEvent } from './events/event-log.js';
 export { CursorError, type EventPage, type FoundEvent, type SearchRequest } from './events/event-search.js';
+export { type ExpiredEvent, ExpiryJob, type ExpiryOptions, type ExpiryRound } from './events/expiry.js';
+export {
+  Governance,
+  GovernanceInputError,
+  type GovernanceOptions,
+  type HoldInput,
+  type KeyRef,
+  type LegalHold,
+  type RetentionRule,
+  type RetentionRuleInput,
+} from './events/governance.js';
 export { type EventKeys, MASTER_KEY_FILE_NAME, openEventKeys } from './events/master-key.js';
+export { CHECKPOINT_FILE_NAME, DB_DIR_NAME, type HostedLog, nodeHasher } from './hosted-log.js';
 export { type Appended, Log, type LogOptions, LogStateError, NotFoundError } from './log.js';
+export { type AuthFailureReason, type ErasureKind, type LogGauges, ServerMetrics } from './metrics.js';
 export type { Published, Publisher } from './publisher.js';
+export { type GovernanceRouteDeps, governanceRoutes } from './routes/governance.js';
+export { type OperationsOptions, operationsRoutes, type ReadinessProbe, storeProbe, writableProbe } from './routes/operations.js';
 export {
   type AddedEntry,
   type BatchExtension,
   type Commit,
+  type CommitStats,
   PoolFullError,
   type Sequenced,
   Sequencer,
@@ -54,29 +92,36 @@ export {
   StorageError,
   type TreeState,
 } from './storage/store.js';
-
-/**
- * The server's RFC 6962 hasher: the WebAssembly SIMD kernel for batches (a request's leaves, tree
- * levels, tile levels) and single node hashes, several times faster per batched hash than a
- * node:crypto call and faster for one node hash too; node:crypto where WebAssembly SIMD does not run.
- */
-export function nodeHasher(): Hasher {
-  return fastHasher((d) => crypto.hash('sha256', d, 'buffer'));
-}
+export { ServedCertificate, TlsError, type TlsFiles } from './tls.js';
 
 /** A log with its HTTP app, not listening. */
 export interface LogServer {
-  readonly app: Hono;
+  readonly app: Hono<AuthEnv>;
+  /** The main log. */
   readonly log: Log;
-  /** The log's audit events. */
+  /** The main log's audit events. */
   readonly events: EventLog;
   readonly origin: string;
   readonly verifierKey: string;
+  /** The access log (served under /access): every read of event content and every admin action. */
+  readonly access: HostedLog;
+  /** The API keys. */
+  readonly keys: ApiKeyStore;
+  /** Retention rules, legal holds and erasure of the main log's events. */
+  readonly governance: Governance;
+  /** The background job erasing expired events (started; stopped by close). */
+  readonly expiry: ExpiryJob;
+  /** Where the bootstrap admin key is (written on first start). */
+  readonly adminKeyPath: string;
   readonly config: Config;
   readonly logger: Logger;
+  /** The Prometheus metrics (GET /metrics). */
+  readonly metrics: ServerMetrics;
   /** Things the operator should fix (e.g. a signing key readable by others), one line each. */
   readonly warnings: readonly string[];
-  /** Drains the pool (everything admitted gets committed and answered) and closes the store. */
+  /** Things the operator should know (the admin key was made), one line each. */
+  readonly notices: readonly string[];
+  /** Drains the pools (everything admitted gets committed and answered) and closes the stores. */
   close(): Promise<void>;
 }
 
@@ -89,155 +134,197 @@ export interface ServerHooks {
    * reopened after a failed commit); it has stopped accepting entries. `main` exits non-zero.
    */
   readonly onFatal?: (err: Error) => void;
+  /** Told of every event the expiry job erases (after its erasure is durable and in the access log). */
+  readonly onExpired?: (e: ExpiredEvent) => void | Promise<void>;
 }
 
-/** File name, inside the data directory, of the checkpoint record (see CheckpointFile). */
-export const CHECKPOINT_FILE_NAME = 'checkpoint';
-/** Directory name, inside the data directory, of the LevelDB database. */
-export const DB_DIR_NAME = 'db';
+/** Directory name, inside the data directory, of the access log (its db and checkpoint record). */
+export const ACCESS_DIR_NAME = 'access';
+/** File names, inside the data directory, of the access log's signing and verifier keys. */
+export const ACCESS_KEY_FILE_NAMES = { key: 'access.key', vkey: 'access.vkey' } as const;
+/** How often the keys' last-used times are written. */
+const LAST_USED_FLUSH_MS = 60_000;
 
-/** The tree size a recorded checkpoint names, for messages ("unknown" if it does not parse). */
-function recordedSize(note: string): string {
-  try {
-    return String(parseCheckpoint(parseNote(note).text).size);
-  } catch {
-    return 'unknown';
-  }
-}
-
-/** Whether `path` exists and, for a directory, has any entry. */
-async function present(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory() ? (await readdir(path)).length > 0 : true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw new StorageError(`cannot look at ${path}: ${(err as Error).message}`, { cause: err });
-  }
+/** The socket address of a request served by @hono/node-server (undefined under app.request). */
+function socketAddress(c: Context): string | undefined {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress;
 }
 
 /**
- * Opens the data directory (LevelDB + signing key + checkpoint record; created on first start)
- * and builds the log and its Hono app. `input` is validated with the config schema (ZodError
- * when invalid). Refuses, with KeyError / LogStateError / StorageError saying what to do, a data
- * dir whose key is missing, whose store is damaged, behind or disagrees with what was signed.
+ * Opens the data directory (created on first start): the main log (LevelDB + signing key +
+ * checkpoint record), the access log beside it (`access/`, `access.key`), the API keys (and the
+ * bootstrap admin key), and builds the Hono app. `input` is validated with the config schema
+ * (ZodError when invalid). Refuses, with KeyError / LogStateError / StorageError saying what to
+ * do, a data dir whose key is missing, whose store is damaged, behind or disagrees with what was signed.
  */
 export async function createLogServer(input: ConfigInput, logger?: Logger, hooks: ServerHooks = {}): Promise<LogServer> {
   const config = ConfigSchema.parse(input);
   const log0 = logger ?? pino({ level: config.logLevel }, pino.destination(2));
   const dataDir = resolve(config.dataDir);
-  const dbDir = join(dataDir, DB_DIR_NAME);
-  const checkpointPath = join(dataDir, CHECKPOINT_FILE_NAME);
+  const metrics = new ServerMetrics();
+  const ctx = {
+    metrics,
+    config,
+    logger: log0,
+    masterKey: { path: config.masterKeyFile ?? join(dataDir, MASTER_KEY_FILE_NAME), explicit: config.masterKeyFile !== undefined },
+    fetch: hooks.fetch,
+    onFatal: hooks.onFatal,
+  };
+  const main = await openHostedLog(
+    {
+      name: 'main',
+      prefix: '',
+      dir: dataDir,
+      keyDir: dataDir,
+      keyFileNames: { key: KEY_FILE_NAME, vkey: VKEY_FILE_NAME },
+      keyFile: config.keyFile,
+      origin: config.origin,
+      defaultOrigin: DEFAULT_ORIGIN,
+      witnesses: config.witness,
+    },
+    ctx,
+  );
+  let access: HostedLog;
+  let keys: ApiKeyStore;
+  let governance: Governance;
+  const notices: string[] = [];
+  const adminKeyPath = join(dataDir, ADMIN_KEY_FILE_NAME);
   try {
-    await mkdir(dataDir, { recursive: true });
+    access = await openHostedLog(
+      {
+        name: 'access',
+        prefix: '/access',
+        dir: join(dataDir, ACCESS_DIR_NAME),
+        keyDir: dataDir,
+        keyFileNames: ACCESS_KEY_FILE_NAMES,
+        origin: `${main.origin}/access`,
+        defaultOrigin: `${main.origin}/access`,
+        witnesses: [],
+      },
+      ctx,
+    );
   } catch (err) {
-    throw new StorageError(`cannot create the data dir ${dataDir}: ${(err as Error).message}`, { cause: err });
+    await main.close().catch(() => {});
+    throw err;
   }
-  // Anything of a log here means its key must exist: never generate a new one over it.
-  const hasLog = (await present(dbDir)) || (await present(checkpointPath)) || (await present(join(dataDir, VKEY_FILE_NAME)));
-  const key = await loadLogKey({
-    dataDir,
-    keyFile: config.keyFile,
-    origin: config.origin,
-    defaultOrigin: DEFAULT_ORIGIN,
-    mayCreate: !hasLog,
-  });
-  const warnings: string[] = key.warning === undefined ? [] : [key.warning];
+  try {
+    // Keys live in the access log's store: the server's own records, apart from the data it
+    // guards (a damaged table of the main store then answers 503 where it is read, as before).
+    keys = await ApiKeyStore.open(() => access.log.currentStore);
+    const made = await bootstrapAdminKey(keys, adminKeyPath);
+    if (made === 'created') notices.push(`bootstrap admin key written to ${adminKeyPath} (mode 0600): use it with --api-key-file`);
+    governance = await Governance.open({
+      events: main.events,
+      cipher: main.cipher,
+      minRetentionDays: config.minRetentionDays,
+      initialRules: config.retention,
+      stateStore: () => access.log.currentStore,
+    });
+  } catch (err) {
+    await main.close().catch(() => {});
+    await access.close().catch(() => {});
+    throw err;
+  }
+  const warnings = [...new Set([...main.warnings, ...access.warnings])];
   for (const w of warnings) log0.warn(w);
-  const record = await CheckpointFile.open(checkpointPath);
-  let store: LevelLogStore;
-  try {
-    if (record.current !== undefined && !(await present(dbDir))) {
-      // Refused before LevelDB would create an empty database here, so nothing is changed.
-      throw new LogStateError(
-        `the database ${dbDir} is missing, but this log has signed a checkpoint of size ${recordedSize(record.current)}: ` +
-          'its entries are gone; restore the db from a backup (a new, empty database would start a second history)',
-      );
-    }
-    store = await LevelLogStore.open(dbDir);
-  } catch (err) {
-    await record.close();
-    throw err;
-  }
-  let log: Log;
-  let events: EventLog;
-  try {
-    const eventKeys = await openEventKeys(store, {
-      path: config.masterKeyFile ?? join(dataDir, MASTER_KEY_FILE_NAME),
-      explicit: config.masterKeyFile !== undefined,
-    });
-    if (eventKeys.warning !== undefined) {
-      warnings.push(eventKeys.warning);
-      log0.warn(eventKeys.warning);
-    }
-    const pending = new PendingEvents(eventKeys.cipher);
-    const hasher = nodeHasher();
-    log = await Log.open(store, {
-      origin: key.origin,
-      signer: key.signer,
-      verifierKey: key.verifierKey,
-      hasher,
-      sequencer: {
-        batchMaxEntries: config.batchMaxEntries,
-        batchMaxBytes: config.batchMaxBytes,
-        batchIntervalMs: config.batchIntervalMs,
-        poolMaxEntries: config.poolMaxEntries,
-        poolMaxBytes: config.poolMaxBytes,
-      },
-      tileCacheTiles: config.tileCacheTiles,
-      entryCacheBytes: config.entryCacheBytes,
-      checkpointRecord: record,
-      reopenStore: () => LevelLogStore.open(dbDir),
-      onFatal: (err) => {
-        log0.fatal({ err }, 'the log stopped');
-        hooks.onFatal?.(err);
-      },
-      logger: log0,
-      extensions: [pending.extension],
-      ...(config.witness.length > 0
-        ? {
-            publisher: (initial, l) =>
-              new WitnessPublisher(initial, l, hasher, {
-                witnesses: config.witness,
-                quorum: config.witnessQuorum ?? config.witness.length,
-                timeoutMs: config.witnessTimeoutMs,
-                logger: log0,
-                ...(hooks.fetch !== undefined ? { fetch: hooks.fetch } : {}),
-              }),
-          }
-        : {}),
-    });
-    events = EventLog.open(log, eventKeys.cipher, pending);
-  } catch (err) {
-    await store.close().catch(() => {});
-    await record.close();
-    throw err;
-  }
-  const app = createApp(log, {
-    events,
-    maxBatchBytes: config.maxBatchBytes,
-    maxBatchEntries: Math.min(config.poolMaxEntries, config.maxBatchEntries),
-    maxReceiptEntries: config.maxReceiptEntries,
-    witnesses: config.witness.map((w) => w.url),
-    witnessQuorum: config.witnessQuorum ?? config.witness.length,
-    report: (err, c) => log0.error({ err, method: c.req.method, path: c.req.path }, 'request failed'),
+  const trail = new AccessTrail(access.events);
+  const auth = new Authenticator({
+    keys,
+    limiter: new RateLimiter(new Map(config.rateLimit.map((r) => [r.scope, r.limit]))),
+    trail,
+    clientIp: socketAddress,
+    onRefused: (reason) =>
+      metrics.authFailed(
+        reason === 'forbidden' ? 'forbidden' : reason === 'expired' || reason === 'revoked' || reason === 'missing' ? reason : 'invalid',
+      ),
+    onRateLimited: (scope) => metrics.rateLimitedIn(scope),
+    onUnrecorded: (err) => log0.error({ err }, 'a refused request could not be recorded in the access log'),
   });
+  const app = createApp(
+    [
+      {
+        prefix: '',
+        log: main.log,
+        events: main.events,
+        writable: true,
+        eventReadScope: 'events:read',
+        witnesses: config.witness.map((w) => w.url),
+        witnessQuorum: config.witnessQuorum ?? config.witness.length,
+      },
+      { prefix: '/access', log: access.log, events: access.events, writable: false, eventReadScope: 'admin' },
+    ],
+    {
+      maxBatchBytes: config.maxBatchBytes,
+      maxBatchEntries: Math.min(config.poolMaxEntries, config.maxBatchEntries),
+      maxReceiptEntries: config.maxReceiptEntries,
+      auth: { guard: auth.guard, privateTree: config.privateTree, openEntries: config.openEntries },
+      measure: metrics.measure,
+      extraRoutes: [
+        operationsRoutes({
+          registry: metrics.registry,
+          probes: [storeProbe('store', main.log), writableProbe('sequencer', main.log), writableProbe('access_log', access.log)],
+          guard: auth.guard,
+          metricsPublic: config.metricsPublic,
+        }),
+        adminKeyRoutes(keys, auth.guard),
+        governanceRoutes({ governance, guard: auth.guard, onErased: () => metrics.erased('request') }),
+      ],
+      report: (err, c) => log0.error({ err, method: c.req.method, path: c.req.path }, 'request failed'),
+    },
+  );
+  // Each expired event is an access event, recorded before it is erased: when the access log
+  // cannot take it, nothing is erased and the job tries again next round.
+  const expiry = new ExpiryJob({
+    governance,
+    events: main.events,
+    intervalMs: config.expiryIntervalMs,
+    rate: config.expiryRate,
+    beforeErase: (index, tombstone, rule) =>
+      trail.appendSystem(
+        {
+          action: 'events.erase',
+          outcome: 'success',
+          targets: [{ type: 'event', id: String(index) }],
+          details: { rule: { ...rule }, reason: tombstone.reason },
+        },
+        'retention',
+      ),
+    onErased: async (e) => {
+      metrics.erased('retention');
+      await hooks.onExpired?.(e);
+    },
+    onError: (err) => log0.error({ err }, 'the expiry job failed; it retries at its next round'),
+  });
+  expiry.start();
+  const flushLastUsed = () => keys.flushLastUsed().catch((err: unknown) => log0.warn({ err }, "writing the keys' last use failed"));
+  const flusher = setInterval(flushLastUsed, LAST_USED_FLUSH_MS);
+  flusher.unref();
   let closing: Promise<void> | undefined;
   return {
     app,
-    log,
-    events,
-    origin: key.origin,
-    verifierKey: key.verifierKey,
+    log: main.log,
+    events: main.events,
+    origin: main.origin,
+    verifierKey: main.verifierKey,
+    access,
+    keys,
+    governance,
+    expiry,
+    adminKeyPath,
     config,
     logger: log0,
+    metrics,
     warnings,
+    notices,
     close: () =>
       (closing ??= (async () => {
+        clearInterval(flusher);
+        await expiry.stop();
+        await keys.flushLastUsed(true).catch((err: unknown) => log0.warn({ err }, "writing the keys' last use failed"));
         try {
-          await log.close();
+          await main.close();
         } finally {
-          await log.currentStore.close().catch((err: unknown) => log0.warn({ err }, 'closing the store failed'));
-          await record.close();
+          await access.close();
         }
       })()),
   };
@@ -245,18 +332,28 @@ export async function createLogServer(input: ConfigInput, logger?: Logger, hooks
 
 /** A listening log server. */
 export interface RunningServer extends LogServer {
-  /** http://host:port, with the real port when 0 was asked. */
+  /** http://host:port (https:// with --tls-cert), with the real port when 0 was asked. */
   readonly url: string;
   readonly port: number;
+  /**
+   * Re-reads the TLS certificate and key files and serves them to new connections (main calls it
+   * on SIGHUP). Rejects with TlsError, keeping the old certificate, when they cannot be loaded;
+   * does nothing when serving plain HTTP.
+   */
+  reloadTls(): Promise<void>;
   /** Stops accepting connections, finishes the batch in flight, closes the store. */
   stop(): Promise<void>;
 }
 
 /** createLogServer + listen on config host:port. */
 export async function startServer(input: ConfigInput, logger?: Logger, hooks: ServerHooks = {}): Promise<RunningServer> {
-  const s = await createLogServer(input, logger, hooks);
-  const server = await new Promise<Server>((resolveServer, reject) => {
-    const srv = serve({ fetch: s.app.fetch, port: s.config.port, hostname: s.config.host }, () => resolveServer(srv as Server)) as Server;
+  const config = ConfigSchema.parse(input);
+  // Before the store is opened: a certificate that cannot be served is a startup error.
+  const tls = config.tlsCert === undefined ? undefined : await ServedCertificate.load({ cert: config.tlsCert, key: config.tlsKey! });
+  const s = await createLogServer(config, logger, hooks);
+  const server = await new Promise<Server | HttpsServer>((resolveServer, reject) => {
+    const options = { fetch: s.app.fetch, port: s.config.port, hostname: s.config.host, ...tls?.serveOptions() };
+    const srv = serve(options, () => resolveServer(srv as Server | HttpsServer)) as Server | HttpsServer;
     srv.once('error', (err) => {
       void s.close().finally(() => reject(err));
     });
@@ -267,8 +364,9 @@ export async function startServer(input: ConfigInput, logger?: Logger, hooks: Se
   let stopping: Promise<void> | undefined;
   return {
     ...s,
-    url: `http://${host}:${port}`,
+    url: `${tls === undefined ? 'http' : 'https'}://${host}:${port}`,
     port,
+    reloadTls: () => (tls === undefined ? Promise.resolve() : tls.reload(server as HttpsServer)),
     stop: () =>
       (stopping ??= (async () => {
         const closed = new Promise<void>((r) => server.close(() => r()));

@@ -18,7 +18,7 @@ import {
 } from '@tlog/merkle';
 import type { Logger } from 'pino';
 import { ImmediatePublisher, type Published, type Publisher } from './publisher.js';
-import { type BatchExtension, type Commit, Sequencer, SequencerClosedError, type SequencerOptions } from './sequencer.js';
+import { type BatchExtension, type Commit, type CommitStats, Sequencer, SequencerClosedError, type SequencerOptions } from './sequencer.js';
 import type { CheckpointRecord } from './storage/checkpoint-file.js';
 import { type LogStore, StorageCorruptError, StorageError } from './storage/store.js';
 import { EntryReader } from './tree/entry-reader.js';
@@ -60,6 +60,12 @@ export interface LogOptions {
   readonly publisher?: (initial: Published, log: Log) => Publisher;
   /** Hooks adding records (e.g. audit events and their indexes) to every commit, atomically with its entries. */
   readonly extensions?: readonly BatchExtension[];
+  /**
+   * Told of every commit that grew the tree, once it is durable (its new entries and how long it
+   * took; for metrics). Runs on the commit path, before the commit's waiters resume: it must be
+   * synchronous, cheap, and must not throw.
+   */
+  readonly onCommitted?: (c: CommitStats) => void;
 }
 
 /** The answer for a group of appended entries: one index and leaf hash per entry, in order. */
@@ -183,7 +189,7 @@ export class Log {
     // The sequencer reports to the log, which exists only once its core is loaded.
     let log: Log | undefined;
     const core = await loadCore(store, opts, verifier, {
-      onCommit: (c) => log?.committed(c),
+      onCommit: (c, stats) => log?.committed(c, stats),
       onFailure: (err) => log?.commitFailed(err),
     });
     log = new Log(opts, verifier, core);
@@ -407,7 +413,7 @@ export class Log {
           mustExtend: committed,
           // Still exact when the failed batch did not land; otherwise it lacks that batch's leaves.
           filter: { filter: this.core.filter, size: committed.size },
-          onCommit: (c) => this.committed(c),
+          onCommit: (c, stats) => this.committed(c, stats),
           onFailure: (e) => this.commitFailed(e),
         });
         const { loaded } = this.core;
@@ -459,7 +465,8 @@ export class Log {
   }
 
   /** Routes a commit of the current sequencer to the publisher. */
-  private committed(c: Commit): void {
+  private committed(c: Commit, stats: CommitStats): void {
+    this.opts.onCommitted?.(stats);
     this.publisher.committed(c);
   }
 }
@@ -470,7 +477,7 @@ interface LoadHow {
   readonly mustExtend?: { readonly size: number; readonly root: Hash };
   /** A leaf filter to keep when the store holds exactly `size` leaves (else one is loaded or rebuilt). */
   readonly filter?: { readonly filter: LeafFilter; readonly size: number };
-  readonly onCommit: (c: Commit) => void;
+  readonly onCommit: (c: Commit, stats: CommitStats) => void;
   readonly onFailure: (err: StorageError) => void;
 }
 

@@ -3,13 +3,15 @@
  * `node packages/server/dist/main.js [flags]`: runs the log server. Prints, on stdout, exactly
  *   tlog: origin <origin>
  *   tlog: verifier key <vkey>
- *   tlog: listening on http://<host>:<port>
+ *   tlog: listening on http(s)://<host>:<port>
  * (tests parse these); everything else goes to the stderr log. Any failure to start is one
  * line on stderr and exit 1. At runtime, a storage failure the log cannot recover from is one
  * line on stderr and exit 1, so a supervisor restarts it and the startup checks report it.
  *
  * `node packages/server/dist/main.js verify --data-dir <dir>` checks the stored log (see
  * verify-command.ts); `--version` prints the version.
+ *
+ * Signals: SIGTERM / SIGINT drain and stop; with HTTPS, SIGHUP re-reads the TLS certificate and key.
  */
 import { createRequire } from 'node:module';
 import { type Config, ConfigError, HelpShown, parseConfig } from './config.js';
@@ -79,7 +81,17 @@ async function main(): Promise<void> {
   // Handlers first: whoever reads "listening on" may send a signal at once.
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+  // With HTTPS, SIGHUP re-reads the certificate; a pair that fails to load is reported and the old one kept.
+  if (config.tlsCert !== undefined) {
+    process.on('SIGHUP', () => {
+      server.reloadTls().then(
+        () => server.logger.info({ cert: config.tlsCert }, 'TLS certificate reloaded'),
+        (err: unknown) => server.logger.warn({ err }, 'TLS certificate not reloaded; still serving the previous one'),
+      );
+    });
+  }
   for (const w of server.warnings) process.stderr.write(`tlog: WARNING: ${w}\n`);
+  for (const n of server.notices) process.stderr.write(`tlog: ${n}\n`);
   process.stdout.write(`tlog: origin ${server.origin}\ntlog: verifier key ${server.verifierKey}\ntlog: listening on ${server.url}\n`);
   server.logger.info({ url: server.url, dataDir: config.dataDir, witnesses: config.witness.length }, 'log server started');
 }

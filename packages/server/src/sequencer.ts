@@ -43,6 +43,14 @@ export interface Commit {
   readonly checkpoint: string;
 }
 
+/** How a commit went: what the owner's metrics observe (see {@link SequencerParts.onCommit}). */
+export interface CommitStats {
+  /** New entries the commit added to the tree. */
+  readonly entries: number;
+  /** From taking the batch off the pool to the commit being durable and sealed. */
+  readonly seconds: number;
+}
+
 /** An entry a commit adds to the log. */
 export interface AddedEntry {
   readonly index: number;
@@ -65,7 +73,7 @@ export interface SequencerParts {
   readonly hasher: Hasher;
   readonly options: SequencerOptions;
   /** Told of every commit that grew the tree, once it is durable and sealed, before its waiters resume. */
-  readonly onCommit: (c: Commit) => void;
+  readonly onCommit: (c: Commit, stats: CommitStats) => void;
   /**
    * Runs after each commit is durable and before it is published (the log records the new
    * checkpoint outside the store here). A rejection counts as a failed commit.
@@ -181,7 +189,7 @@ export class Sequencer {
   private readonly origin: string;
   private readonly hasher: Hasher;
   private readonly options: SequencerOptions;
-  private readonly onCommit: (c: Commit) => void;
+  private readonly onCommit: (c: Commit, stats: CommitStats) => void;
   private readonly seal: (c: Commit) => Promise<void>;
   private readonly onFailure: (err: StorageError) => void;
   private readonly filter: LeafFilter;
@@ -417,6 +425,7 @@ export class Sequencer {
    * step fails, every later commit fails too, unacknowledged.
    */
   private async start(subs: Submission[]): Promise<void> {
+    const started = performance.now();
     let prepared: Prepared | undefined;
     try {
       const found = await Promise.all(subs.map((s) => s.found));
@@ -442,7 +451,7 @@ export class Sequencer {
       this.lastWrite = durable;
     }
     const before = this.unfinished[this.unfinished.length - 1];
-    const done = this.finish(subs, prepared, durable, before).finally(() => {
+    const done = this.finish(subs, prepared, durable, started, before).finally(() => {
       this.unfinished.splice(this.unfinished.indexOf(done), 1);
     });
     this.unfinished.push(done);
@@ -453,6 +462,7 @@ export class Sequencer {
     subs: Submission[],
     prepared: Prepared | undefined,
     durable: Promise<boolean>,
+    started: number,
     before?: Promise<void>,
   ): Promise<void> {
     await before;
@@ -469,7 +479,9 @@ export class Sequencer {
       } catch (err) {
         this.fail(asStorageError(err));
       }
-      if (this.failed === undefined) this.onCommit(prepared.commit);
+      if (this.failed === undefined) {
+        this.onCommit(prepared.commit, { entries: prepared.added.length, seconds: (performance.now() - started) / 1000 });
+      }
     }
     if (this.failed !== undefined) {
       for (const s of subs) this.drop(s, this.failed);

@@ -47,12 +47,14 @@ export function registerAuditCommand(program: Command): void {
             root: toBase64(r.root),
             bundles: r.bundles,
             tiles: r.tiles,
-            ...(ev === undefined ? {} : { events: ev.events, unstoredEvents: ev.unstored, eventQueries: ev.queries }),
+            ...(ev === undefined
+              ? {}
+              : { events: ev.events, erasedEvents: ev.erased, unstoredEvents: ev.unstored, eventQueries: ev.queries }),
           },
           `audit OK: ${r.size} entries of ${client.origin} hash to root ${toBase64(r.root)} (${r.bundles} entry bundles, ${r.tiles} tiles checked)` +
             (ev === undefined
               ? ''
-              : `; ${ev.events} stored events re-hash to their entries, ${ev.queries} index queries agree with them, ${ev.unstored} event-shaped entries have no stored event (erased or raw)`),
+              : `; ${ev.events} stored events re-hash to their entries, ${ev.queries} index queries agree with them, ${ev.unstored} event-shaped entries have no stored event nor tombstone (raw entries), ${ev.erased} erased events have a tombstone and a proven leaf`),
         );
       } catch (e) {
         bar?.stop();

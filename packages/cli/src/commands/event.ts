@@ -110,7 +110,7 @@ function summary(ev: VerifiedEvent): string {
   return `event ${ev.index} id ${r.id} (${r.action} by ${r.actor.type}:${r.actor.id}, ${r.outcome}) is in ${ev.checkpoint.checkpoint.origin} at size ${ev.checkpoint.checkpoint.size}`;
 }
 
-/** Registers `event add`, `event get` and `event verify`. */
+/** Registers `event add`, `event get`, `event erase` and `event verify`. */
 export function registerEventCommands(program: Command): void {
   const event = program.command('event').description('log, read and verify audit events');
 
@@ -148,6 +148,31 @@ export function registerEventCommands(program: Command): void {
       }
       await writeReceipt(opts.out, ev.receipt);
       process.stdout.write(`${summary(ev)}; receipt written to ${opts.out}\n`);
+    });
+
+  withLogOptions(
+    event
+      .command('erase <id-or-index>')
+      .description(
+        "erase an event's record (needs the events:erase scope); its entry and a tombstone stay, and the answer is checked against the signed tree",
+      ),
+  )
+    .requiredOption('--reason <text>', 'why (1..500 characters), kept in the tombstone and the access log')
+    .option('--tenant <tenant>', 'the tenant an id belongs to (ids are unique per tenant)')
+    .option('--json', 'print {index, leafHash, tombstone, treeSize} as JSON')
+    .action(async (idOrIndex: string, opts: LogOptions & { reason: string; tenant?: string; json?: boolean }) => {
+      const client = clientFor(opts);
+      const r = await client.eraseEvent(idOrIndex, opts.reason, opts.tenant === undefined ? {} : { tenant: opts.tenant });
+      const size = r.checkpoint.checkpoint.size;
+      if (opts.json) {
+        process.stdout.write(
+          JSON.stringify({ index: r.index, leafHash: toBase64(r.leafHash), tombstone: r.tombstone, treeSize: size }) + '\n',
+        );
+        return;
+      }
+      process.stdout.write(
+        `erased event ${r.index} at ${r.tombstone.erased_at}; its entry (leaf hash ${toBase64(r.leafHash)}) stays in ${client.origin}, checked in the tree of size ${size}\n`,
+      );
     });
 
   withReceiptCheckOptions(

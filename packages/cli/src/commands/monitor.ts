@@ -1,5 +1,5 @@
 import type { LogClient, ProofSource } from '@tlog/client';
-import { LogMisbehaviourError } from '@tlog/client';
+import { LogFetchError, LogMisbehaviourError } from '@tlog/client';
 import type { AdvanceResult } from '@tlog/client/node';
 import { StateError, TrustedStateStore } from '@tlog/client/node';
 import { toBase64 } from '@tlog/merkle';
@@ -94,6 +94,8 @@ export function registerMonitorCommand(program: Command): void {
         }
       };
       for (;;) {
+        // A rate-limited round waits as long as the log asked, if that is longer than the interval.
+        let wait = opts.interval;
         try {
           await round();
         } catch (e) {
@@ -106,10 +108,11 @@ export function registerMonitorCommand(program: Command): void {
           }
           // Misbehaviour, configuration and local problems end monitoring; a network error ends only this round.
           if (!isTransient(e) || opts.once) throw e;
-          process.stderr.write(`tlog: ${describeFailure(e).line} (retrying in ${opts.interval}s)\n`);
+          if (e instanceof LogFetchError && e.retryAfter !== undefined) wait = Math.max(wait, Math.min(e.retryAfter, 3600));
+          process.stderr.write(`tlog: ${describeFailure(e).line} (retrying in ${wait}s)\n`);
         }
         if (opts.once) return;
-        await new Promise((resolve) => setTimeout(resolve, opts.interval * 1000));
+        await new Promise((resolve) => setTimeout(resolve, wait * 1000));
       }
     });
 }

@@ -16,9 +16,15 @@ import { readU64, writeU64 } from '../storage/keys.js';
  *   'r' received_ms index                events by received_at (never decreasing with the index)
  *   'w' occurred_ms index                events by occurred_at
  *   'c' action                           the actions seen (for prefix searches)
+ *   'T' index                            the tombstone of an erased event (JSON, see erasure.ts)
+ *   'g' 'r'                              governance: the retention rules (JSON)
+ *   'g' 'h' hold id                      governance: a legal hold, AES-256-GCM-sealed like a record
+ *   'g' 'x'                              governance: the expiry job's cursors (JSON)
  *
  * Postings and time keys have empty values. Everything of an event is written in the commit
- * that adds its leaf.
+ * that adds its leaf; erasing it deletes its 'E' record, postings and time keys and writes its
+ * 'T' tombstone in one write, keeping its 'I' record (a keyed hash, no personal data) so that
+ * its id still answers "erased" and is never reused.
  */
 export const DATA_KEY = Uint8Array.of(0x4b); // 'K'
 const EVENT = 0x45; // 'E'
@@ -27,6 +33,8 @@ const POSTING = 0x70; // 'p'
 const RECEIVED = 0x72; // 'r'
 const OCCURRED = 0x77; // 'w'
 const CATALOG = 0x63; // 'c'
+const TOMBSTONE = 0x54; // 'T'
+const GOVERNANCE = 0x67; // 'g'
 
 /** The posting lists, by the one-letter field that names them in the key. */
 export const FIELD = { action: 0x61, actor: 0x75, target: 0x74, tenant: 0x6e, outcome: 0x6f } as const;
@@ -130,3 +138,27 @@ export function actionOfCatalogKey(key: Uint8Array): string {
 
 /** The largest time a u64 key field holds here (2^53 - 1 ms: far beyond year 9999). */
 export const MAX_MS = Number.MAX_SAFE_INTEGER;
+
+/** Key of the tombstone of the erased event at `index`. */
+export function tombstoneKey(index: number): Uint8Array {
+  return concat([TOMBSTONE], u64(index));
+}
+
+/** Key of the retention rules. */
+export const RETENTION_KEY = Uint8Array.of(GOVERNANCE, 0x72); // 'g' 'r'
+/** Key of the expiry job's cursors. */
+export const EXPIRY_CURSOR_KEY = Uint8Array.of(GOVERNANCE, 0x78); // 'g' 'x'
+const HOLD = [GOVERNANCE, 0x68] as const; // 'g' 'h'
+
+/** Key of the legal hold `id`. */
+export function holdKey(id: string): Uint8Array {
+  return concat(HOLD, utf8.encode(id));
+}
+
+/** The range of all legal holds. */
+export const HOLD_RANGE = { gte: Uint8Array.of(...HOLD), lt: Uint8Array.of(GOVERNANCE, 0x69) } as const;
+
+/** The hold id a hold key names. */
+export function holdIdOfKey(key: Uint8Array): string {
+  return new TextDecoder().decode(key.subarray(HOLD.length));
+}

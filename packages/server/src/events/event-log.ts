@@ -10,6 +10,7 @@ import {
   timestampMs,
 } from '@tlog/events';
 import { toBase64 } from '@tlog/merkle';
+import { Mutex } from 'async-mutex';
 import canonicalize from 'canonicalize';
 import { v7 as uuidv7 } from 'uuid';
 import type { Log } from '../log.js';
@@ -18,6 +19,7 @@ import type { Published } from '../publisher.js';
 import type { BatchExtension } from '../sequencer.js';
 import { encodeIndex } from '../storage/keys.js';
 import { type LogStore, StorageCorruptError } from '../storage/store.js';
+import { decodeTombstone, ErasedRanges, EventErasedError, encodeTombstone, type Tombstone } from './erasure.js';
 import type { EventCipher } from './event-cipher.js';
 import {
   actionTerm,
@@ -34,6 +36,7 @@ import {
   receivedKey,
   receivedRange,
   timeOfKey,
+  tombstoneKey,
 } from './event-keys.js';
 import { type EventPage, firstKey, type SearchRequest, searchEvents } from './event-search.js';
 import { RandomPool } from './random-pool.js';
@@ -132,6 +135,12 @@ function contentOf(record: EventInput): string {
   return canonicalize(rest) ?? '';
 }
 
+/** What an {@link EventLog} tells its owner (for metrics). */
+export interface EventLogHooks {
+  /** Told how many new events (idempotent repeats not counted) an append made durable. Must not throw. */
+  readonly onAppended?: (events: number) => void;
+}
+
 /**
  * Audit events on a log: appends them as salted commitments with their encrypted records and
  * indexes (see event-keys.ts), reads them back with receipts, and searches them.
@@ -143,16 +152,21 @@ export class EventLog {
   private readonly random = new RandomPool();
   /** The last received_at given out, in ms (undefined until read from the store): received_at never decreases along the log. */
   private lastReceivedMs: number | undefined;
+  /** Erasures run one at a time: each reads the event, then deletes what it read. */
+  private readonly eraseLock = new Mutex();
+  /** What erasures deleted and no compaction has yet removed from the files. */
+  private readonly erased = new ErasedRanges();
 
   private constructor(
     private readonly log: Log,
     private readonly cipher: EventCipher,
     private readonly pending: PendingEvents,
+    private readonly hooks: EventLogHooks,
   ) {}
 
   /** The events of `log`, whose sequencers run `pending.extension`. */
-  static open(log: Log, cipher: EventCipher, pending: PendingEvents): EventLog {
-    return new EventLog(log, cipher, pending);
+  static open(log: Log, cipher: EventCipher, pending: PendingEvents, hooks: EventLogHooks = {}): EventLog {
+    return new EventLog(log, cipher, pending, hooks);
   }
 
   /**
@@ -213,7 +227,15 @@ export class EventLog {
       for (let k = 0; k < at.length; k++) {
         const { i, index } = at[k]!;
         const ev = events[k];
-        if (ev === undefined) throw new StorageCorruptError(`storage is corrupt at event ${index}: its id is indexed but it is missing`);
+        if (ev === undefined) {
+          const [tomb] = await this.store.readExtensions([tombstoneKey(index)]);
+          if (tomb !== undefined) {
+            throw new EventConflictError(
+              `${n > 1 ? `[${i}].` : ''}id: an event with the id ${JSON.stringify(inputs[i]!.id)} was logged (index ${index}) and has since been erased; an id is never reused: send the event with a new id`,
+            );
+          }
+          throw new StorageCorruptError(`storage is corrupt at event ${index}: its id is indexed but it is missing`);
+        }
         if (contentOf(ev.record) !== contentOf(inputs[i]!)) {
           throw new EventConflictError(
             `${n > 1 ? `[${i}].` : ''}id: an event with the id ${JSON.stringify(inputs[i]!.id)} was already logged (index ${ev.index}) with other content`,
@@ -276,6 +298,7 @@ export class EventLog {
       }
       try {
         const r = await appended;
+        this.hooks.onAppended?.(fresh.length);
         published = r.published;
         freshReceipts = r.receipts;
         fresh.forEach((i, k) => {
@@ -390,10 +413,100 @@ export class EventLog {
     if (index === undefined || index >= published.size)
       throw new NotFoundError(`there is no event ${what} in the published tree (size ${published.size})`);
     const [ev] = await this.readEvents([index]);
-    if (ev === undefined) throw new NotFoundError(`there is no event ${what}: the entry there is not an event (or its event was erased)`);
+    if (ev === undefined) {
+      await this.throwIfErased(index);
+      throw new NotFoundError(`there is no event ${what}: the entry there is not an event`);
+    }
     const [leafHash] = await this.log.leafHashes([index]);
     const proof = await this.log.receipt(index, published);
     return { record: ev.record, salt: saltText(ev.salt), index, leafHash: toBase64(leafHash!), checkpoint: published.checkpoint, proof };
+  }
+
+  /** Throws EventErasedError (with a receipt of the leaf against the published checkpoint) when the event at `index` was erased. */
+  private async throwIfErased(index: number): Promise<void> {
+    const [stored] = await this.store.readExtensions([tombstoneKey(index)]);
+    if (stored === undefined) return;
+    const { tombstone, tenantTerm } = decodeTombstone(stored, index);
+    const published = this.log.published;
+    const [leafHash] = await this.log.leafHashes([index]);
+    const proof = await this.log.receipt(index, published);
+    throw new EventErasedError({
+      index,
+      leafHash: toBase64(leafHash!),
+      tombstone,
+      checkpoint: published.checkpoint,
+      proof,
+      inTenant: (tenant) => tenantTerm !== undefined && tenantTerm === Buffer.from(this.cipher.term('tenant', tenant)).toString('base64'),
+    });
+  }
+
+  /**
+   * Erases the event at `index` (in the published tree): deletes its record and salt, its
+   * postings and its time keys, and writes its tombstone, in one atomic, durable write. Its leaf,
+   * and so every checkpoint and proof, is unchanged; its idempotency record stays, so its id
+   * answers "erased" and is never reused. Erasures run one at a time. `check`, called with the
+   * event just before the write (its throw cancels the erasure), is where callers refuse
+   * (holds, tenants) and record their intent. Unless `compact` is false, the deleted records
+   * are then compacted out of the store's files; otherwise call {@link EventLog.compactErased}.
+   *
+   * Throws NotFoundError when there is no event at `index`, EventErasedError when it was already
+   * erased, and what `check` and the store throw.
+   */
+  async erase(
+    index: number,
+    tombstone: Tombstone,
+    opts: { readonly check?: (event: StoredEvent) => void | Promise<void>; readonly compact?: boolean } = {},
+  ): Promise<{ index: number; leafHash: string; tombstone: Tombstone }> {
+    if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`an event index is a safe integer >= 0, got ${index}`);
+    await this.eraseLock.runExclusive(async () => {
+      const published = this.log.published;
+      if (index >= published.size)
+        throw new NotFoundError(`there is no event at index ${index} in the published tree (size ${published.size})`);
+      const [ev] = await this.readEvents([index]);
+      if (ev === undefined) {
+        await this.throwIfErased(index);
+        throw new NotFoundError(`there is no event at index ${index}: the entry there is not an event`);
+      }
+      await opts.check?.(ev);
+      const record = ev.record;
+      const deletes = [
+        eventKey(index),
+        ...this.prefixesOf(record).map((p) => postingKey(p, index)),
+        receivedKey(timestampMs(record.received_at), index),
+        occurredKey(timestampMs(record.occurred_at), index),
+      ];
+      const tenantTerm = record.tenant === undefined ? undefined : this.cipher.term('tenant', record.tenant);
+      await this.store.updateExtensions([{ key: tombstoneKey(index), value: encodeTombstone(tombstone, tenantTerm) }], deletes);
+      this.erased.add(deletes);
+    });
+    if (opts.compact !== false) await this.compactErased();
+    const [leafHash] = await this.log.leafHashes([index]);
+    return { index, leafHash: toBase64(leafHash!), tombstone };
+  }
+
+  /** Compacts the store over what erasures deleted since the last compaction, so none of it is left in its files. */
+  async compactErased(): Promise<void> {
+    const ranges = this.erased.take();
+    for (let i = 0; i < ranges.length; i++) {
+      try {
+        await this.store.compactExtensions(ranges[i]!);
+      } catch (err) {
+        // Left for the next compaction: the records are deleted, only not yet gone from the files.
+        for (const r of ranges.slice(i)) this.erased.add([r.gte, r.lt.subarray(0, r.lt.length - 1)]);
+        throw err;
+      }
+    }
+  }
+
+  /** The tombstone of the event at `index`, or undefined when it was not erased. */
+  async tombstone(index: number): Promise<Tombstone | undefined> {
+    const [stored] = await this.store.readExtensions([tombstoneKey(index)]);
+    return stored === undefined ? undefined : decodeTombstone(stored, index).tombstone;
+  }
+
+  /** The store the events are in now (it is replaced when the log reopens it). */
+  get currentStore(): LogStore {
+    return this.store;
   }
 
   /** One page of a search (see event-search.ts), over the published tree. */

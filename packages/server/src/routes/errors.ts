@@ -2,8 +2,11 @@ import { EventFormatError, EventTooLargeError } from '@tlog/events';
 import type { Context, Handler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { AccessLogUnavailableError } from '../auth/access-trail.js';
+import { ErasureRefusedError, EventErasedError } from '../events/erasure.js';
 import { EventConflictError } from '../events/event-log.js';
 import { CursorError } from '../events/event-search.js';
+import { GovernanceInputError } from '../events/governance.js';
 import { NotFoundError } from '../log.js';
 import { PoolFullError, SequencerClosedError } from '../sequencer.js';
 import { StorageError } from '../storage/store.js';
@@ -72,12 +75,20 @@ export function errorResponse(err: unknown, c: Context, report: ErrorReporter): 
   if (err instanceof EventTooLargeError) return c.json({ error: err.message }, 413);
   if (err instanceof EventFormatError || err instanceof CursorError) return c.json({ error: err.message }, 400);
   if (err instanceof EventConflictError) return c.json({ error: err.message }, 409);
+  if (err instanceof EventErasedError) return c.json(err.toJSON(), 410);
+  if (err instanceof ErasureRefusedError) return c.json({ error: err.message }, 423);
+  if (err instanceof GovernanceInputError) return c.json({ error: err.message }, 400);
   if (err instanceof PoolFullError) {
     c.header('Retry-After', String(err.retryAfterSeconds));
     return c.json({ error: err.message }, 503);
   }
   if (err instanceof BusyError) {
     c.header('Retry-After', '1');
+    return c.json({ error: err.message }, 503);
+  }
+  if (err instanceof AccessLogUnavailableError) {
+    report(err, c);
+    c.header('Retry-After', '5');
     return c.json({ error: err.message }, 503);
   }
   if (err instanceof SequencerClosedError) {

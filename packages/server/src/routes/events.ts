@@ -1,8 +1,12 @@
 import { EventFormatError, type EventInput, FILTER_FIELDS, parseEventFilter, parseEventInput } from '@tlog/events';
-import { Hono, type MiddlewareHandler } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
+import type { AccessEntry, AuthEnv, Guard, Principal, Scope } from '../auth/principal.js';
+import { EventErasedError } from '../events/erasure.js';
 import type { EventLog } from '../events/event-log.js';
 import { encodePage, MAX_PAGE, MAX_PAGE_BYTES } from '../events/event-search.js';
+import { NotFoundError } from '../log.js';
 import { sizeLimit } from './body-limit.js';
 import { type ByteBudget, sendWithin } from './byte-budget.js';
 import { echo, httpError, methodNotAllowed } from './errors.js';
@@ -94,92 +98,184 @@ const searchQuery = z.object({
   proofs: flag,
 });
 
+/** Who may do what with a log's events. */
+export interface EventAccess {
+  readonly guard: Guard;
+  /** Whether clients may append events (the access log is written by the server only). */
+  readonly writable: boolean;
+  /** The scope reading events needs (events:read on the main log, admin on the access log). */
+  readonly readScope: Scope;
+}
+
+/**
+ * An event input as the caller may write it: a key bound to a tenant writes that tenant's events
+ * (an event without a tenant gets the key's; one naming another tenant is refused with 403).
+ */
+function inTenant(input: EventInput, principal: Principal | undefined, at: string): EventInput {
+  const tenant = principal?.tenant;
+  if (tenant === undefined) return input;
+  if (input.tenant === undefined) return { ...input, tenant };
+  if (input.tenant !== tenant) {
+    throw httpError(403, `${at}tenant: this API key writes only the tenant ${JSON.stringify(tenant)}`);
+  }
+  return input;
+}
+
+/** The HTTP status an error will be answered with, for access events (500 for the unexpected). */
+function statusOf(err: unknown): number {
+  if (err instanceof HTTPException) return err.status;
+  const name = (err as Error | undefined)?.name;
+  if (name === 'NotFoundError') return 404;
+  if (name === 'EventErasedError') return 410;
+  if (name === 'EventFormatError' || name === 'CursorError') return 400;
+  return 500;
+}
+
+/**
+ * Runs a read of event content and records its access event (durably) before anything read is
+ * answered; a failed read is recorded with its status, then answered as it would have been.
+ */
+async function recordedRead<T>(
+  c: Context<AuthEnv>,
+  entry: (result: T | undefined, status: number) => AccessEntry,
+  work: () => Promise<T>,
+): Promise<T> {
+  let result: T;
+  try {
+    result = await work();
+  } catch (err) {
+    const status = statusOf(err);
+    await c.get('access').record(entry(undefined, status));
+    throw err;
+  }
+  await c.get('access').record(entry(result, 200));
+  return result;
+}
+
+/** At most this many event indexes are named in one access event's targets; the rest are in its details. */
+const TARGETS_PER_ACCESS = 32;
+
 /**
  * Audit events: POST /v1/events (one JSON event), POST /v1/events/batch (a JSON array or NDJSON),
  * GET /v1/events/{id or index} (with a receipt) and GET /v1/events (search). See docs/events.md.
+ * Writes need events:write, reads `access.readScope`; a key bound to a tenant writes and reads
+ * only that tenant's events. Every read is recorded in the access log before it is answered.
  */
 export function eventRoutes(
   events: EventLog,
   limits: EventLimits,
   budgets: { readonly reads: ByteBudget; readonly bodies: ByteBudget },
-): Hono {
-  const app = new Hono();
+  access: EventAccess,
+): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+  const read = access.guard(access.readScope);
+  const write = access.guard('events:write');
 
-  app.post(
-    '/v1/events/batch',
-    requireType(['application/json', 'application/x-ndjson']),
-    query(receiptsQuery),
-    sizeLimit(limits.maxBatchBytes, 'the batch body', budgets.bodies, EVENT_BATCH_WEIGHT),
-    async (c) => {
-      const withReceipts = c.req.valid('query').receipts;
-      const text = await bodyText(c);
-      let values: unknown[];
-      if (mediaType(c) === 'application/x-ndjson') {
-        values = [];
-        const lines = text.split('\n');
-        for (let i = 0; i < lines.length; i++) {
-          const line = lines[i]!.trim();
-          if (line === '') continue;
-          if (values.length === EVENTS_BATCH_MAX)
-            throw httpError(413, `the batch holds more than ${EVENTS_BATCH_MAX} events, the most per request; split it`);
-          values.push(parseJson(line, `line ${i + 1} `));
+  if (access.writable)
+    app.post(
+      '/v1/events/batch',
+      write,
+      requireType(['application/json', 'application/x-ndjson']),
+      query(receiptsQuery),
+      sizeLimit(limits.maxBatchBytes, 'the batch body', budgets.bodies, EVENT_BATCH_WEIGHT),
+      async (c) => {
+        const withReceipts = c.req.valid('query').receipts;
+        const text = await bodyText(c);
+        let values: unknown[];
+        if (mediaType(c) === 'application/x-ndjson') {
+          values = [];
+          const lines = text.split('\n');
+          for (let i = 0; i < lines.length; i++) {
+            const line = lines[i]!.trim();
+            if (line === '') continue;
+            if (values.length === EVENTS_BATCH_MAX)
+              throw httpError(413, `the batch holds more than ${EVENTS_BATCH_MAX} events, the most per request; split it`);
+            values.push(parseJson(line, `line ${i + 1} `));
+          }
+        } else {
+          const v = parseJson(text, 'the body ');
+          if (!Array.isArray(v))
+            throw httpError(400, 'the body must be a JSON array of events (or NDJSON with Content-Type application/x-ndjson)');
+          values = v;
         }
-      } else {
-        const v = parseJson(text, 'the body ');
-        if (!Array.isArray(v))
-          throw httpError(400, 'the body must be a JSON array of events (or NDJSON with Content-Type application/x-ndjson)');
-        values = v;
-      }
-      if (values.length === 0) throw httpError(400, 'the batch holds no events');
-      if (values.length > EVENTS_BATCH_MAX)
-        throw httpError(413, `the batch holds ${values.length} events; the most per request is ${EVENTS_BATCH_MAX}; split it`);
-      if (withReceipts && values.length > limits.maxReceiptEntries) {
-        throw httpError(
-          413,
-          `the batch holds ${values.length} events, more than ${limits.maxReceiptEntries}, the most per request with receipts=1; split it`,
-        );
-      }
-      const inputs: EventInput[] = values.map((v, i) => parseEventInput(v, `[${i}]`));
-      const r = await events.append(inputs, withReceipts);
+        if (values.length === 0) throw httpError(400, 'the batch holds no events');
+        if (values.length > EVENTS_BATCH_MAX)
+          throw httpError(413, `the batch holds ${values.length} events; the most per request is ${EVENTS_BATCH_MAX}; split it`);
+        if (withReceipts && values.length > limits.maxReceiptEntries) {
+          throw httpError(
+            413,
+            `the batch holds ${values.length} events, more than ${limits.maxReceiptEntries}, the most per request with receipts=1; split it`,
+          );
+        }
+        const principal = c.get('principal');
+        const inputs: EventInput[] = values.map((v, i) => inTenant(parseEventInput(v, `[${i}]`), principal, `[${i}].`));
+        const r = await events.append(inputs, withReceipts);
+        return c.json({
+          results: r.results,
+          checkpoint: r.published.checkpoint,
+          ...(r.published.witnessed !== undefined ? { witnessed: r.published.witnessed } : {}),
+          ...(r.receipts !== undefined ? { receipts: r.receipts } : {}),
+        });
+      },
+    );
+  if (access.writable) app.all('/v1/events/batch', methodNotAllowed(['POST']));
+
+  if (access.writable)
+    app.post('/v1/events', write, requireType(['application/json']), query(noQuery), sizeLimit(EVENT_BODY_MAX, 'an event'), async (c) => {
+      const input = inTenant(parseEventInput(parseJson(await bodyText(c), 'the body ')), c.get('principal'), '');
+      const r = await events.append([input], true);
+      const result = r.results[0]!;
       return c.json({
-        results: r.results,
+        index: result.index,
+        id: result.id,
+        leafHash: result.leafHash,
         checkpoint: r.published.checkpoint,
         ...(r.published.witnessed !== undefined ? { witnessed: r.published.witnessed } : {}),
-        ...(r.receipts !== undefined ? { receipts: r.receipts } : {}),
+        receipt: r.receipts![0],
       });
-    },
-  );
-  app.all('/v1/events/batch', methodNotAllowed(['POST']));
-
-  app.post('/v1/events', requireType(['application/json']), query(noQuery), sizeLimit(EVENT_BODY_MAX, 'an event'), async (c) => {
-    const input = parseEventInput(parseJson(await bodyText(c), 'the body '));
-    const r = await events.append([input], true);
-    const result = r.results[0]!;
-    return c.json({
-      index: result.index,
-      id: result.id,
-      leafHash: result.leafHash,
-      checkpoint: r.published.checkpoint,
-      ...(r.published.witnessed !== undefined ? { witnessed: r.published.witnessed } : {}),
-      receipt: r.receipts![0],
     });
-  });
 
-  app.on(['GET', 'HEAD'], '/v1/events', query(searchQuery), async (c) => {
+  app.on(['GET', 'HEAD'], '/v1/events', read, query(searchQuery), async (c) => {
     const q = c.req.valid('query');
-    const filter = parseEventFilter(Object.fromEntries(FILTER_FIELDS.map((f) => [f, q[f]])));
+    const tenant = c.get('principal')?.tenant;
+    if (tenant !== undefined && q.tenant !== undefined && q.tenant !== '' && q.tenant !== tenant) {
+      throw httpError(403, `tenant: this API key reads only the tenant ${JSON.stringify(tenant)}`);
+    }
+    const given = Object.fromEntries(FILTER_FIELDS.map((f) => [f, q[f]]).filter(([, v]) => v !== undefined && v !== ''));
     // Room for the records read and the answer until it is sent: concurrent searches of large
     // records would otherwise pile their pages up in memory.
     const room = await budgets.reads.reserve(PAGE_ROOM);
     let body: Uint8Array;
     try {
-      const page = await events.search({
-        filter,
-        order: q.order,
-        limit: q.limit ?? 100,
-        ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
-        proofs: q.proofs,
-      });
+      const page = await recordedRead(
+        c,
+        (p, status) => ({
+          action: 'events.search',
+          outcome: status === 200 ? 'success' : 'failure',
+          targets: (p?.events ?? []).slice(0, TARGETS_PER_ACCESS).map((e) => ({ type: 'event', id: String(e.index) })),
+          details: {
+            status,
+            filters: given,
+            order: q.order,
+            ...(q.limit !== undefined ? { limit: q.limit } : {}),
+            ...(q.cursor !== undefined ? { cursor: true } : {}),
+            results: p?.events.length ?? 0,
+            ...(p !== undefined && p.events.length > TARGETS_PER_ACCESS ? { indexes: p.events.map((e) => e.index) } : {}),
+          },
+        }),
+        () => {
+          const filter = parseEventFilter(
+            Object.fromEntries(FILTER_FIELDS.map((f) => [f, f === 'tenant' && tenant !== undefined ? tenant : q[f]])),
+          );
+          return events.search({
+            filter,
+            order: q.order,
+            limit: q.limit ?? 100,
+            ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+            proofs: q.proofs,
+          });
+        },
+      );
       if (page.next !== undefined) {
         const url = new URL(c.req.url);
         url.searchParams.set('cursor', page.next);
@@ -192,22 +288,54 @@ export function eventRoutes(
     }
     return sendWithin(c, room, body, 'application/json');
   });
-  app.all('/v1/events', methodNotAllowed(['GET', 'HEAD', 'POST']));
+  app.all('/v1/events', methodNotAllowed(access.writable ? ['GET', 'HEAD', 'POST'] : ['GET', 'HEAD']));
 
-  app.get('/v1/events/:ref', query(getQuery), async (c) => {
+  app.get('/v1/events/:ref', read, query(getQuery), async (c) => {
     const ref = c.req.param('ref');
     const { tenant } = c.req.valid('query');
-    const index = decimal.safeParse(ref);
-    if (index.success) {
-      if (tenant !== undefined) throw httpError(400, '"tenant" selects among ids; an index names one event already');
-      return c.json(await events.get({ index: index.data }));
-    }
-    if (/^[0-9]+$/.test(ref))
-      throw httpError(400, `${echo(ref)} is not an index (no leading zeros, at most 2^53-1), nor an id (ids are not only digits)`);
-    if (ref.length > 128) throw new EventFormatError('id', 'must be at most 128 characters');
-    return c.json(await events.get({ id: ref, ...(tenant !== undefined ? { tenant } : {}) }));
+    const own = c.get('principal')?.tenant;
+    const got = await recordedRead(
+      c,
+      (ev, status) => ({
+        action: 'events.get',
+        outcome: status === 200 ? 'success' : 'failure',
+        targets: [{ type: 'event', id: ev === undefined ? ref : String(ev.index) }],
+        details: { status, ref, ...(tenant !== undefined ? { tenant } : {}), results: ev === undefined ? 0 : 1 },
+      }),
+      async () => {
+        if (own !== undefined && tenant !== undefined && tenant !== own) {
+          throw httpError(403, `tenant: this API key reads only the tenant ${JSON.stringify(own)}`);
+        }
+        const index = decimal.safeParse(ref);
+        let ev: Awaited<ReturnType<EventLog['get']>>;
+        if (index.success) {
+          if (tenant !== undefined) throw httpError(400, '"tenant" selects among ids; an index names one event already');
+          try {
+            ev = await events.get({ index: index.data });
+          } catch (err) {
+            // Another tenant's erased event reads as no event too.
+            if (own !== undefined && err instanceof EventErasedError && !err.inTenant(own)) {
+              throw new NotFoundError(`there is no event at index ${ref}: the entry there is not an event (or its event was erased)`);
+            }
+            throw err;
+          }
+        } else {
+          if (/^[0-9]+$/.test(ref))
+            throw httpError(400, `${echo(ref)} is not an index (no leading zeros, at most 2^53-1), nor an id (ids are not only digits)`);
+          if (ref.length > 128) throw new EventFormatError('id', 'must be at most 128 characters');
+          const t = own ?? tenant;
+          ev = await events.get({ id: ref, ...(t !== undefined ? { tenant: t } : {}) });
+        }
+        // Another tenant's event reads exactly as an entry that is no event: a tenant's key learns nothing of others.
+        if (own !== undefined && ev.record.tenant !== own) {
+          throw new NotFoundError(`there is no event at index ${ev.index}: the entry there is not an event (or its event was erased)`);
+        }
+        return ev;
+      },
+    );
+    return c.json(got);
   });
-  app.all('/v1/events/:ref', methodNotAllowed(['GET', 'HEAD']));
+  app.all('/v1/events/:ref', methodNotAllowed(access.writable ? ['GET', 'HEAD', 'DELETE'] : ['GET', 'HEAD']));
 
   return app;
 }

@@ -33,7 +33,9 @@ export function tileRoutes(log: Log, budget: ByteBudget): Hono {
   app.all('/checkpoint', methodNotAllowed(READ_METHODS));
 
   app.on(['GET', 'OPTIONS'], '/tile/*', publicRead, query(noQuery), async (c) => {
-    const path = rawPath(c.req.url);
+    // The path below where this app is mounted (/access for the access log), as sent.
+    const mount = c.req.routePath.slice(0, c.req.routePath.length - '/tile/*'.length);
+    const path = rawPath(c.req.url).slice(mount.length);
     let parsed: ParsedTilePath;
     try {
       parsed = parseTilePath(path.slice(1));

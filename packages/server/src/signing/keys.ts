@@ -54,9 +54,11 @@ export async function loadLogKey(opts: {
   readonly defaultOrigin: string;
   /** Whether a missing key may be generated (false when the data dir already holds a log). */
   readonly mayCreate: boolean;
+  /** The key's and verifier key's file names in the data dir (default log.key, log.vkey; the access log has its own). */
+  readonly fileNames?: { readonly key: string; readonly vkey: string };
 }): Promise<LogKey> {
-  const path = opts.keyFile ?? join(opts.dataDir, KEY_FILE_NAME);
-  const vkeyPath = join(opts.dataDir, VKEY_FILE_NAME);
+  const path = opts.keyFile ?? join(opts.dataDir, opts.fileNames?.key ?? KEY_FILE_NAME);
+  const vkeyPath = join(opts.dataDir, opts.fileNames?.vkey ?? VKEY_FILE_NAME);
   let text: string | undefined;
   try {
     text = await readFile(path, 'utf8');

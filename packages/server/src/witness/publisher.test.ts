@@ -68,6 +68,7 @@ async function serverWith(quorum: number, down: boolean): Promise<{ s: LogServer
       witness: [`http://w1.example=${w1.verifierKey}`, `http://w2.example=${w2.verifierKey}`],
       witnessQuorum: quorum,
       witnessTimeoutMs: 2000,
+      openEntries: true,
     },
     undefined,
     { fetch: fetchStub },
