@@ -53,35 +53,30 @@ export class AccessTrail {
   /** @param log the access log's events */
   constructor(private readonly log: EventLog) {}
 
-  /** The access event of `entry` done by `party`, as an event input. */
-  eventOf(entry: AccessEntry, party: RequestParty, now: number): EventInput {
-    const p = party.principal;
-    const ip = plainIp(party.ip);
-    const ua = cleanUserAgent(party.userAgent);
-    const raw = {
+  /** The access event of `entry` done by `party` (a request) or by the server itself (`system`: what did it), as an event input. */
+  eventOf(entry: AccessEntry, by: RequestParty | { readonly system: string }, now: number): EventInput {
+    const common = {
       action: entry.action,
-      actor: p === undefined ? { type: 'anonymous', id: 'anonymous' } : { type: 'api_key', id: p.keyId, name: p.name },
       targets: (entry.targets ?? []).slice(0, MAX_TARGETS).map((t) => ({ type: t.type, id: printable(t.id, MAX_TARGET_ID) })),
       outcome: entry.outcome,
       occurred_at: new Date(now).toISOString(),
+    };
+    if ('system' in by) return parseEventInput({ ...common, actor: { type: 'system', id: by.system }, metadata: { ...entry.details } });
+    const p = by.principal;
+    const ip = plainIp(by.ip);
+    const ua = cleanUserAgent(by.userAgent);
+    return parseEventInput({
+      ...common,
+      actor: p === undefined ? { type: 'anonymous', id: 'anonymous' } : { type: 'api_key', id: p.keyId, name: p.name },
       ...(p?.tenant !== undefined ? { tenant: p.tenant } : {}),
       context: { ...(ip !== undefined ? { ip } : {}), ...(ua !== undefined ? { user_agent: ua } : {}) },
-      metadata: { method: party.method, route: party.route, ...(entry.details ?? {}) },
-    };
-    return parseEventInput(raw);
+      metadata: { method: by.method, route: by.route, ...entry.details },
+    });
   }
 
   /** Appends the access event of something the server did by itself (`actor` names what: `retention`), durably. */
   async appendSystem(entry: AccessEntry, actor: string): Promise<void> {
-    const raw = {
-      action: entry.action,
-      actor: { type: 'system', id: actor },
-      targets: (entry.targets ?? []).slice(0, MAX_TARGETS).map((t) => ({ type: t.type, id: printable(t.id, MAX_TARGET_ID) })),
-      outcome: entry.outcome,
-      occurred_at: new Date().toISOString(),
-      metadata: { ...(entry.details ?? {}) },
-    };
-    await this.log.append([parseEventInput(raw)], false);
+    await this.log.append([this.eventOf(entry, { system: actor }, Date.now())], false);
   }
 
   /** Appends the access event durably; AccessLogUnavailableError when it cannot be written. */

@@ -87,6 +87,8 @@ export class ApiKeyStore {
   /** Keys used since their last_used_at was last written. */
   private readonly used = new Set<string>();
   private readonly lastWritten = new Map<string, number>();
+  /** When each key was last used (ms), as a number: a check allocates nothing. */
+  private readonly lastUsed = new Map<string, number>();
   private readonly writes = new Mutex();
 
   private constructor(
@@ -164,15 +166,23 @@ export class ApiKeyStore {
     return infoOf(record);
   }
 
+  /** The record of `k` with its last use in memory. */
+  private current(k: StoredKey): StoredKey {
+    const used = this.lastUsed.get(k.id);
+    return used === undefined ? k : { ...k, last_used_at: new Date(used).toISOString() };
+  }
+
   /** Every key, newest first. */
   list(): ApiKeyInfo[] {
-    return [...this.keys.values()].map(infoOf).sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
+    return [...this.keys.values()]
+      .map((k) => infoOf(this.current(k)))
+      .sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
   }
 
   /** One key, or undefined. */
   get(id: string): ApiKeyInfo | undefined {
     const k = this.keys.get(id);
-    return k === undefined ? undefined : infoOf(k);
+    return k === undefined ? undefined : infoOf(this.current(k));
   }
 
   /** Revokes a key at once (durably); undefined for an unknown id. Revoking twice keeps the first time. */
@@ -181,7 +191,7 @@ export class ApiKeyStore {
       const k = this.keys.get(id);
       if (k === undefined) return undefined;
       if (k.revoked_at !== undefined) return infoOf(k);
-      const next: StoredKey = { ...k, revoked_at: new Date(this.now()).toISOString() };
+      const next: StoredKey = { ...this.current(k), revoked_at: new Date(this.now()).toISOString() };
       await this.store().updateExtensions([{ key: keyOf(id), value: utf8.encode(JSON.stringify(next)) }], []);
       this.keys.set(id, next);
       return infoOf(next);
@@ -206,7 +216,7 @@ export class ApiKeyStore {
     if (k.revoked_at !== undefined) return { ok: false, reason: 'revoked', keyId: id };
     const now = this.now();
     if (k.expires_at !== undefined && Date.parse(k.expires_at) <= now) return { ok: false, reason: 'expired', keyId: id };
-    this.keys.set(id, { ...k, last_used_at: new Date(now).toISOString() });
+    this.lastUsed.set(id, now);
     this.used.add(id);
     return {
       ok: true,
@@ -223,7 +233,7 @@ export class ApiKeyStore {
       for (const id of this.used) {
         if (!all && now - (this.lastWritten.get(id) ?? 0) < LAST_USED_EVERY_MS) continue;
         const k = this.keys.get(id);
-        if (k !== undefined) puts.push({ key: keyOf(id), value: utf8.encode(JSON.stringify(k)) });
+        if (k !== undefined) puts.push({ key: keyOf(id), value: utf8.encode(JSON.stringify(this.current(k))) });
         this.used.delete(id);
         this.lastWritten.set(id, now);
       }

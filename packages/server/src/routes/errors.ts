@@ -61,23 +61,33 @@ export function isClientAbort(err: unknown, c: Context): boolean {
 export type ErrorReporter = (err: unknown, c: Context) => void;
 
 /**
+ * The 4xx status a refusal is answered with (the one mapping of errorResponse), or undefined for
+ * an error that is not the client's (overload, storage, bugs).
+ */
+export function refusalStatus(err: unknown): number | undefined {
+  if (err instanceof HTTPException) return err.status;
+  if (err instanceof NotFoundError) return 404;
+  if (err instanceof EventTooLargeError) return 413;
+  if (err instanceof EventFormatError || err instanceof CursorError || err instanceof GovernanceInputError) return 400;
+  if (err instanceof EventConflictError) return 409;
+  if (err instanceof EventErasedError) return 410;
+  if (err instanceof ErasureRefusedError) return 423;
+  return undefined;
+}
+
+/**
  * Maps errors to JSON answers. Known client errors keep their 4xx status; a request its client
  * abandoned (see {@link isClientAbort}) is answered 400 and not reported; overload and
  * storage trouble are 503 with Retry-After (retrying is the right reaction); anything else is
  * a bug: it is reported and answered with a generic 500 that leaks nothing.
  */
 export function errorResponse(err: unknown, c: Context, report: ErrorReporter): Response {
-  if (err instanceof HTTPException) {
-    const status = err.status as ContentfulStatusCode;
-    return c.json({ error: err.message || 'request refused' }, status);
+  const refused = refusalStatus(err);
+  if (refused !== undefined) {
+    const status = refused as ContentfulStatusCode;
+    if (err instanceof EventErasedError) return c.json(err.toJSON(), status);
+    return c.json({ error: (err as Error).message || 'request refused' }, status);
   }
-  if (err instanceof NotFoundError) return c.json({ error: err.message }, 404);
-  if (err instanceof EventTooLargeError) return c.json({ error: err.message }, 413);
-  if (err instanceof EventFormatError || err instanceof CursorError) return c.json({ error: err.message }, 400);
-  if (err instanceof EventConflictError) return c.json({ error: err.message }, 409);
-  if (err instanceof EventErasedError) return c.json(err.toJSON(), 410);
-  if (err instanceof ErasureRefusedError) return c.json({ error: err.message }, 423);
-  if (err instanceof GovernanceInputError) return c.json({ error: err.message }, 400);
   if (err instanceof PoolFullError) {
     c.header('Retry-After', String(err.retryAfterSeconds));
     return c.json({ error: err.message }, 503);

@@ -1,6 +1,5 @@
 import { EventFormatError, type EventInput, FILTER_FIELDS, parseEventFilter, parseEventInput } from '@tlog/events';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import type { AccessEntry, AuthEnv, Guard, Principal, Scope } from '../auth/principal.js';
 import { EventErasedError } from '../events/erasure.js';
@@ -9,7 +8,7 @@ import { encodePage, MAX_PAGE, MAX_PAGE_BYTES } from '../events/event-search.js'
 import { NotFoundError } from '../log.js';
 import { sizeLimit } from './body-limit.js';
 import { type ByteBudget, sendWithin } from './byte-budget.js';
-import { echo, httpError, methodNotAllowed } from './errors.js';
+import { echo, httpError, methodNotAllowed, refusalStatus } from './errors.js';
 import { decimal, flag, noQuery, query, receiptsQuery } from './params.js';
 
 /** Largest POST /v1/events body: room for a 64 KiB canonical record written with whitespace and escapes. */
@@ -121,16 +120,6 @@ function inTenant(input: EventInput, principal: Principal | undefined, at: strin
   return input;
 }
 
-/** The HTTP status an error will be answered with, for access events (500 for the unexpected). */
-function statusOf(err: unknown): number {
-  if (err instanceof HTTPException) return err.status;
-  const name = (err as Error | undefined)?.name;
-  if (name === 'NotFoundError') return 404;
-  if (name === 'EventErasedError') return 410;
-  if (name === 'EventFormatError' || name === 'CursorError') return 400;
-  return 500;
-}
-
 /**
  * Runs a read of event content and records its access event (durably) before anything read is
  * answered; a failed read is recorded with its status, then answered as it would have been.
@@ -144,7 +133,8 @@ async function recordedRead<T>(
   try {
     result = await work();
   } catch (err) {
-    const status = statusOf(err);
+    // A refusal keeps its status; anything else is the server's trouble (503 or 500).
+    const status = refusalStatus(err) ?? 503;
     await c.get('access').record(entry(undefined, status));
     throw err;
   }

@@ -1,13 +1,11 @@
 import { EventFormatError } from '@tlog/events';
 import { type Context, Hono } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import type { AccessEntry, AuthEnv, Guard } from '../auth/principal.js';
-import { ErasureRefusedError, EventErasedError } from '../events/erasure.js';
-import { type Governance, GovernanceInputError, type KeyRef } from '../events/governance.js';
+import type { Governance, KeyRef } from '../events/governance.js';
 import { NotFoundError } from '../log.js';
 import { sizeLimit } from './body-limit.js';
-import { echo, httpError, methodNotAllowed } from './errors.js';
+import { echo, httpError, methodNotAllowed, refusalStatus } from './errors.js';
 import { decimal, query } from './params.js';
 
 /** Largest body of PUT /v1/admin/retention and POST /v1/admin/holds. */
@@ -37,16 +35,6 @@ function callerOf(c: Ctx): KeyRef {
   const p = c.get('principal');
   if (p === undefined) throw httpError(401, 'this endpoint needs an API key: send Authorization: Bearer <key>');
   return { key_id: p.keyId, key_name: p.name };
-}
-
-/** The status a refusal answers (the same mapping as errors.ts), or undefined for errors that are not the client's. */
-function refusalStatus(err: unknown): number | undefined {
-  if (err instanceof HTTPException) return err.status;
-  if (err instanceof NotFoundError) return 404;
-  if (err instanceof EventErasedError) return 410;
-  if (err instanceof ErasureRefusedError) return 423;
-  if (err instanceof GovernanceInputError || err instanceof EventFormatError) return 400;
-  return undefined;
 }
 
 /**
