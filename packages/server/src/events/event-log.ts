@@ -41,6 +41,14 @@ import {
 import { type EventPage, firstKey, type SearchRequest, searchEvents } from './event-search.js';
 import { RandomPool } from './random-pool.js';
 
+/**
+ * What a read of `index` answers when the entry there is no event. Also what a key bound to a
+ * tenant is answered for another tenant's event, so that the two cannot be told apart: one message.
+ */
+export function noEventAt(index: number): NotFoundError {
+  return new NotFoundError(`there is no event at index ${index}: the entry there is not an event`);
+}
+
 /** An event with the same id (in the same tenant) was logged with other content; nothing was written. Maps to 409. */
 export class EventConflictError extends Error {
   override readonly name: string = 'EventConflictError';
@@ -415,7 +423,7 @@ export class EventLog {
     const [ev] = await this.readEvents([index]);
     if (ev === undefined) {
       await this.throwIfErased(index);
-      throw new NotFoundError(`there is no event ${what}: the entry there is not an event`);
+      throw 'index' in ref ? noEventAt(index) : new NotFoundError(`there is no event ${what}: the entry there is not an event`);
     }
     const [leafHash] = await this.log.leafHashes([index]);
     const proof = await this.log.receipt(index, published);
@@ -465,7 +473,7 @@ export class EventLog {
       const [ev] = await this.readEvents([index]);
       if (ev === undefined) {
         await this.throwIfErased(index);
-        throw new NotFoundError(`there is no event at index ${index}: the entry there is not an event`);
+        throw noEventAt(index);
       }
       await opts.check?.(ev);
       const record = ev.record;

@@ -3,9 +3,8 @@ import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { AccessEntry, AuthEnv, Guard, Principal, Scope } from '../auth/principal.js';
 import { EventErasedError } from '../events/erasure.js';
-import type { EventLog } from '../events/event-log.js';
+import { type EventLog, noEventAt } from '../events/event-log.js';
 import { encodePage, MAX_PAGE, MAX_PAGE_BYTES } from '../events/event-search.js';
-import { NotFoundError } from '../log.js';
 import { sizeLimit } from './body-limit.js';
 import { type ByteBudget, sendWithin } from './byte-budget.js';
 import { echo, httpError, methodNotAllowed, refusalStatus } from './errors.js';
@@ -305,7 +304,7 @@ export function eventRoutes(
           } catch (err) {
             // Another tenant's erased event reads as no event too.
             if (own !== undefined && err instanceof EventErasedError && !err.inTenant(own)) {
-              throw new NotFoundError(`there is no event at index ${ref}: the entry there is not an event (or its event was erased)`);
+              throw noEventAt(index.data);
             }
             throw err;
           }
@@ -318,7 +317,7 @@ export function eventRoutes(
         }
         // Another tenant's event reads exactly as an entry that is no event: a tenant's key learns nothing of others.
         if (own !== undefined && ev.record.tenant !== own) {
-          throw new NotFoundError(`there is no event at index ${ev.index}: the entry there is not an event (or its event was erased)`);
+          throw noEventAt(ev.index);
         }
         return ev;
       },
