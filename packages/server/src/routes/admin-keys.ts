@@ -4,6 +4,7 @@ import type { ApiKeyStore } from '../auth/api-keys.js';
 import { type AuthEnv, type Guard, SCOPES } from '../auth/principal.js';
 import { sizeLimit } from './body-limit.js';
 import { httpError, methodNotAllowed } from './errors.js';
+import { bodyText, parseJson } from './json-body.js';
 import { noQuery, query } from './params.js';
 
 /** Largest key-creation body. */
@@ -37,12 +38,7 @@ export function adminKeyRoutes(keys: ApiKeyStore, guard: Guard, now: () => numbe
   const admin = guard('keys:admin');
 
   app.post('/v1/admin/keys', admin, query(noQuery), sizeLimit(KEY_BODY_MAX, 'a key request'), async (c) => {
-    let body: unknown;
-    try {
-      body = JSON.parse(await c.req.text());
-    } catch (err) {
-      throw httpError(400, `the body is not JSON: ${(err as Error).message}`);
-    }
+    const body = parseJson(await bodyText(c), 'the body ');
     const parsed = newKeySchema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;

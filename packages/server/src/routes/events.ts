@@ -1,5 +1,5 @@
-import { EventFormatError, type EventInput, FILTER_FIELDS, parseEventFilter, parseEventInput } from '@tlog/events';
-import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { type EventInput, FILTER_FIELDS, parseEventFilter, parseEventInput } from '@tlog/events';
+import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { AccessEntry, AuthEnv, Guard, Principal, Scope } from '../auth/principal.js';
 import { EventErasedError } from '../events/erasure.js';
@@ -7,8 +7,9 @@ import { type EventLog, noEventAt } from '../events/event-log.js';
 import { encodePage, MAX_PAGE, MAX_PAGE_BYTES } from '../events/event-search.js';
 import { sizeLimit } from './body-limit.js';
 import { type ByteBudget, sendWithin } from './byte-budget.js';
-import { echo, httpError, methodNotAllowed, refusalStatus } from './errors.js';
-import { decimal, flag, noQuery, query, receiptsQuery } from './params.js';
+import { httpError, methodNotAllowed, refusalStatus } from './errors.js';
+import { bodyText, mediaType, parseJson, requireType } from './json-body.js';
+import { decimal, eventRef, flag, noQuery, query, receiptsQuery } from './params.js';
 
 /** Largest POST /v1/events body: room for a 64 KiB canonical record written with whitespace and escapes. */
 export const EVENT_BODY_MAX = 128 * 1024;
@@ -36,46 +37,6 @@ export interface EventLimits {
   readonly maxBatchBytes: number;
   /** Most events in one batch with receipts=1. */
   readonly maxReceiptEntries: number;
-}
-
-/** The media type of a Content-Type header, lowercase, without parameters. */
-function mediaType(c: { req: { header(name: string): string | undefined } }): string {
-  return (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-}
-
-/** 415 unless the body is labelled with one of `types`. */
-function requireType(types: readonly string[]): MiddlewareHandler {
-  return async (c, next) => {
-    const type = mediaType(c);
-    if (!types.includes(type)) {
-      throw httpError(
-        415,
-        `send the event${types.length > 1 ? 's' : ''} as ${types.join(' or ')} (got Content-Type ${echo(c.req.header('content-type') ?? 'none')})`,
-      );
-    }
-    await next();
-  };
-}
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
-/** The body as text; 400 when it is not UTF-8. */
-async function bodyText(c: { req: { arrayBuffer(): Promise<ArrayBuffer> } }): Promise<string> {
-  try {
-    return UTF8.decode(await c.req.arrayBuffer());
-  } catch (err) {
-    if (err instanceof TypeError) throw httpError(400, 'the body is not UTF-8');
-    throw err;
-  }
-}
-
-/** `text` parsed as JSON; 400 naming `where` when it is not. */
-function parseJson(text: string, where: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw httpError(400, `${where}is not JSON: ${(err as Error).message}`);
-  }
 }
 
 const getQuery = z.object({ tenant: z.string().min(1).max(128).optional() });
@@ -164,7 +125,7 @@ export function eventRoutes(
     app.post(
       '/v1/events/batch',
       write,
-      requireType(['application/json', 'application/x-ndjson']),
+      requireType(['application/json', 'application/x-ndjson'], 'the events'),
       query(receiptsQuery),
       sizeLimit(limits.maxBatchBytes, 'the batch body', budgets.bodies, EVENT_BATCH_WEIGHT),
       async (c) => {
@@ -210,19 +171,26 @@ export function eventRoutes(
   if (access.writable) app.all('/v1/events/batch', methodNotAllowed(['POST']));
 
   if (access.writable)
-    app.post('/v1/events', write, requireType(['application/json']), query(noQuery), sizeLimit(EVENT_BODY_MAX, 'an event'), async (c) => {
-      const input = inTenant(parseEventInput(parseJson(await bodyText(c), 'the body ')), c.get('principal'), '');
-      const r = await events.append([input], true);
-      const result = r.results[0]!;
-      return c.json({
-        index: result.index,
-        id: result.id,
-        leafHash: result.leafHash,
-        checkpoint: r.published.checkpoint,
-        ...(r.published.witnessed !== undefined ? { witnessed: r.published.witnessed } : {}),
-        receipt: r.receipts![0],
-      });
-    });
+    app.post(
+      '/v1/events',
+      write,
+      requireType(['application/json'], 'the event'),
+      query(noQuery),
+      sizeLimit(EVENT_BODY_MAX, 'an event'),
+      async (c) => {
+        const input = inTenant(parseEventInput(parseJson(await bodyText(c), 'the body ')), c.get('principal'), '');
+        const r = await events.append([input], true);
+        const result = r.results[0]!;
+        return c.json({
+          index: result.index,
+          id: result.id,
+          leafHash: result.leafHash,
+          checkpoint: r.published.checkpoint,
+          ...(r.published.witnessed !== undefined ? { witnessed: r.published.witnessed } : {}),
+          receipt: r.receipts![0],
+        });
+      },
+    );
 
   app.on(['GET', 'HEAD'], '/v1/events', read, query(searchQuery), async (c) => {
     const q = c.req.valid('query');
@@ -295,25 +263,19 @@ export function eventRoutes(
         if (own !== undefined && tenant !== undefined && tenant !== own) {
           throw httpError(403, `tenant: this API key reads only the tenant ${JSON.stringify(own)}`);
         }
-        const index = decimal.safeParse(ref);
+        const target = eventRef(ref, tenant);
         let ev: Awaited<ReturnType<EventLog['get']>>;
-        if (index.success) {
-          if (tenant !== undefined) throw httpError(400, '"tenant" selects among ids; an index names one event already');
+        if ('index' in target) {
           try {
-            ev = await events.get({ index: index.data });
+            ev = await events.get(target);
           } catch (err) {
             // Another tenant's erased event reads as no event too.
-            if (own !== undefined && err instanceof EventErasedError && !err.inTenant(own)) {
-              throw noEventAt(index.data);
-            }
+            if (own !== undefined && err instanceof EventErasedError && !err.inTenant(own)) throw noEventAt(target.index);
             throw err;
           }
         } else {
-          if (/^[0-9]+$/.test(ref))
-            throw httpError(400, `${echo(ref)} is not an index (no leading zeros, at most 2^53-1), nor an id (ids are not only digits)`);
-          if (ref.length > 128) throw new EventFormatError('id', 'must be at most 128 characters');
-          const t = own ?? tenant;
-          ev = await events.get({ id: ref, ...(t !== undefined ? { tenant: t } : {}) });
+          const t = own ?? target.tenant;
+          ev = await events.get({ id: target.id, ...(t !== undefined ? { tenant: t } : {}) });
         }
         // Another tenant's event reads exactly as an entry that is no event: a tenant's key learns nothing of others.
         if (own !== undefined && ev.record.tenant !== own) {

@@ -1,4 +1,3 @@
-import { EventFormatError } from '@tlog/events';
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { AccessEntry, AuthEnv, Guard } from '../auth/principal.js';
@@ -6,7 +5,8 @@ import type { Governance, KeyRef } from '../events/governance.js';
 import { NotFoundError } from '../log.js';
 import { sizeLimit } from './body-limit.js';
 import { echo, httpError, methodNotAllowed, refusalStatus } from './errors.js';
-import { decimal, query } from './params.js';
+import { jsonBody } from './json-body.js';
+import { eventRef, query } from './params.js';
 
 /** Largest body of PUT /v1/admin/retention and POST /v1/admin/holds. */
 export const GOVERNANCE_BODY_MAX = 64 * 1024;
@@ -65,18 +65,6 @@ async function audited<T>(
   }
 }
 
-/** The body as JSON: 415 unless labelled application/json, 400 when it is not JSON. */
-async function jsonBody(c: Ctx): Promise<unknown> {
-  const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json')
-    throw httpError(415, `send the body as application/json (got Content-Type ${echo(c.req.header('content-type') ?? 'none')})`);
-  try {
-    return JSON.parse(await c.req.text());
-  } catch (err) {
-    throw httpError(400, `the body is not JSON: ${(err as Error).message}`);
-  }
-}
-
 /**
  * Retention, legal holds and erasure (see docs/events.md#erasure):
  * - DELETE /v1/events/{index or id}?reason=&tenant= (scope events:erase)
@@ -104,15 +92,8 @@ export function governanceRoutes(deps: GovernanceRouteDeps): Hono<AuthEnv> {
       if (q.reason === undefined || q.reason === '' || q.reason.length > 500) {
         throw httpError(400, 'bad parameter "reason": say why the event is erased (1..500 characters), e.g. ?reason=GDPR%20request%2042');
       }
-      const index = decimal.safeParse(ref);
-      let target: { index: number } | { id: string; tenant?: string };
-      if (index.success) {
-        if (q.tenant !== undefined) throw httpError(400, '"tenant" selects among ids; an index names one event already');
-        target = { index: index.data };
-      } else {
-        if (/^[0-9]+$/.test(ref))
-          throw httpError(400, `${echo(ref)} is not an index (no leading zeros, at most 2^53-1), nor an id (ids are not only digits)`);
-        if (ref.length > 128) throw new EventFormatError('id', 'must be at most 128 characters');
+      let target = eventRef(ref, q.tenant);
+      if (!('index' in target)) {
         // A tenant-bound key looks ids up in its own tenant only.
         if (bound !== undefined && q.tenant !== undefined && q.tenant !== bound) {
           throw new NotFoundError(`there is no event with id ${JSON.stringify(ref)} in tenant ${JSON.stringify(q.tenant)}`);

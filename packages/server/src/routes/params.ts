@@ -1,3 +1,4 @@
+import { EventFormatError, MAX_ID_LENGTH } from '@tlog/events';
 import { type Hash, hashFromBase64 } from '@tlog/merkle';
 import { validator } from 'hono/validator';
 import { z } from 'zod';
@@ -15,6 +16,23 @@ export const decimal = z
     }
     return n;
   });
+
+/**
+ * The `{index or id}` of /v1/events/{ref}: a decimal index, else an event id looked up in
+ * `tenant`. 400 for a tenant beside an index, for digits that are no index (an id is never only
+ * digits), and an EventFormatError for an id over 128 characters.
+ */
+export function eventRef(ref: string, tenant: string | undefined): { index: number } | { id: string; tenant?: string } {
+  const index = decimal.safeParse(ref);
+  if (index.success) {
+    if (tenant !== undefined) throw httpError(400, '"tenant" selects among ids; an index names one event already');
+    return { index: index.data };
+  }
+  if (/^[0-9]+$/.test(ref))
+    throw httpError(400, `${echo(ref)} is not an index (no leading zeros, at most 2^53-1), nor an id (ids are not only digits)`);
+  if (ref.length > MAX_ID_LENGTH) throw new EventFormatError('id', `must be at most ${MAX_ID_LENGTH} characters`);
+  return { id: ref, ...(tenant !== undefined ? { tenant } : {}) };
+}
 
 /** A standard-base64 32-byte hash. */
 export const base64Hash = z.string().transform((s, ctx): Hash => {
