@@ -9,7 +9,7 @@ import { errorMessage } from './checks.js';
 import { ArgumentError, LogFetchError, NotFoundError, ProtocolError } from './errors.js';
 import { checkFilter } from './event-arguments.js';
 import type { HttpClientOptions, HttpOptions } from './http.js';
-import { fetchJson, httpOptions, joinUrl } from './http.js';
+import { checkLogUrl, fetchJson, httpOptions, joinUrl } from './http.js';
 
 /** Longest API key name the log takes, in characters. */
 export const MAX_API_KEY_NAME = 100;
@@ -150,10 +150,7 @@ export class AdminClient {
 
   /** Requires an http(s) URL, a non-negative timeout and a well-formed API key if any (ArgumentError otherwise). */
   constructor(options: AdminClientOptions) {
-    if (typeof options.url !== 'string' || !/^https?:\/\//.test(options.url)) {
-      throw new ArgumentError(`the log URL must start with http:// or https://, got ${JSON.stringify(options.url)}`);
-    }
-    this.url = options.url;
+    this.url = checkLogUrl(options.url);
     this.http = httpOptions(options);
   }
 

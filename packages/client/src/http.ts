@@ -38,6 +38,14 @@ export interface HttpClientOptions {
   readonly apiKey?: string;
 }
 
+/** `url` when it is an http(s) URL, the base a client joins paths to; ArgumentError otherwise. */
+export function checkLogUrl(url: unknown): string {
+  if (typeof url !== 'string' || !/^https?:\/\//.test(url)) {
+    throw new ArgumentError(`the log URL must start with http:// or https://, got ${JSON.stringify(url)}`);
+  }
+  return url;
+}
+
 /** The HttpOptions for a client's options, checked (ArgumentError naming the option). */
 export function httpOptions(options: HttpClientOptions): HttpOptions {
   const f = options.fetch ?? globalThis.fetch;

@@ -24,7 +24,7 @@ import type {
 } from './events.js';
 import { appendEvent, appendEvents, getEvent, searchEvents } from './events.js';
 import type { HttpClientOptions } from './http.js';
-import { httpOptions } from './http.js';
+import { checkLogUrl, httpOptions } from './http.js';
 import type { InclusionProof, LeafHashProofOptions } from './inclusion.js';
 import { inclusionProof, inclusionProofForLeafHash } from './inclusion.js';
 import type { ProofOptions } from './proof-source.js';
@@ -79,10 +79,7 @@ export class LogClient {
 
   /** Requires an http(s) URL, a valid Ed25519 verifier key, a non-negative timeout and a well-formed API key if any (ArgumentError otherwise). */
   constructor(options: LogClientOptions) {
-    if (typeof options.url !== 'string' || !/^https?:\/\//.test(options.url)) {
-      throw new ArgumentError(`the log URL must start with http:// or https://, got ${JSON.stringify(options.url)}`);
-    }
-    this.url = options.url;
+    this.url = checkLogUrl(options.url);
     this.vkey = options.vkey.trim();
     try {
       this.verifier = parseVerifierKey(this.vkey);

@@ -101,7 +101,7 @@ function logApp(served: ServedLog, opts: AppOptions, budgets: { reads: ByteBudge
   const { guard } = opts.auth;
   const app = new Hono<AuthEnv>();
   if (opts.auth.privateTree) {
-    const treeRead = exceptPreflight(guard(served.eventReadScope === 'admin' ? 'admin' : 'events:read'));
+    const treeRead = exceptPreflight(guard(served.eventReadScope));
     for (const path of TREE_READS) app.on(['GET', 'HEAD', 'OPTIONS'], path, treeRead);
   }
   if (served.writable) {

@@ -9,7 +9,7 @@ import { EventLog, PendingEvents } from './events/event-log.js';
 import { openEventKeys } from './events/master-key.js';
 import { Log, LogStateError } from './log.js';
 import type { ServerMetrics } from './metrics.js';
-import { loadLogKey, VKEY_FILE_NAME } from './signing/keys.js';
+import { loadLogKey } from './signing/keys.js';
 import { CheckpointFile } from './storage/checkpoint-file.js';
 import { LevelLogStore } from './storage/level-store.js';
 import { StorageError } from './storage/store.js';
@@ -115,10 +115,7 @@ export async function openHostedLog(spec: HostedLogSpec, ctx: HostedLogContext):
     throw new StorageError(`cannot create the data dir ${spec.dir}: ${(err as Error).message}`, { cause: err });
   }
   // Anything of a log here means its key must exist: never generate a new one over it.
-  const hasLog =
-    (await present(dbDir)) ||
-    (await present(checkpointPath)) ||
-    (await present(join(spec.keyDir, spec.keyFileNames.vkey ?? VKEY_FILE_NAME)));
+  const hasLog = (await present(dbDir)) || (await present(checkpointPath)) || (await present(join(spec.keyDir, spec.keyFileNames.vkey)));
   const key = await loadLogKey({
     dataDir: spec.keyDir,
     keyFile: spec.keyFile,

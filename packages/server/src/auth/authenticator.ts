@@ -97,7 +97,7 @@ export class Authenticator {
       const checked = this.opts.keys.check(bearer(c));
       if (!checked.ok) {
         this.opts.onRefused?.(checked.reason);
-        await this.refuse(
+        return this.refuse(
           c,
           401,
           undefined,
@@ -105,10 +105,10 @@ export class Authenticator {
           UNAUTHORIZED,
         );
       }
-      const principal = (checked as { principal: Principal }).principal;
+      const { principal } = checked;
       if (!hasScope(principal, scope)) {
         this.opts.onRefused?.('forbidden');
-        await this.refuse(c, 403, principal, { reason: 'scope', required_scope: scope }, `this API key lacks the scope ${scope}`);
+        return this.refuse(c, 403, principal, { reason: 'scope', required_scope: scope }, `this API key lacks the scope ${scope}`);
       }
       const wait = this.opts.limiter.take(principal.keyId, scope);
       if (wait > 0) {
