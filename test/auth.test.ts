@@ -178,6 +178,9 @@ const ROUTES: readonly Route[] = [
   { scope: 'admin', method: 'GET', path: '/access/v1/events' },
   { scope: 'admin', method: 'GET', path: '/access/v1/events/0' },
   { scope: 'metrics:read', method: 'GET', path: '/metrics' },
+  { scope: 'sinks:admin', method: 'GET', path: '/v1/sinks' },
+  { scope: 'sinks:admin', method: 'GET', path: '/v1/sinks/nosink' },
+  { scope: 'sinks:admin', method: 'POST', path: '/v1/sinks/nosink/resume' },
 ];
 
 const PUBLIC_PATHS = ['/checkpoint', '/v1/log', '/access/checkpoint', '/access/v1/log', '/healthz', '/readyz'];

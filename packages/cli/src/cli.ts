@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `tlog` command: checkpoint, submit, verify, monitor, audit, event, events, keys and witness.
+ * The `tlog` command: checkpoint, submit, verify, monitor, audit, event, events, keys, sinks and witness.
  * Exit status: 0 everything verified, 1 usage, configuration, file or network error, 3 the log
  * misbehaved or a proof failed. Every failure is reported as one line on stderr.
  */
@@ -11,6 +11,7 @@ import { registerEventCommands } from './commands/event.js';
 import { registerEventsCommand } from './commands/events.js';
 import { registerKeysCommands } from './commands/keys.js';
 import { registerMonitorCommand } from './commands/monitor.js';
+import { registerSinksCommands } from './commands/sinks.js';
 import { registerSubmitCommand } from './commands/submit.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { registerWitnessCommands } from './commands/witness.js';
@@ -28,6 +29,7 @@ registerAuditCommand(program);
 registerEventCommands(program);
 registerEventsCommand(program);
 registerKeysCommands(program);
+registerSinksCommands(program);
 registerWitnessCommands(program);
 
 /**

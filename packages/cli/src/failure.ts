@@ -2,6 +2,7 @@ import {
   AccessDeniedError,
   ConfigurationError,
   EventErasedError,
+  ExportInterruptedError,
   InternalError,
   LogFetchError,
   LogMisbehaviourError,
@@ -36,6 +37,7 @@ export function describeFailure(e: unknown): { status: number; line: string } {
   }
   if (e instanceof VerificationError) return { status: EXIT_MISBEHAVIOUR, line: `verification failed: ${errorMessage(e)}` };
   if (e instanceof AccessDeniedError) return { status: EXIT_ERROR, line: `access denied: ${accessHint(e)}` };
+  if (e instanceof ExportInterruptedError) return { status: EXIT_ERROR, line: `export interrupted: ${errorMessage(e)}` };
   if (e instanceof LogFetchError && e.status === 429) return { status: EXIT_ERROR, line: `rate limited: ${errorMessage(e)}` };
   if (e instanceof LogFetchError) return { status: EXIT_ERROR, line: `network error: ${errorMessage(e)}` };
   if (e instanceof EventErasedError) return { status: EXIT_ERROR, line: `erased: ${errorMessage(e)}` };

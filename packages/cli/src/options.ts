@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { ProofSource } from '@tlog/client';
-import { LogClient, PROOF_SOURCES } from '@tlog/client';
+import { AdminClient, LogClient, PROOF_SOURCES } from '@tlog/client';
 import { createNodeHasher, readKeyArgument } from '@tlog/client/node';
 import { parseVerifierKey } from '@tlog/merkle';
 import type { Command } from 'commander';
@@ -100,6 +100,28 @@ export function clientFor(opts: LogOptions): LogClient {
     timeoutMs: Math.round(opts.timeout * 1000),
     ...apiKeyOption(opts),
   });
+}
+
+/** What every administration command (`keys`, `sinks`) takes: the log's URL, its API key, a timeout. */
+export interface AdminOptions extends ApiKeyOptions {
+  url: string;
+  vkey?: string;
+  timeout: number;
+}
+
+/** Adds --url, --timeout and the API key options (--vkey is accepted and ignored: administration verifies nothing). */
+export function withAdminOptions(cmd: Command): Command {
+  return withApiKeyOptions(
+    cmd
+      .requiredOption('--url <url>', 'base URL of the log, e.g. http://localhost:8080')
+      .option('--vkey <key>', 'ignored: administration verifies nothing')
+      .option('--timeout <seconds>', 'give up on a request after this many seconds (0: never)', secondsOption('--timeout', true), 60),
+  );
+}
+
+/** An AdminClient for the command's options. */
+export function adminFor(opts: AdminOptions): AdminClient {
+  return new AdminClient({ url: opts.url, timeoutMs: Math.round(opts.timeout * 1000), ...apiKeyOption(opts) });
 }
 
 /** `{apiKey}` for a client's options when the command was given one. */

@@ -1,7 +1,8 @@
 /**
- * Key administration of a tlog log (POST, GET and DELETE /v1/admin/keys; the API key used needs
- * the keys:admin scope). Nothing here is signed, so nothing is verified beyond the answers'
- * shapes; the log's verifier key is not needed.
+ * Administration of a tlog log: its API keys (POST, GET and DELETE /v1/admin/keys; the API key
+ * used needs the keys:admin scope) and its sinks (GET /v1/sinks, POST /v1/sinks/{name}/resume;
+ * sinks:admin). Nothing here is signed, so nothing is verified beyond the answers' shapes; the
+ * log's verifier key is not needed.
  */
 import { z } from 'zod';
 import { parseAnswer } from './api-answers.js';
@@ -10,6 +11,8 @@ import { ArgumentError, LogFetchError, NotFoundError, ProtocolError } from './er
 import { checkFilter } from './event-arguments.js';
 import type { HttpClientOptions, HttpOptions } from './http.js';
 import { checkLogUrl, fetchJson, httpOptions, joinUrl } from './http.js';
+import type { SinkStatus } from './sinks.js';
+import { checkSinkName, sinkAnswer, sinksAnswer } from './sinks.js';
 
 /** Longest API key name the log takes, in characters. */
 export const MAX_API_KEY_NAME = 100;
@@ -139,8 +142,8 @@ export function checkApiKeyId(id: unknown): string {
 }
 
 /**
- * Manages a log's API keys. Every request carries `apiKey` (it needs the keys:admin scope, or
- * admin); a 401 or 403 is an AccessDeniedError. Answers of the wrong shape are ProtocolErrors,
+ * Manages a log's API keys and sinks. Every request carries `apiKey` (it needs the keys:admin
+ * scope for keys, sinks:admin for sinks, or admin); a 401 or 403 is an AccessDeniedError. Answers of the wrong shape are ProtocolErrors,
  * whose messages never hold a key.
  */
 export class AdminClient {
@@ -199,6 +202,46 @@ export class AdminClient {
     const answer = parseAnswer(revokedAnswer, body, url);
     if (answer.id !== id) throw new ProtocolError(`${url} answered that it revoked key ${answer.id}, not ${id}`, { url });
     return { id: answer.id, revokedAt: answer.revoked_at };
+  }
+
+  /**
+   * The log's sinks (GET /v1/sinks) and where each stands: state, cursor, lag, last error. A key
+   * bound to a tenant sees only that tenant's sinks.
+   */
+  async sinks(): Promise<SinkStatus[]> {
+    const url = joinUrl(this.url, 'v1/sinks');
+    return parseAnswer(sinksAnswer, await this.request(url), url).sinks;
+  }
+
+  /** One sink (GET /v1/sinks/{name}); NotFoundError if the log has no sink of that name. */
+  async sink(name: string): Promise<SinkStatus> {
+    return this.sinkRequest(name, '');
+  }
+
+  /**
+   * Makes a dead sink deliver again from its cursor (POST /v1/sinks/{name}/resume), nothing
+   * skipped; returns its status after. NotFoundError if the log has no sink of that name.
+   */
+  async resumeSink(name: string): Promise<SinkStatus> {
+    return this.sinkRequest(name, '/resume', { method: 'POST' });
+  }
+
+  /** A request about one sink; its 404 is a NotFoundError, and the answer must be about that sink. */
+  private async sinkRequest(name: string, suffix: string, init?: RequestInit): Promise<SinkStatus> {
+    checkSinkName(name);
+    const url = joinUrl(this.url, `v1/sinks/${encodeURIComponent(name)}${suffix}`);
+    let body: unknown;
+    try {
+      body = await this.request(url, init);
+    } catch (e) {
+      if (e instanceof LogFetchError && e.status === 404)
+        throw new NotFoundError(`the log has no sink ${JSON.stringify(name)} (${errorMessage(e)})`, { cause: e });
+      throw e;
+    }
+    const answer = parseAnswer(sinkAnswer, body, url);
+    if (answer.name !== name)
+      throw new ProtocolError(`${url} answered about sink ${JSON.stringify(answer.name)}, not ${JSON.stringify(name)}`, { url });
+    return answer;
   }
 
   /** One JSON request; a 400 (the log refused the input) is the caller's ArgumentError. */

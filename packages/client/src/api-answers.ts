@@ -58,14 +58,38 @@ export const appendEventsAnswer = z.object({
 /** GET /v1/events/{id or index}: an event receipt with the checkpoint beside it. */
 export const eventAnswer = eventReceipt.extend({ checkpoint: z.string() });
 
+/**
+ * The event line: one search result, one line of an ndjson export, the data of a stream's `event`
+ * frame (`inclusion` only when proofs were asked). The record is checked by parseServedEvent.
+ */
+export const eventLine = z.object({
+  index,
+  leafHash: z.string(),
+  record: z.unknown(),
+  salt: z.string(),
+  inclusion: z.array(z.string()).optional(),
+});
+
 /** GET /v1/events (one page of a search). */
 export const eventPageAnswer = z.object({
   checkpoint: z.string(),
-  events: z.array(
-    z.object({ index, leafHash: z.string(), record: z.unknown(), salt: z.string(), inclusion: z.array(z.string()).optional() }),
-  ),
+  events: z.array(eventLine),
   next: z.string().optional(),
 });
+
+/** A position of a feed (`after`, a stream frame's id): an index, or -1 for "before the first". */
+export const feedPosition = z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER);
+
+/** The data of an `event: checkpoint` frame of GET /v1/events/stream. */
+export const checkpointFrame = z.object({
+  size: index,
+  checkpoint: z.string(),
+  consistency: z.array(z.string()).optional(),
+  from: index.optional(),
+});
+
+/** The data of an `event: lagged` or `event: closing` frame: where to resume. */
+export const resumeFrame = z.object({ after: feedPosition });
 
 /** An RFC 3339 time with a time zone, as the log writes them. */
 const time = z.iso.datetime({ offset: true });

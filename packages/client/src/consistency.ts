@@ -34,17 +34,10 @@ export async function consistencyProof(log: LogContext, chooser: ProofSourceChoo
   const a = from.checkpoint.size;
   const b = to.checkpoint.size;
   if (a > b) throw new ArgumentError(`a consistency proof needs from.size <= to.size, got ${a} > ${b}`);
-  if (a === b) {
-    if (!bytesEqual(from.checkpoint.root, to.checkpoint.root)) {
-      throw misbehaviour(log, {
-        kind: 'fork',
-        message: `two signed checkpoints of size ${a} have different roots ${toBase64(from.checkpoint.root)} and ${toBase64(to.checkpoint.root)}`,
-        evidence: { trusted: from.note, candidate: to.note, details: { [FORK_DETAILS.size]: a } },
-      });
-    }
+  if (a === b || a === 0) {
+    await verifiedConsistency(log, { from, to, proof: [] });
     return [];
   }
-  if (a === 0) return [];
   const proof = await chooser.run(request.source, {
     api: async () => {
       const url = joinUrl(log.url, `v1/proof/consistency?from=${a}&to=${b}`);
@@ -56,13 +49,37 @@ export async function consistencyProof(log: LogContext, chooser: ProofSourceChoo
     },
     tiles: () => readTiles(log, { at: to, trusted: from.note }, (reader) => proveConsistency(reader, a, b, log.hasher)),
   });
+  await verifiedConsistency(log, { from, to, proof });
+  return proof;
+}
+
+/**
+ * Verifies a consistency proof from `from` to `to` against both roots (requires from.size <=
+ * to.size, ArgumentError otherwise): equal sizes with different roots is 'fork'; a proof that
+ * does not verify is 'fork' or 'bad-proof' as {@link explainFailedProof} finds.
+ */
+export async function verifiedConsistency(
+  log: LogContext,
+  claim: { readonly from: VerifiedCheckpoint; readonly to: VerifiedCheckpoint; readonly proof: readonly Hash[] },
+): Promise<void> {
+  const { from, to, proof } = claim;
+  const a = from.checkpoint.size;
+  const b = to.checkpoint.size;
+  if (a > b) throw new ArgumentError(`a consistency proof needs from.size <= to.size, got ${a} > ${b}`);
+  if (a === b && !bytesEqual(from.checkpoint.root, to.checkpoint.root)) {
+    throw misbehaviour(log, {
+      kind: 'fork',
+      message: `two signed checkpoints of size ${a} have different roots ${toBase64(from.checkpoint.root)} and ${toBase64(to.checkpoint.root)}`,
+      evidence: { trusted: from.note, candidate: to.note, details: { [FORK_DETAILS.size]: a } },
+    });
+  }
+  if (a === b || a === 0) return;
   try {
     verifyConsistency(a, b, proof, from.checkpoint.root, to.checkpoint.root, log.hasher);
   } catch (e) {
     if (!isDataError(e)) throw notDataError(e);
     throw await explainFailedProof(log, { from, to, proof, cause: e });
   }
-  return proof;
 }
 
 /**

@@ -9,7 +9,8 @@ import type { ErasedEvent } from './erasure.js';
  * ├── ArgumentError         the caller's mistake (an index beyond the tree, a bad URL or key): fix the call
  * ├── ConfigurationError    the pinned key or origin is not the log's: fix the configuration (--vkey, --origin, --url)
  * ├── LogFetchError         no answer, or an HTTP error status: retry later (a 429 says when: retryAfter)
- * │   └── AccessDeniedError the log refused the request's API key (401: none or not valid, 403: lacks a scope or tenant): fix the key
+ * │   ├── AccessDeniedError the log refused the request's API key (401: none or not valid, 403: lacks a scope or tenant): fix the key
+ * │   └── ExportInterruptedError an export's body broke off: resume it after the last complete line (`after`)
  * ├── NotFoundError         the log does not have that leaf or index
  * ├── EventErasedError      the event asked for was erased: its tombstone, and its leaf still proven in the log
  * ├── ProtocolError         an answer that is not what the API promises (JSON of another shape): the log or a proxy is broken
@@ -80,6 +81,22 @@ export class AccessDeniedError extends LogFetchError {
   constructor(message: string, options: { url: string; status: 401 | 403; keySent: boolean; cause?: unknown }) {
     super(message, options);
     this.keySent = options.keySent;
+  }
+}
+
+/**
+ * An export (GET /v1/events/export) broke off before its end: the connection failed or closed
+ * in the middle of the body (the server was stopped or killed, a proxy timed out), or the body
+ * ended inside a line. Every line before was complete (and verified, if asked); resume with
+ * `after` set to {@link after}: no event is then missed or repeated.
+ */
+export class ExportInterruptedError extends LogFetchError {
+  override readonly name: string = 'ExportInterruptedError';
+  /** The index of the last complete line received, or the export's own `after` (-1 from the start) if none. */
+  readonly after: number;
+  constructor(message: string, options: { url: string; status: number; after: number; cause?: unknown }) {
+    super(message, options);
+    this.after = options.after;
   }
 }
 

@@ -4,10 +4,14 @@
  */
 import type { EventFilter, EventInput } from '@tlog/events';
 import { canonicalEvent, EventFormatError, parseEventFilter, parseEventInput } from '@tlog/events';
+import { checkBackoff } from './backoff.js';
 import { checkIndex } from './checks.js';
 import { ArgumentError } from './errors.js';
+import type { EventExportOptions, ExportQuery } from './event-export.js';
+import type { EventTailOptions, TailQuery } from './event-tail.js';
 import type { EventOrder, EventSearchOptions, NewEvent } from './events.js';
 import { DEFAULT_EVENT_PAGE_SIZE, MAX_EVENT_BATCH, MAX_EVENT_PAGE_SIZE } from './events.js';
+import { checkFeedFormat } from './feed-lines.js';
 
 /** When sizing an event, these stand in for what the log adds: an id as long as a UUIDv7, and a received_at (fixed length). */
 const PLACEHOLDER_ID = '00000000-0000-7000-8000-000000000000';
@@ -91,4 +95,34 @@ export function checkSearch(filter: EventFilter, options: EventSearchOptions): S
     throw new ArgumentError(`the page size is 1..${MAX_EVENT_PAGE_SIZE}, got ${String(pageSize)}`);
   }
   return { filter: checkFilter(filter), order, pageSize, proofs: options.proofs !== false };
+}
+
+/** A feed position (`after`): an integer >= -1, where -1 is before the first event. */
+function checkAfter(after: number, what: string): number {
+  if (!Number.isSafeInteger(after) || after < -1) throw new ArgumentError(`${what} must be an integer >= -1, got ${String(after)}`);
+  return after;
+}
+
+/** Validates an export's filter, after, format and limit. */
+export function checkExport(options: EventExportOptions): ExportQuery {
+  const { limit } = options;
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) {
+    throw new ArgumentError(`the limit must be an integer >= 1, got ${String(limit)}`);
+  }
+  return {
+    filter: checkFilter(options.filter ?? {}),
+    after: checkAfter(options.after ?? -1, 'after'),
+    format: checkFeedFormat(options.format),
+    limit,
+    verify: options.verify !== false,
+  };
+}
+
+/** Validates a tail's filter, after and reconnection options. */
+export function checkTail(filter: EventFilter, options: EventTailOptions): TailQuery {
+  checkBackoff(options.reconnect);
+  return {
+    filter: checkFilter(filter),
+    after: options.after === undefined ? undefined : checkAfter(options.after, 'after'),
+  };
 }

@@ -6,9 +6,9 @@
  * with the caller's trusted one, and the event is the one sent or asked for.
  */
 import type { EventInput, EventReceipt, EventRecord } from '@tlog/events';
-import { EventFormatError, eventMatches, filterParams, parseEventRecord, SALT_SIZE } from '@tlog/events';
+import { eventMatches, filterParams } from '@tlog/events';
 import type { Hash, TileHashReader } from '@tlog/merkle';
-import { bytesEqual, fromBase64, proveInclusion, toBase64 } from '@tlog/merkle';
+import { bytesEqual, proveInclusion, toBase64 } from '@tlog/merkle';
 import { appendEventAnswer, appendEventsAnswer, decodeHash, eventAnswer, eventPageAnswer, parseAnswer } from './api-answers.js';
 import type { VerifiedCheckpoint } from './checkpoint.js';
 import { verifyCheckpoint } from './checkpoint.js';
@@ -18,11 +18,16 @@ import { describeEventKey, erasedError, eventUrl, verifyErasedAnswer } from './e
 import { ArgumentError, LogFetchError, NotFoundError, ProtocolError } from './errors.js';
 import type { EventKey, SearchQuery } from './event-arguments.js';
 import { fetchJson, fetchJsonAnswer, joinUrl } from './http.js';
-import { isDataError, notDataError } from './merkle-errors.js';
 import { misbehaviour } from './misbehaviour.js';
 import type { ProofOptions, ProofSourceChooser } from './proof-source.js';
-import type { ServedEvent } from './served-events.js';
-import { ConsistentCheckpoints, checkSentEvent, eventDetails, verifyAnsweredReceipt, verifyServedEvent } from './served-events.js';
+import {
+  ConsistentCheckpoints,
+  checkSentEvent,
+  eventDetails,
+  parseServedEvent,
+  verifyAnsweredReceipt,
+  verifyServedEvent,
+} from './served-events.js';
 import { readTiles, tileReader } from './tiles.js';
 
 /** Most events in one {@link LogClient.appendEvents} call (the API's limit). */
@@ -272,43 +277,6 @@ export async function getEvent(ctx: EventContext, key: EventKey, options: EventR
   return ev;
 }
 
-/** Parses and decodes one search result (ProtocolError naming what is wrong). */
-function servedResult(
-  value: {
-    readonly index: number;
-    readonly leafHash: string;
-    readonly record: unknown;
-    readonly salt: string;
-    readonly inclusion?: readonly string[];
-  },
-  position: number,
-  url: string,
-): Omit<ServedEvent, 'proof'> & { readonly inclusion?: readonly string[] } {
-  let record: EventRecord;
-  try {
-    record = parseEventRecord(value.record, `events[${position}].record`);
-  } catch (e) {
-    if (!(e instanceof EventFormatError)) throw e;
-    throw new ProtocolError(`${url} answered a malformed event: ${errorMessage(e)}`, { url, cause: e });
-  }
-  let salt: Uint8Array | undefined;
-  try {
-    salt = fromBase64(value.salt);
-  } catch (e) {
-    if (!isDataError(e)) throw notDataError(e);
-  }
-  if (salt?.length !== SALT_SIZE) {
-    throw new ProtocolError(`${url} answered a malformed event: events[${position}].salt is not base64 of ${SALT_SIZE} bytes`, { url });
-  }
-  return {
-    record,
-    salt: value.salt,
-    index: value.index,
-    leafHash: decodeHash(value.leafHash, url),
-    ...(value.inclusion ? { inclusion: value.inclusion } : {}),
-  };
-}
-
 /** GET /v1/events page by page, every result verified (see {@link LogClient.searchEvents}). */
 export async function* searchEvents(ctx: EventContext, query: SearchQuery, options: EventReadOptions): AsyncGenerator<VerifiedEvent> {
   const { log } = ctx;
@@ -330,7 +298,7 @@ export async function* searchEvents(ctx: EventContext, query: SearchQuery, optio
     let reader: TileHashReader | undefined;
     const page: VerifiedEvent[] = [];
     for (const [i, value] of answer.events.entries()) {
-      const served = servedResult(value, i, url);
+      const served = parseServedEvent(value, `events[${i}]`, url);
       const what = `search result ${i} of ${url}`;
       if (last !== undefined && (order === 'asc' ? served.index <= last : served.index >= last)) {
         throw misbehaviour(log, {

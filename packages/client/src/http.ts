@@ -27,7 +27,8 @@ export interface HttpClientOptions {
   readonly fetch?: FetchLike;
   /**
    * How long one request (answer and body) may take, in milliseconds, before it fails with a
-   * LogFetchError; 0 for no limit. Default 60000.
+   * LogFetchError; 0 for no limit. Default 60000. For the long bodies of exportEvents and
+   * tailEvents it bounds each wait for data instead (the stream's heartbeats keep it alive).
    */
   readonly timeoutMs?: number;
   /**
@@ -265,4 +266,91 @@ export async function fetchJsonAnswer(
       url,
     });
   }
+}
+
+/** An answer whose body is read as it arrives: see {@link fetchStream}. */
+export interface StreamedAnswer {
+  /** The answer (2xx); its body is read through {@link read}. */
+  readonly response: Response;
+  /**
+   * The next chunk of the body, or undefined at its clean end. A LogFetchError (with the
+   * answer's status) when the body breaks off, when no byte came for the idle time, or when the
+   * request's signal aborted (the caller tells that case by its signal).
+   */
+  read(): Promise<Uint8Array | undefined>;
+  /** Stops reading and releases the connection; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link fetchStream}. */
+export interface StreamRequest {
+  /** Request headers besides the API key's. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Aborts the request and any read. */
+  readonly signal?: AbortSignal;
+  /**
+   * How long to wait for the answer, then for each chunk while a read waits, in milliseconds
+   * (0: no limit). Time the caller spends between reads does not count.
+   */
+  readonly idleMs: number;
+}
+
+/**
+ * GETs url for a body too long to hold (an export, an event stream), read chunk by chunk. Unlike
+ * {@link fetchOk}'s timeout, which bounds the whole request, `idleMs` bounds each wait for data,
+ * so a long body that keeps coming is never cut. Errors as fetchOk for the answer itself.
+ */
+export async function fetchStream(http: HttpOptions, url: string, request: StreamRequest): Promise<StreamedAnswer> {
+  const { signal, idleMs } = request;
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let idle = false;
+  const arm = () => {
+    if (idleMs > 0)
+      timer = setTimeout(() => {
+        idle = true;
+        controller.abort();
+      }, idleMs);
+  };
+  const disarm = () => clearTimeout(timer);
+  const onAbort = () => controller.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted === true) controller.abort();
+  const release = () => {
+    disarm();
+    signal?.removeEventListener('abort', onAbort);
+  };
+  arm();
+  let response: Response;
+  try {
+    response = await fetchOk(http, url, { headers: { ...request.headers }, signal: controller.signal });
+  } catch (e) {
+    release();
+    throw e;
+  } finally {
+    disarm();
+  }
+  const reader = response.body?.getReader();
+  return {
+    response,
+    read: async () => {
+      if (reader === undefined) return undefined;
+      arm();
+      try {
+        const r = await reader.read();
+        if (r.done) release();
+        return r.done ? undefined : r.value;
+      } catch (e) {
+        release();
+        const why = idle ? `no data came for ${idleMs / 1000} s` : redact(http, describeFetchFailure(e));
+        throw new LogFetchError(`reading the answer of ${url} failed: ${why}`, { url, status: response.status, cause: e });
+      } finally {
+        disarm();
+      }
+    },
+    close: async () => {
+      release();
+      await reader?.cancel().catch(() => undefined);
+    },
+  };
 }

@@ -23,12 +23,18 @@ describe('the browser entry point', () => {
 });
 
 describe('the package', () => {
-  it('is an SDK: no HTTP server framework, no CLI libraries (those are @tlog/witness and @tlog/cli)', () => {
+  it('is an SDK: no HTTP server framework, no CLI libraries (those are @tlog/witness and @tlog/cli); an SSE parser for the event stream', () => {
     const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../package.json'), 'utf8')) as {
       dependencies?: Record<string, string>;
       bin?: unknown;
     };
-    expect(Object.keys(pkg.dependencies ?? {}).sort()).toEqual(['@tlog/events', '@tlog/files', '@tlog/merkle', 'zod']);
+    expect(Object.keys(pkg.dependencies ?? {}).sort()).toEqual([
+      '@tlog/events',
+      '@tlog/files',
+      '@tlog/merkle',
+      'eventsource-parser',
+      'zod',
+    ]);
     expect(pkg.bin).toBeUndefined();
   });
 });
@@ -48,6 +54,7 @@ describe('errors', () => {
       'ArgumentError',
       'EventErasedError',
       'ConfigurationError',
+      'ExportInterruptedError',
       'LogFetchError',
       'NotFoundError',
       'ProtocolError',

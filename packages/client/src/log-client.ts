@@ -11,7 +11,11 @@ import { authenticatedEntries, authenticatedEntryBundle, fetchEntryBundle } from
 import type { EraseEventOptions, EventErasure } from './erasure.js';
 import { checkEraseReason, eraseEvent } from './erasure.js';
 import { ArgumentError } from './errors.js';
-import { checkEventKey, checkNewEvent, checkNewEvents, checkSearch } from './event-arguments.js';
+import { checkEventKey, checkExport, checkNewEvent, checkNewEvents, checkSearch, checkTail } from './event-arguments.js';
+import type { EventExport, EventExportOptions } from './event-export.js';
+import { EventExportReader } from './event-export.js';
+import type { EventTailOptions, TailItem } from './event-tail.js';
+import { tailEvents } from './event-tail.js';
 import type {
   AppendEventsOptions,
   AppendedEvent,
@@ -303,6 +307,48 @@ export class LogClient {
     const query = checkSearch(filter, options);
     await this.logKeyOnce();
     yield* searchEvents(this.events, query, options);
+  }
+
+  /**
+   * Exports the events matching `options.filter` with index above `options.after` (GET
+   * /v1/events/export), in index order, in `options.format`: the body is read as it arrives,
+   * a line at a time, never held whole. Each line is verified before it is yielded (unless
+   * `verify: false`): the export's checkpoint against the pinned key and consistent with
+   * `options.trusted`; the line's leaf hash against the hash tiles of that checkpoint's tree,
+   * authenticated against its root (a tile per 256 leaves, no request per event); its record and
+   * salt against that leaf; the filter; increasing indexes. Otherwise LogMisbehaviourError. A
+   * body that breaks off, or sends nothing for `timeoutMs`, is an ExportInterruptedError whose
+   * `after` resumes the export with no gap or repeat. Arguments are checked now (ArgumentError);
+   * nothing is sent until iteration.
+   */
+  exportEvents(options: EventExportOptions = {}): EventExport {
+    const query = checkExport(options);
+    return new EventExportReader(this.events, query, options, () => (query.verify ? this.logKeyOnce() : Promise.resolve()));
+  }
+
+  /**
+   * Follows the events matching `filter` as the log appends them (GET /v1/events/stream with
+   * proofs), from `options.after` (default: from now), until `options.signal` aborts. Nothing is
+   * yielded before it is verified: every checkpoint the stream announces against the pinned key,
+   * consistent with the one before it (the proof in the frame) and with `options.trusted`; every
+   * event's commitment and inclusion in the last announced checkpoint, that it matches the
+   * filter and comes after the one before. A failure is a LogMisbehaviourError (or a
+   * ProtocolError for a malformed stream) and ends the tail. A connection that fails or that the
+   * server ends (restart, `lagged`, `closing`), or that is silent for the client's `timeoutMs`
+   * (the log sends a heartbeat every 15 s), is made again after a backoff (`options.reconnect`),
+   * resuming at the last frame received (Last-Event-ID): no event is missed or repeated. A
+   * refused API key (401, 403) or query (400, an ArgumentError) is not retried. Without `after`,
+   * events appended while no connection stood before the first checkpoint came are not seen.
+   */
+  tailEvents(filter: EventFilter, options: EventTailOptions & { readonly checkpoints: true }): AsyncGenerator<TailItem>;
+  tailEvents(filter?: EventFilter, options?: EventTailOptions): AsyncGenerator<VerifiedEvent>;
+  async *tailEvents(filter: EventFilter = {}, options: EventTailOptions = {}): AsyncGenerator<TailItem | VerifiedEvent> {
+    const query = checkTail(filter, options);
+    await this.logKeyOnce();
+    for await (const item of tailEvents(this.events, query, options)) {
+      if (options.checkpoints === true) yield item;
+      else if (item.type === 'event') yield item.event;
+    }
   }
 
   /** {@link verifyLogKey} until it succeeds once; a failure (wrong key, no answer) is retried next time. */

@@ -4,14 +4,16 @@
  * of one call against each other and the caller's trusted one.
  */
 import type { EventInput, EventReceipt, EventRecord } from '@tlog/events';
-import { canonicalEvent, EventFormatError, eventLeaf, parseEventReceipt } from '@tlog/events';
+import { canonicalEvent, EventFormatError, eventLeaf, parseEventReceipt, parseEventRecord, SALT_SIZE } from '@tlog/events';
 import type { Hash, TlogProof } from '@tlog/merkle';
 import { bytesEqual, formatTlogProof, fromBase64, parseTlogProof, toBase64 } from '@tlog/merkle';
+import type { z } from 'zod';
+import type { eventLine } from './api-answers.js';
 import { decodeHash } from './api-answers.js';
 import type { VerifiedCheckpoint } from './checkpoint.js';
 import { verifyCheckpoint } from './checkpoint.js';
 import { errorMessage } from './checks.js';
-import { consistencyProof } from './consistency.js';
+import { consistencyProof, verifiedConsistency } from './consistency.js';
 import type { LogContext } from './context.js';
 import { ProtocolError } from './errors.js';
 import type { EventContext, EventReadOptions, VerifiedEvent } from './events.js';
@@ -43,6 +45,56 @@ export class ConsistentCheckpoints {
       this.largest = cp;
     } else await consistencyProof(this.ctx.log, this.ctx.chooser, { from: cp, to: largest, ...source });
   }
+
+  /**
+   * {@link add} for a checkpoint that came with a consistency proof from `from`, an earlier
+   * checkpoint of the same answer (a stream's previous one): the proof is verified ('bad-proof'
+   * or 'fork' if it does not), and when `from` is the largest seen so far nothing is fetched.
+   * Requires from's size <= cp's size.
+   */
+  async addWithProof(cp: VerifiedCheckpoint, from: VerifiedCheckpoint, proof: readonly Hash[]): Promise<void> {
+    await verifiedConsistency(this.ctx.log, { from, to: cp, proof });
+    const largest = this.largest;
+    const fromIsLargest =
+      largest === undefined ||
+      (largest.checkpoint.size === from.checkpoint.size && bytesEqual(largest.checkpoint.root, from.checkpoint.root));
+    if (fromIsLargest) this.largest = cp;
+    else await this.add(cp);
+  }
+}
+
+/** An event line as served, with its record validated and its hash and salt decoded. */
+export type ServedEventLine = Omit<ServedEvent, 'proof'> & { readonly inclusion?: readonly string[] };
+
+/**
+ * Validates and decodes one event line of an answer (a search result, an export line, a stream
+ * frame): the record against the event schema, the salt (32 bytes), the leaf hash. A
+ * ProtocolError naming `where` (e.g. `events[3]`) otherwise. Nothing is verified yet.
+ */
+export function parseServedEvent(value: z.infer<typeof eventLine>, where: string, url: string): ServedEventLine {
+  let record: EventRecord;
+  try {
+    record = parseEventRecord(value.record, `${where}.record`);
+  } catch (e) {
+    if (!(e instanceof EventFormatError)) throw e;
+    throw new ProtocolError(`${url} answered a malformed event: ${errorMessage(e)}`, { url, cause: e });
+  }
+  let salt: Uint8Array | undefined;
+  try {
+    salt = fromBase64(value.salt);
+  } catch (e) {
+    if (!isDataError(e)) throw notDataError(e);
+  }
+  if (salt?.length !== SALT_SIZE) {
+    throw new ProtocolError(`${url} answered a malformed event: ${where}.salt is not base64 of ${SALT_SIZE} bytes`, { url });
+  }
+  return {
+    record,
+    salt: value.salt,
+    index: value.index,
+    leafHash: decodeHash(value.leafHash, url),
+    ...(value.inclusion ? { inclusion: value.inclusion } : {}),
+  };
 }
 
 /** An event as an answer serves it, decoded but not yet verified. */
@@ -86,24 +138,7 @@ export function verifyServedEvent(log: LogContext, at: VerifiedCheckpoint, ev: S
     });
   }
   verifiedInclusion(log, at, { index, leafHash, proof }, { what: `of ${from.what}`, details: { url: from.url } });
-  let entry: Uint8Array;
-  try {
-    entry = eventLeaf(record, fromBase64(ev.salt)).entry;
-  } catch (e) {
-    if (!(e instanceof EventFormatError)) throw e;
-    throw new ProtocolError(`${from.url} answered ${from.what} with a record that has no commitment: ${errorMessage(e)}`, {
-      url: from.url,
-      cause: e,
-    });
-  }
-  const computed = log.hasher.hashLeaf(entry);
-  if (!bytesEqual(computed, leafHash)) {
-    throw misbehaviour(log, {
-      kind: 'bad-events',
-      message: `the record and salt of ${from.what} do not commit to the leaf at index ${index}: they give leaf hash ${toBase64(computed)}, the tree has ${toBase64(leafHash)}`,
-      evidence: evidence({ url: from.url, computedLeafHash: toBase64(computed), record: JSON.stringify(record), salt: ev.salt }),
-    });
-  }
+  checkCommitment(log, at, { ...ev, proof }, from);
   let proofText = ev.proofText;
   if (proofText === undefined) {
     try {
@@ -120,6 +155,49 @@ export function verifyServedEvent(log: LogContext, at: VerifiedCheckpoint, ev: S
     record,
     receipt: { record, salt: ev.salt, index, leafHash: toBase64(leafHash), proof: proofText },
   };
+}
+
+/**
+ * Checks that an event's record and salt commit to `leafHash`, the leaf its index has in the tree
+ * of `at` (established by the caller: an inclusion proof, an authenticated tile): 'bad-events'
+ * if they do not; a ProtocolError for a record with no canonical form.
+ */
+export function checkCommitment(
+  log: LogContext,
+  at: VerifiedCheckpoint,
+  ev: Omit<ServedEvent, 'proof' | 'proofText'> & { readonly proof?: readonly Hash[] },
+  from: ServedFrom,
+): void {
+  const { index, leafHash, record } = ev;
+  let entry: Uint8Array;
+  try {
+    entry = eventLeaf(record, fromBase64(ev.salt)).entry;
+  } catch (e) {
+    if (!(e instanceof EventFormatError)) throw e;
+    throw new ProtocolError(`${from.url} answered ${from.what} with a record that has no commitment: ${errorMessage(e)}`, {
+      url: from.url,
+      cause: e,
+    });
+  }
+  const computed = log.hasher.hashLeaf(entry);
+  if (bytesEqual(computed, leafHash)) return;
+  throw misbehaviour(log, {
+    kind: 'bad-events',
+    message: `the record and salt of ${from.what} do not commit to the leaf at index ${index}: they give leaf hash ${toBase64(computed)}, the tree has ${toBase64(leafHash)}`,
+    evidence: {
+      candidate: at.note,
+      ...(ev.proof === undefined ? {} : { proof: ev.proof.map(toBase64) }),
+      details: {
+        index,
+        treeSize: at.checkpoint.size,
+        leafHash: toBase64(leafHash),
+        url: from.url,
+        computedLeafHash: toBase64(computed),
+        record: JSON.stringify(record),
+        salt: ev.salt,
+      },
+    },
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * What the server benchmarks share (server.bench.ts, events.bench.ts, auth.bench.ts): child processes that die
+ * What the server benchmarks share (server, events, auth and feeds.bench.ts): child processes that die
  * with the bench, the log server started on a data directory, the load generator (load.mjs,
  * autocannon) in its own process, temporary directories and the printed table.
  */

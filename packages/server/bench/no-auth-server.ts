@@ -27,7 +27,7 @@ const passThrough: Guard = () => async (c, next) => {
   c.set('access', recordsNothing);
   await next();
 };
-const app = createApp([{ prefix: '', log: s.log, events: s.events, writable: true, eventReadScope: 'events:read' }], {
+const app = createApp([{ prefix: '', log: s.log, events: s.events, feed: s.feed, writable: true, eventReadScope: 'events:read' }], {
   // The limits createLogServer gives the real app.
   maxBatchBytes: s.config.maxBatchBytes,
   maxBatchEntries: Math.min(s.config.poolMaxEntries, s.config.maxBatchEntries),

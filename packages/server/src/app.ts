@@ -1,11 +1,13 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { AuthEnv, Guard, Scope } from './auth/principal.js';
 import type { EventLog } from './events/event-log.js';
+import type { EventFeed } from './feeds/event-feed.js';
 import type { Log } from './log.js';
 import { ByteBudget } from './routes/byte-budget.js';
 import { ENTRIES_PAGE_MAX, ENTRIES_PAGE_MAX_BYTES, entryRoutes } from './routes/entries.js';
 import { clip, ECHO_MAX, type ErrorReporter, echo, errorResponse, httpError } from './routes/errors.js';
 import { eventRoutes } from './routes/events.js';
+import { type FeedLimits, feedRoutes } from './routes/feeds.js';
 import { logInfoRoutes } from './routes/log-info.js';
 import { proofRoutes } from './routes/proofs.js';
 import { tileRoutes } from './routes/tiles.js';
@@ -26,6 +28,8 @@ export interface AppOptions {
   readonly extraRoutes?: readonly Hono<AuthEnv>[];
   /** Metrics middleware, mounted first so it sees every answer. */
   readonly measure?: MiddlewareHandler;
+  /** Limits and pacing of exports and live streams. */
+  readonly feeds?: FeedLimits;
 }
 
 /** Access control of the app's routes. */
@@ -44,6 +48,8 @@ export interface ServedLog {
   readonly log: Log;
   /** Its audit events (the /v1/events routes). */
   readonly events: EventLog;
+  /** Its events as exports and streams read them. */
+  readonly feed: EventFeed;
   /** Whether clients write to it (entries and events); the access log is written by the server only. */
   readonly writable: boolean;
   /** The scope reading its events needs. */
@@ -125,6 +131,8 @@ function logApp(served: ServedLog, opts: AppOptions, budgets: { reads: ByteBudge
   );
   app.route('/', proofRoutes(log));
   app.route('/', entryRoutes(log, opts, budgets));
+  // Before the event routes: /v1/events/export and /v1/events/stream are not event ids.
+  app.route('/', feedRoutes(served.feed, { guard, readScope: served.eventReadScope }, opts.feeds));
   app.route('/', eventRoutes(served.events, opts, budgets, { guard, writable: served.writable, readScope: served.eventReadScope }));
   return app;
 }

@@ -110,6 +110,11 @@ export const ConfigSchema = z
     retention: z.array(retentionSpec).default([]),
     expiryIntervalMs: int(1000, 86_400_000).default(60_000),
     expiryRate: int(1, 100_000).default(200),
+    streamHeartbeatMs: int(100, 3_600_000).default(15_000),
+    streamStallMs: int(1000, 3_600_000).default(60_000),
+    maxStreams: int(1, 100_000).default(1000),
+    maxExports: int(1, 10_000).default(16),
+    sinksFile: z.string().min(1).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.witnessQuorum !== undefined && c.witnessQuorum > c.witness.length) {
@@ -300,6 +305,36 @@ export const CONFIG_OPTIONS: readonly { key: Key; flag: string; env: string; des
     flag: '--expiry-rate <n>',
     env: 'TLOG_EXPIRY_RATE',
     description: 'most events the expiry job erases per second [200]',
+  },
+  {
+    key: 'streamHeartbeatMs',
+    flag: '--stream-heartbeat-ms <ms>',
+    env: 'TLOG_STREAM_HEARTBEAT_MS',
+    description: 'a live event stream sends a heartbeat comment after this long without frames [15000]',
+  },
+  {
+    key: 'streamStallMs',
+    flag: '--stream-stall-ms <ms>',
+    env: 'TLOG_STREAM_STALL_MS',
+    description: 'a live event stream whose client reads nothing for this long is disconnected [60000]',
+  },
+  {
+    key: 'maxStreams',
+    flag: '--max-streams <n>',
+    env: 'TLOG_MAX_STREAMS',
+    description: 'most live event streams served at once, per log [1000]',
+  },
+  {
+    key: 'maxExports',
+    flag: '--max-exports <n>',
+    env: 'TLOG_MAX_EXPORTS',
+    description: 'most event exports served at once, per log [16]',
+  },
+  {
+    key: 'sinksFile',
+    flag: '--sinks-file <file>',
+    env: 'TLOG_SINKS_FILE',
+    description: 'JSON file of the sinks that push events to webhooks, Splunk HEC or syslog, {"sinks": [...]} (see docs/sinks.md) [none]',
   },
 ];
 

@@ -21,12 +21,17 @@ import type { EventLog } from './events/event-log.js';
 import { type ExpiredEvent, ExpiryJob } from './events/expiry.js';
 import { Governance } from './events/governance.js';
 import { MASTER_KEY_FILE_NAME } from './events/master-key.js';
+import { EventFeed } from './feeds/event-feed.js';
+import { loadSinksFile } from './feeds/sinks/sink-config.js';
+import { SinkCursors } from './feeds/sinks/sink-cursors.js';
+import { Sinks } from './feeds/sinks/sinks.js';
 import { type HostedLog, openHostedLog } from './hosted-log.js';
 import type { Log } from './log.js';
 import { ServerMetrics } from './metrics.js';
 import { adminKeyRoutes } from './routes/admin-keys.js';
 import { governanceRoutes } from './routes/governance.js';
 import { operationsRoutes, storeProbe, writableProbe } from './routes/operations.js';
+import { sinkRoutes } from './routes/sinks.js';
 import { KEY_FILE_NAME, VKEY_FILE_NAME } from './signing/keys.js';
 import { ServedCertificate } from './tls.js';
 
@@ -61,6 +66,9 @@ export {
   type RetentionRuleInput,
 } from './events/governance.js';
 export { type EventKeys, MASTER_KEY_FILE_NAME, openEventKeys } from './events/master-key.js';
+export { loadSinksFile, parseSinksConfig, type SinkConfig, type SinkType } from './feeds/sinks/sink-config.js';
+export type { SinkState, SinkStatus } from './feeds/sinks/sink-worker.js';
+export { Sinks, type SinksOptions } from './feeds/sinks/sinks.js';
 export { CHECKPOINT_FILE_NAME, DB_DIR_NAME, type HostedLog, nodeHasher } from './hosted-log.js';
 export { type Appended, Log, type LogOptions, LogStateError, NotFoundError } from './log.js';
 export { type AuthFailureReason, type ErasureKind, type LogGauges, ServerMetrics } from './metrics.js';
@@ -101,6 +109,8 @@ export interface LogServer {
   readonly log: Log;
   /** The main log's audit events. */
   readonly events: EventLog;
+  /** The main log's events as exports, streams and sinks read them. */
+  readonly feed: EventFeed;
   readonly origin: string;
   readonly verifierKey: string;
   /** The access log (served under /access): every read of event content and every admin action. */
@@ -121,6 +131,8 @@ export interface LogServer {
   readonly warnings: readonly string[];
   /** Things the operator should know (the admin key was made), one line each. */
   readonly notices: readonly string[];
+  /** The sinks of --sinks-file (started; stopped by close before the logs close). */
+  readonly sinks: Sinks;
   /** Drains the pools (everything admitted gets committed and answered) and closes the stores. */
   close(): Promise<void>;
 }
@@ -159,6 +171,8 @@ function socketAddress(c: Context): string | undefined {
  */
 export async function createLogServer(input: ConfigInput, logger?: Logger, hooks: ServerHooks = {}): Promise<LogServer> {
   const config = ConfigSchema.parse(input);
+  // Sinks: the file is read before any store is opened, so a bad one stops the start at once.
+  const sinkConfigs = config.sinksFile === undefined ? [] : await loadSinksFile(config.sinksFile);
   const log0 = logger ?? pino({ level: config.logLevel }, pino.destination(2));
   const dataDir = resolve(config.dataDir);
   const metrics = new ServerMetrics();
@@ -225,9 +239,30 @@ export async function createLogServer(input: ConfigInput, logger?: Logger, hooks
     await access.close().catch(() => {});
     throw err;
   }
+  const mainFeed = new EventFeed(main.log, main.events);
+  const accessFeed = new EventFeed(access.log, access.events);
   const warnings = [...new Set([...main.warnings, ...access.warnings])];
   for (const w of warnings) log0.warn(w);
   const trail = new AccessTrail(access.events);
+  // ---- sinks: cursors in the access log's store (like governance); each batch's access event through the trail.
+  let sinks: Sinks;
+  try {
+    sinks = await Sinks.open({
+      configs: sinkConfigs,
+      source: mainFeed,
+      cursors: new SinkCursors(() => access.log.currentStore),
+      announce: (entry, actor) => trail.appendSystem(entry, actor),
+      origin: main.origin,
+      logger: log0,
+      onDelivered: (sink, n) => metrics.sinkDelivered(sink, n),
+    });
+  } catch (err) {
+    await main.close().catch(() => {});
+    await access.close().catch(() => {});
+    throw err;
+  }
+  metrics.addSinks(() => sinks.list());
+  // ---- end sinks
   const auth = new Authenticator({
     keys,
     limiter: new RateLimiter(new Map(config.rateLimit.map((r) => [r.scope, r.limit]))),
@@ -246,12 +281,13 @@ export async function createLogServer(input: ConfigInput, logger?: Logger, hooks
         prefix: '',
         log: main.log,
         events: main.events,
+        feed: mainFeed,
         writable: true,
         eventReadScope: 'events:read',
         witnesses: config.witness.map((w) => w.url),
         witnessQuorum: config.witnessQuorum ?? config.witness.length,
       },
-      { prefix: '/access', log: access.log, events: access.events, writable: false, eventReadScope: 'admin' },
+      { prefix: '/access', log: access.log, events: access.events, feed: accessFeed, writable: false, eventReadScope: 'admin' },
     ],
     {
       maxBatchBytes: config.maxBatchBytes,
@@ -259,6 +295,12 @@ export async function createLogServer(input: ConfigInput, logger?: Logger, hooks
       maxReceiptEntries: config.maxReceiptEntries,
       auth: { guard: auth.guard, privateTree: config.privateTree, openEntries: config.openEntries },
       measure: metrics.measure,
+      feeds: {
+        heartbeatMs: config.streamHeartbeatMs,
+        stallMs: config.streamStallMs,
+        maxStreams: config.maxStreams,
+        maxExports: config.maxExports,
+      },
       extraRoutes: [
         operationsRoutes({
           registry: metrics.registry,
@@ -268,6 +310,7 @@ export async function createLogServer(input: ConfigInput, logger?: Logger, hooks
         }),
         adminKeyRoutes(keys, auth.guard),
         governanceRoutes({ governance, guard: auth.guard, onErased: () => metrics.erased('request') }),
+        sinkRoutes({ sinks, guard: auth.guard }),
       ],
       report: (err, c) => log0.error({ err, method: c.req.method, path: c.req.path }, 'request failed'),
     },
@@ -296,6 +339,7 @@ export async function createLogServer(input: ConfigInput, logger?: Logger, hooks
     onError: (err) => log0.error({ err }, 'the expiry job failed; it retries at its next round'),
   });
   expiry.start();
+  sinks.start();
   const flushLastUsed = () => keys.flushLastUsed().catch((err: unknown) => log0.warn({ err }, "writing the keys' last use failed"));
   const flusher = setInterval(flushLastUsed, LAST_USED_FLUSH_MS);
   flusher.unref();
@@ -304,6 +348,7 @@ export async function createLogServer(input: ConfigInput, logger?: Logger, hooks
     app,
     log: main.log,
     events: main.events,
+    feed: mainFeed,
     origin: main.origin,
     verifierKey: main.verifierKey,
     access,
@@ -316,8 +361,14 @@ export async function createLogServer(input: ConfigInput, logger?: Logger, hooks
     metrics,
     warnings,
     notices,
+    sinks,
     close: () =>
       (closing ??= (async () => {
+        // Sinks first: their requests in flight are aborted and their cursors settle while the stores are open.
+        await sinks.close();
+        // Live streams end first (each tells its client where to resume), then the logs.
+        mainFeed.close();
+        accessFeed.close();
         clearInterval(flusher);
         await expiry.stop();
         await keys.flushLastUsed(true).catch((err: unknown) => log0.warn({ err }, "writing the keys' last use failed"));

@@ -155,6 +155,10 @@ export class Log {
   private stopped: Error | undefined;
   private closing = false;
   private receipts: { readonly checkpoint: string; readonly format: ReturnType<typeof tlogProofFormatter> } | undefined;
+  /** Settles at the next commit (then replaced): what {@link Log.waitBeyond} waits on. */
+  private nextCommit = commitSignal();
+  /** The size of the last commit told to the publisher (it may publish it later, never refuse to wait for it). */
+  private toldSize: number;
 
   private constructor(
     private readonly opts: LogOptions,
@@ -162,6 +166,7 @@ export class Log {
     core: Core,
   ) {
     this.core = core;
+    this.toldSize = core.loaded.size;
     this.publisher = new ImmediatePublisher({ size: core.loaded.size, root: core.loaded.root, checkpoint: core.loaded.checkpoint });
   }
 
@@ -266,6 +271,26 @@ export class Log {
   /** The first published checkpoint of a tree of at least `size` leaves (size <= committed size). */
   waitPublished(size: number): Promise<Published> {
     return this.publisher.waitFor(size);
+  }
+
+  /**
+   * Resolves with the published checkpoint once its size is beyond `size` (waiting for commits
+   * and for their publication). Rejects with the signal's reason when `signal` aborts.
+   */
+  async waitBeyond(size: number, signal: AbortSignal): Promise<Published> {
+    for (;;) {
+      signal.throwIfAborted();
+      if (this.published.size > size) return this.published;
+      const aborted = new Promise<never>((_, reject) => {
+        const onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.nextCommit.promise.then(() => signal.removeEventListener('abort', onAbort));
+      });
+      aborted.catch(() => {});
+      // The sequencer's size grows before its commit reaches the publisher: wait for what the publisher was told.
+      if (this.toldSize > size) await Promise.race([this.publisher.waitFor(size + 1), aborted]);
+      else await Promise.race([this.nextCommit.promise, aborted]);
+    }
   }
 
   /** A c2sp.org/tlog-proof@v1 receipt of the entry at `index` in `published` (which must hold it). */
@@ -417,7 +442,10 @@ export class Log {
           onFailure: (e) => this.commitFailed(e),
         });
         const { loaded } = this.core;
-        if (loaded.size > this.publisher.current.size) this.publisher.committed(loaded);
+        if (loaded.size > this.publisher.current.size) {
+          this.publisher.committed(loaded);
+          this.told(loaded.size);
+        }
         logger?.info({ size: loaded.size }, 'the store was reopened; accepting entries again');
         return;
       } catch (err) {
@@ -468,7 +496,25 @@ export class Log {
   private committed(c: Commit, stats: CommitStats): void {
     this.opts.onCommitted?.(stats);
     this.publisher.committed(c);
+    this.told(c.size);
   }
+
+  /** Notes that the publisher was told of a tree of `size`, and wakes {@link Log.waitBeyond}. */
+  private told(size: number): void {
+    this.toldSize = Math.max(this.toldSize, size);
+    const reached = this.nextCommit;
+    this.nextCommit = commitSignal();
+    reached.resolve();
+  }
+}
+
+/** A promise and what settles it. */
+function commitSignal(): { readonly promise: Promise<void>; readonly resolve: () => void } {
+  let resolve = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
 }
 
 /** How {@link loadCore} is to load a core. */

@@ -18,6 +18,28 @@ describe('ServerMetrics', () => {
     expect(text).toContain('tlog_tree_size{log="main"} 10');
   });
 
+  it("exposes each sink's delivered events, lag and deadness", async () => {
+    const m = new ServerMetrics();
+    let sinks = [
+      { name: 'siem', lag: 4, state: 'active' },
+      { name: 'hec', lag: 9, state: 'dead' },
+    ];
+    m.addSinks(() => sinks);
+    m.sinkDelivered('siem', 5);
+    m.sinkDelivered('siem', 2);
+    m.sinkDelivered('hec', 0);
+    let text = await m.exposition();
+    expect(text).toContain('tlog_sink_delivered_events_total{sink="siem"} 7');
+    expect(text).not.toContain('tlog_sink_delivered_events_total{sink="hec"}');
+    expect(text).toContain('tlog_sink_lag{sink="siem"} 4');
+    expect(text).toContain('tlog_sink_lag{sink="hec"} 9');
+    expect(text).toContain('tlog_sink_dead{sink="hec"} 1');
+    expect(text).toContain('tlog_sink_dead{sink="siem"} 0');
+    sinks = [{ name: 'siem', lag: 0, state: 'active' }];
+    text = await m.exposition();
+    expect(text).toContain('tlog_sink_lag{sink="siem"} 0');
+  });
+
   it('counts commits, events, auth failures, rate limits and erasures', async () => {
     const m = new ServerMetrics();
     const observe = m.commitObserver('main');

@@ -14,6 +14,14 @@ export interface LogGauges {
 /** Why a request was refused by authentication or authorization. */
 export type AuthFailureReason = 'missing' | 'invalid' | 'expired' | 'revoked' | 'forbidden';
 
+/** What a sink reports at scrape time (a SinkStatus fits). */
+export interface SinkGauges {
+  readonly name: string;
+  /** Indexes it has yet to look at. */
+  readonly lag: number;
+  readonly state: string;
+}
+
 /** How an event came to be erased. */
 export type ErasureKind = 'request' | 'retention';
 
@@ -40,11 +48,13 @@ export class ServerMetrics {
   /** The registry to expose (GET /metrics); `registry.contentType` is the exposition's media type. */
   readonly registry = new Registry();
   private readonly logs = new Map<string, () => LogGauges>();
+  private sinks: () => readonly SinkGauges[] = () => [];
   private readonly entriesAppended: Counter<'log'>;
   private readonly eventsAppended: Counter<'log'>;
   private readonly authFailures: Counter<'reason'>;
   private readonly rateLimited: Counter<'scope'>;
   private readonly erasures: Counter<'how'>;
+  private readonly sinkEvents: Counter<'sink'>;
   private readonly commitSeconds: Histogram<'log'>;
   private readonly commitEntries: Histogram<'log'>;
   private readonly httpRequests: Counter<'method' | 'route' | 'status'>;
@@ -102,6 +112,31 @@ export class ServerMetrics {
       labelNames: ['how'],
       registers,
     });
+    this.sinkEvents = new Counter({
+      name: 'tlog_sink_delivered_events_total',
+      help: 'Events a sink delivered and its receiver acknowledged',
+      labelNames: ['sink'],
+      registers,
+    });
+    const sinks = () => this.sinks();
+    new Gauge({
+      name: 'tlog_sink_lag',
+      help: 'Indexes of the published tree a sink has yet to look at (tree size - 1 - its cursor)',
+      labelNames: ['sink'],
+      registers,
+      collect() {
+        for (const s of sinks()) this.set({ sink: s.name }, s.lag);
+      },
+    });
+    new Gauge({
+      name: 'tlog_sink_dead',
+      help: 'Whether a sink is dead (stopped at its cursor until resumed): 1 or 0',
+      labelNames: ['sink'],
+      registers,
+      collect() {
+        for (const s of sinks()) this.set({ sink: s.name }, s.state === 'dead' ? 1 : 0);
+      },
+    });
     this.commitSeconds = new Histogram({
       name: 'tlog_commit_duration_seconds',
       help: 'Time from taking a batch off the pool to its commit being durable and sealed',
@@ -158,6 +193,16 @@ export class ServerMetrics {
   /** Counts `n` audit events durably appended to the log named `log`. */
   eventsAppendedTo(log: string, n: number): void {
     if (n > 0) this.eventsAppended.inc({ log }, n);
+  }
+
+  /** Reports the sinks: `read` is called at every scrape for their lag and state. */
+  addSinks(read: () => readonly SinkGauges[]): void {
+    this.sinks = read;
+  }
+
+  /** Counts `n` events delivered (and acknowledged) by the sink `sink`. */
+  sinkDelivered(sink: string, n: number): void {
+    if (n > 0) this.sinkEvents.inc({ sink }, n);
   }
 
   /** Counts a request refused for `reason` (401 missing/invalid/expired/revoked key, 403 forbidden). */

@@ -1,32 +1,9 @@
 import type { ApiKeyInfo } from '@tlog/client';
-import { AdminClient } from '@tlog/client';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { UsageError } from '../failure.js';
-import type { ApiKeyOptions } from '../options.js';
-import { apiKeyOption, collect, secondsOption, withApiKeyOptions } from '../options.js';
-
-/** What every `keys` command takes: the log's URL, its API key (with keys:admin), a timeout. */
-interface AdminOptions extends ApiKeyOptions {
-  url: string;
-  vkey?: string;
-  timeout: number;
-}
-
-/** Adds --url, --timeout and the API key options (--vkey is accepted and ignored: key admin verifies nothing). */
-function withAdminOptions(cmd: Command): Command {
-  return withApiKeyOptions(
-    cmd
-      .requiredOption('--url <url>', 'base URL of the log, e.g. http://localhost:8080')
-      .option('--vkey <key>', 'ignored: key administration verifies nothing')
-      .option('--timeout <seconds>', 'give up on a request after this many seconds (0: never)', secondsOption('--timeout', true), 60),
-  );
-}
-
-/** An AdminClient for the command's options. */
-function adminFor(opts: AdminOptions): AdminClient {
-  return new AdminClient({ url: opts.url, timeoutMs: Math.round(opts.timeout * 1000), ...apiKeyOption(opts) });
-}
+import type { AdminOptions } from '../options.js';
+import { adminFor, collect, withAdminOptions } from '../options.js';
 
 /** Parses --expires: an RFC 3339 time, or `<N>d` for N days from now (N >= 1). */
 export function expiresOption(value: string, now = Date.now()): string {

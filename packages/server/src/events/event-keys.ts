@@ -20,6 +20,7 @@ import { readU64, writeU64 } from '../storage/keys.js';
  *   'g' 'r'                              governance: the retention rules (JSON)
  *   'g' 'h' hold id                      governance: a legal hold, AES-256-GCM-sealed like a record
  *   'g' 'x'                              governance: the expiry job's cursors (JSON)
+ *   'g' 's' sink name                    a sink's delivery cursor (JSON, see feeds/sinks/sink-cursors.ts)
  *
  * Postings and time keys have empty values. Everything of an event is written in the commit
  * that adds its leaf; erasing it deletes its 'E' record, postings and time keys and writes its
@@ -161,4 +162,11 @@ export const HOLD_RANGE = { gte: Uint8Array.of(...HOLD), lt: Uint8Array.of(GOVER
 /** The hold id a hold key names. */
 export function holdIdOfKey(key: Uint8Array): string {
   return new TextDecoder().decode(key.subarray(HOLD.length));
+}
+
+const SINK = [GOVERNANCE, 0x73] as const; // 'g' 's'
+
+/** Key of the delivery cursor of the sink `name` (kept in the access log's store, beside the governance records). */
+export function sinkCursorKey(name: string): Uint8Array {
+  return concat(SINK, utf8.encode(name));
 }

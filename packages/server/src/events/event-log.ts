@@ -38,7 +38,16 @@ import {
   timeOfKey,
   tombstoneKey,
 } from './event-keys.js';
-import { type EventPage, firstKey, type SearchRequest, searchEvents } from './event-search.js';
+import {
+  type EventPage,
+  firstKey,
+  type ScanRequest,
+  type ScanResult,
+  type SearchContext,
+  type SearchRequest,
+  scanEvents,
+  searchEvents,
+} from './event-search.js';
 import { RandomPool } from './random-pool.js';
 
 /**
@@ -47,6 +56,32 @@ import { RandomPool } from './random-pool.js';
  */
 export function noEventAt(index: number): NotFoundError {
   return new NotFoundError(`there is no event at index ${index}: the entry there is not an event`);
+}
+
+/**
+ * A stored event as decrypted: its record is parsed from the canonical bytes when first read (an
+ * export of every event copies the bytes and never needs it). A record that is not JSON throws
+ * StorageCorruptError then.
+ */
+class OpenedEvent implements StoredEvent {
+  #record: EventRecord | undefined;
+
+  constructor(
+    readonly index: number,
+    readonly salt: Uint8Array,
+    readonly canonical: Uint8Array,
+  ) {}
+
+  get record(): EventRecord {
+    if (this.#record === undefined) {
+      try {
+        this.#record = JSON.parse(UTF8.decode(this.canonical)) as EventRecord;
+      } catch (err) {
+        throw new StorageCorruptError(`storage is corrupt at event ${this.index}: its record is not JSON (${(err as Error).message})`);
+      }
+    }
+    return this.#record;
+  }
 }
 
 /** An event with the same id (in the same tenant) was logged with other content; nothing was written. Maps to 409. */
@@ -164,6 +199,8 @@ export class EventLog {
   private readonly eraseLock = new Mutex();
   /** What erasures deleted and no compaction has yet removed from the files. */
   private readonly erased = new ErasedRanges();
+  /** Told of each erasure once it is durable (caches of records drop the event). */
+  private readonly erasedListeners: ((index: number) => void)[] = [];
 
   private constructor(
     private readonly log: Log,
@@ -383,20 +420,14 @@ export class EventLog {
   async readEvents(indexes: readonly number[]): Promise<(StoredEvent | undefined)[]> {
     const keys = indexes.map(eventKey);
     const values = await this.store.readExtensions(keys);
-    return values.map((v, k) => {
-      if (v === undefined) return undefined;
-      const index = indexes[k]!;
-      const what = () => `event ${index}`;
-      const plain = this.cipher.open(v, keys[k]!, what);
-      if (plain.length <= SALT_SIZE) throw new StorageCorruptError(`storage is corrupt at event ${index}: its record is empty`);
-      let record: EventRecord;
-      try {
-        record = JSON.parse(UTF8.decode(plain.subarray(SALT_SIZE))) as EventRecord;
-      } catch (err) {
-        throw new StorageCorruptError(`storage is corrupt at event ${index}: its record is not JSON (${(err as Error).message})`);
-      }
-      return { index, record, salt: plain.slice(0, SALT_SIZE), canonical: plain.subarray(SALT_SIZE) };
-    });
+    return values.map((v, k) => (v === undefined ? undefined : this.openEvent(indexes[k]!, keys[k]!, v)));
+  }
+
+  /** Decrypts the stored event record `value` under `key` (the event at `index`); its record is parsed when first read. */
+  private openEvent(index: number, key: Uint8Array, value: Uint8Array): StoredEvent {
+    const plain = this.cipher.open(value, key, () => `event ${index}`);
+    if (plain.length <= SALT_SIZE) throw new StorageCorruptError(`storage is corrupt at event ${index}: its record is empty`);
+    return new OpenedEvent(index, plain.subarray(0, SALT_SIZE), plain.subarray(SALT_SIZE));
   }
 
   /** The index of the event with this id in `tenant` (none: undefined), or undefined. */
@@ -486,10 +517,16 @@ export class EventLog {
       const tenantTerm = record.tenant === undefined ? undefined : this.cipher.term('tenant', record.tenant);
       await this.store.updateExtensions([{ key: tombstoneKey(index), value: encodeTombstone(tombstone, tenantTerm) }], deletes);
       this.erased.add(deletes);
+      for (const listener of this.erasedListeners) listener(index);
     });
     if (opts.compact !== false) await this.compactErased();
     const [leafHash] = await this.log.leafHashes([index]);
     return { index, leafHash: toBase64(leafHash!), tombstone };
+  }
+
+  /** Calls `listener` with the index of each event erased from now on, once its erasure is durable. Must not throw. */
+  onErased(listener: (index: number) => void): void {
+    this.erasedListeners.push(listener);
   }
 
   /** Compacts the store over what erasures deleted since the last compaction, so none of it is left in its files. */
@@ -519,16 +556,25 @@ export class EventLog {
 
   /** One page of a search (see event-search.ts), over the published tree. */
   search(request: SearchRequest): Promise<EventPage> {
-    return searchEvents(
-      {
-        store: this.store,
-        cipher: this.cipher,
-        published: this.log.published,
-        readEvents: (ix) => this.readEvents(ix),
-        leafHashes: (ix) => this.log.leafHashes(ix),
-        inclusionProof: (index, size) => this.log.inclusionProof(index, size),
-      },
-      request,
-    );
+    return searchEvents(this.searchContext(), request);
+  }
+
+  /** One step of a walk through matching events, oldest first (see scanEvents); `upTo` is at most the published size. */
+  scan(request: ScanRequest): Promise<ScanResult> {
+    const size = this.log.published.size;
+    if (request.upTo > size) throw new RangeError(`a scan reads up to the published size ${size}, not ${request.upTo}`);
+    return scanEvents(this.searchContext(), request);
+  }
+
+  private searchContext(): SearchContext {
+    return {
+      store: this.store,
+      cipher: this.cipher,
+      published: this.log.published,
+      readEvents: (ix) => this.readEvents(ix),
+      openEvent: (key, value) => this.openEvent(indexOfKey(key), key, value),
+      leafHashes: (ix) => this.log.leafHashes(ix),
+      inclusionProof: (index, size) => this.log.inclusionProof(index, size),
+    };
   }
 }

@@ -9,6 +9,7 @@ import {
   actionTerm,
   catalogRange,
   EVENT_RANGE,
+  eventKey,
   FIELD,
   indexOfKey,
   MAX_MS,
@@ -78,6 +79,8 @@ export interface SearchContext {
   readonly cipher: EventCipher;
   readonly published: Published;
   readonly readEvents: (indexes: readonly number[]) => Promise<(StoredEvent | undefined)[]>;
+  /** Decrypts a stored event record read through a cursor (its key and value). */
+  readonly openEvent: (key: Uint8Array, value: Uint8Array) => StoredEvent;
   readonly leafHashes: (indexes: readonly number[]) => Promise<Hash[]>;
   readonly inclusionProof: (index: number, size: number) => Promise<Hash[]>;
 }
@@ -236,21 +239,7 @@ export async function searchEvents(ctx: SearchContext, request: SearchRequest): 
   const fp = fingerprint(filter, order);
   const published = ctx.published;
   const budget: Budget = { steps: 0 };
-  // Index bounds [lo, hi]: the published tree, narrowed by the received_at range.
-  let lo = 0;
-  let hi = published.size - 1;
-  if (filter.since !== undefined || filter.until !== undefined) {
-    const from = filter.since === undefined ? 0 : Math.max(0, timestampMs(filter.since));
-    const to = filter.until === undefined ? MAX_MS : Math.max(0, timestampMs(filter.until));
-    const range = receivedRange(from, to);
-    const first = to <= from ? undefined : await firstKey(ctx.store, range, false);
-    const last = first === undefined ? undefined : await firstKey(ctx.store, range, true);
-    if (first === undefined || last === undefined) hi = -1;
-    else {
-      lo = Math.max(lo, indexOfKey(first));
-      hi = Math.min(hi, indexOfKey(last));
-    }
-  }
+  const [lo, hi] = await receivedBounds(ctx.store, filter, 0, published.size - 1);
   let position = request.cursor === undefined ? (asc ? lo : hi) : decodeCursor(request.cursor, fp);
   if (asc) position = Math.max(position, lo);
   else position = Math.min(position, hi);
@@ -316,8 +305,180 @@ export async function searchEvents(ctx: SearchContext, request: SearchRequest): 
   return { checkpoint: published.checkpoint, events, ...(exhausted ? {} : { next: encodeCursor(position, fp) }) };
 }
 
+/**
+ * The index bounds [lo, hi] within [lo0, hi0] that a filter's received_at range maps to
+ * (received_at never decreases along the log); lo > hi when no event can match.
+ */
+async function receivedBounds(store: LogStore, filter: EventFilter, lo0: number, hi0: number): Promise<[number, number]> {
+  if (filter.since === undefined && filter.until === undefined) return [lo0, hi0];
+  const from = filter.since === undefined ? 0 : Math.max(0, timestampMs(filter.since));
+  const to = filter.until === undefined ? MAX_MS : Math.max(0, timestampMs(filter.until));
+  const range = receivedRange(from, to);
+  const first = to <= from ? undefined : await firstKey(store, range, false);
+  const last = first === undefined ? undefined : await firstKey(store, range, true);
+  if (first === undefined || last === undefined) return [lo0, -1];
+  return [Math.max(lo0, indexOfKey(first)), Math.min(hi0, indexOfKey(last))];
+}
+
+/** One step of a feed's walk through the log, oldest first. */
+export interface ScanRequest {
+  readonly filter: EventFilter;
+  /** Events with an index above this one... */
+  readonly after: number;
+  /** ...and below this one (at most the published size). */
+  readonly upTo: number;
+  /** Most events in the answer (at least one is always allowed). */
+  readonly maxEvents: number;
+  /** About the most record bytes in the answer (one larger record is always allowed). */
+  readonly maxBytes: number;
+}
+
+/** What a scan step found: matching events, oldest first, and how far it looked. */
+export interface ScanResult {
+  readonly events: readonly FoundEvent[];
+  /** Every matching event with an index in (after, through] is in `events` (or was erased); through >= after. */
+  readonly through: number;
+}
+
+/** Records a scan reads from a cursor at once, and the bytes it lets the store read ahead. */
+const CURSOR_BATCH = 256;
+const READ_AHEAD_BYTES = 512 * 1024;
+
+/** Standard base64 (Node's, native). */
+function base64(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64');
+}
+
+/** A scanned event: its record is the stored event's, parsed only when read. */
+class ScannedEvent implements FoundEvent {
+  readonly index: number;
+  readonly canonical: Uint8Array;
+  readonly salt: string;
+
+  constructor(
+    private readonly stored: StoredEvent,
+    readonly leafHash: string,
+  ) {
+    this.index = stored.index;
+    this.canonical = stored.canonical;
+    this.salt = base64(stored.salt);
+  }
+
+  get record(): EventRecord {
+    return this.stored.record;
+  }
+}
+
+/** Whether a filter leaves nothing to an index: every event is a candidate (within received_at bounds). */
+function scansEverything(filter: EventFilter): boolean {
+  return (
+    filter.actor === undefined &&
+    filter.target === undefined &&
+    filter.tenant === undefined &&
+    filter.outcome === undefined &&
+    filter.occurred_since === undefined &&
+    filter.occurred_until === undefined &&
+    (filter.action === undefined || actionPrefix(filter.action) === '')
+  );
+}
+
+/**
+ * One step of a walk through the events with `after < index < upTo` that match the filter, in
+ * log order: what exports, streams and sinks read. Like a search it examines a bounded number of
+ * candidates; `through` says where the next step starts. A filter that names nothing indexed
+ * reads the event records in one pass of a store cursor (the export's hot path).
+ */
+export async function scanEvents(ctx: SearchContext, request: ScanRequest): Promise<ScanResult> {
+  const { filter, maxEvents, maxBytes } = request;
+  const [lo, hi] = await receivedBounds(ctx.store, filter, request.after + 1, request.upTo - 1);
+  const end = Math.max(request.after, request.upTo - 1);
+  if (lo > hi) return { events: [], through: end };
+  const found: StoredEvent[] = [];
+  let bytes = 0;
+  let through = hi;
+  const take = (ev: StoredEvent): boolean => {
+    if (found.length > 0 && (found.length >= maxEvents || bytes + ev.canonical.length > maxBytes)) return false;
+    bytes += ev.canonical.length;
+    found.push(ev);
+    return true;
+  };
+  if (scansEverything(filter)) {
+    // Every event in [lo, hi] matches, but for received_at bounds (exact too: received_at never
+    // decreases along the log) and a `*` action; the records are checked all the same when a
+    // bound is given, and not even parsed otherwise.
+    const check = filter.since !== undefined || filter.until !== undefined || filter.action !== undefined;
+    const cursor = ctx.store.extensionCursor({ gte: eventKey(lo), lt: eventKey(hi + 1), readAheadBytes: READ_AHEAD_BYTES });
+    // The store reads the next records (on its own thread) while these are decrypted.
+    let ahead = cursor.nextMany(CURSOR_BATCH);
+    try {
+      read: for (;;) {
+        const rs = await ahead;
+        if (rs.length === 0) break;
+        ahead = cursor.nextMany(CURSOR_BATCH);
+        for (const r of rs) {
+          const ev = ctx.openEvent(r.key, r.value);
+          if (check && !eventMatches(ev.record, filter)) continue;
+          if (!take(ev)) {
+            through = ev.index - 1;
+            break read;
+          }
+        }
+      }
+    } finally {
+      await ahead.catch(() => {});
+      await cursor.close();
+    }
+  } else {
+    const budget: Budget = { steps: 0 };
+    const streams = await planStreams(ctx, filter, true, budget);
+    if (streams === undefined) return { events: [], through: end };
+    let position = lo;
+    let examined = 0;
+    try {
+      scan: while (examined < MAX_EXAMINED && budget.steps < MAX_STEPS) {
+        const candidates: number[] = [];
+        while (candidates.length < READ_CHUNK && budget.steps < MAX_STEPS) {
+          const stop = { budget, reached: position };
+          const x = await leapfrog(streams, position, stop);
+          if (x === undefined && budget.steps >= MAX_STEPS) {
+            position = Math.max(position, stop.reached);
+            break;
+          }
+          if (x === undefined || x > hi) {
+            position = hi + 1;
+            break;
+          }
+          candidates.push(x);
+          position = x + 1;
+        }
+        examined += candidates.length;
+        const events = await ctx.readEvents(candidates);
+        for (let k = 0; k < candidates.length; k++) {
+          const ev = events[k];
+          if (ev === undefined || !eventMatches(ev.record, filter)) continue;
+          if (!take(ev)) {
+            position = candidates[k]!;
+            break scan;
+          }
+        }
+        if (position > hi) break;
+      }
+    } finally {
+      await Promise.all(streams.map((s) => s.close()));
+    }
+    through = Math.min(hi, position - 1);
+  }
+  const hashes = await ctx.leafHashes(found.map((e) => e.index));
+  const events = found.map((ev, k) => new ScannedEvent(ev, base64(hashes[k]!)));
+  return { events, through: Math.max(request.after, through) };
+}
+
 /** The first index at or after `from` (in the walk's direction) that every stream holds. */
-async function leapfrog(streams: readonly IndexStream[], from: number): Promise<number | undefined> {
+async function leapfrog(
+  streams: readonly IndexStream[],
+  from: number,
+  stop?: { readonly budget: Budget; reached: number },
+): Promise<number | undefined> {
   let t = from;
   for (;;) {
     let agreed = true;
@@ -331,6 +492,11 @@ async function leapfrog(streams: readonly IndexStream[], from: number): Promise<
       }
     }
     if (agreed) return t;
+    // No stream holds anything in [from, t) they all share: a walk out of steps may go on from t.
+    if (stop !== undefined) {
+      stop.reached = t;
+      if (stop.budget.steps >= MAX_STEPS) return undefined;
+    }
   }
 }
 
@@ -417,13 +583,5 @@ export function encodePage(page: EventPage): Uint8Array {
     parts.push(UTF8.encode(`,"salt":"${e.salt}"${e.inclusion === undefined ? '' : `,"inclusion":${JSON.stringify(e.inclusion)}`}}`));
   });
   parts.push(UTF8.encode(`]${page.next === undefined ? '' : `,"next":${JSON.stringify(page.next)}`}}`));
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return Buffer.concat(parts);
 }

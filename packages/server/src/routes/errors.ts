@@ -7,6 +7,7 @@ import { ErasureRefusedError, EventErasedError } from '../events/erasure.js';
 import { EventConflictError } from '../events/event-log.js';
 import { CursorError } from '../events/event-search.js';
 import { GovernanceInputError } from '../events/governance.js';
+import { FeedClosedError } from '../feeds/event-feed.js';
 import { NotFoundError } from '../log.js';
 import { PoolFullError, SequencerClosedError } from '../sequencer.js';
 import { StorageError } from '../storage/store.js';
@@ -101,7 +102,7 @@ export function errorResponse(err: unknown, c: Context, report: ErrorReporter): 
     c.header('Retry-After', '5');
     return c.json({ error: err.message }, 503);
   }
-  if (err instanceof SequencerClosedError) {
+  if (err instanceof SequencerClosedError || err instanceof FeedClosedError) {
     c.header('Retry-After', '5');
     return c.json({ error: err.message }, 503);
   }

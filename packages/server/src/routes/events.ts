@@ -41,7 +41,8 @@ export interface EventLimits {
 
 const getQuery = z.object({ tenant: z.string().min(1).max(128).optional() });
 const filterText = z.string().optional();
-const searchQuery = z.object({
+/** The query parameters of the event filters (GET /v1/events, the export and the stream), checked by parseEventFilter. */
+export const filterQuery = {
   actor: filterText,
   action: filterText,
   target: filterText,
@@ -51,6 +52,9 @@ const searchQuery = z.object({
   until: filterText,
   occurred_since: filterText,
   occurred_until: filterText,
+};
+const searchQuery = z.object({
+  ...filterQuery,
   order: z.enum(['asc', 'desc']).default('asc'),
   limit: decimal.pipe(z.number().int().min(1).max(MAX_PAGE)).optional(),
   cursor: z.string().min(1).max(512).optional(),

@@ -372,7 +372,12 @@ export class LevelLogStore implements LogStore {
   }
 
   extensionCursor(range: ExtensionRange): ExtensionCursor {
-    const it = this.db.iterator({ gte: extensionKey(range.gte), lt: extensionKey(range.lt), reverse: range.reverse === true });
+    const it = this.db.iterator({
+      gte: extensionKey(range.gte),
+      lt: extensionKey(range.lt),
+      reverse: range.reverse === true,
+      ...(range.readAheadBytes !== undefined ? { highWaterMarkBytes: range.readAheadBytes } : {}),
+    });
     return {
       seek: (key) => it.seek(extensionKey(key)),
       next: async (): Promise<ExtensionRecord | undefined> => {
@@ -385,6 +390,18 @@ export class LevelLogStore implements LogStore {
         if (kv === undefined) return undefined;
         const [key, stored] = kv;
         return { key: key.subarray(1), value: unseal(key, stored, () => `extension record ${hex(key.subarray(1))}`) };
+      },
+      nextMany: async (max: number): Promise<ExtensionRecord[]> => {
+        let kvs: [Uint8Array, Uint8Array][];
+        try {
+          kvs = await it.nextv(max);
+        } catch (err) {
+          throw new StorageError(`reading extension records failed (LevelDB: ${levelMessage(err)})`, { cause: err });
+        }
+        return kvs.map(([key, stored]) => ({
+          key: key.subarray(1),
+          value: unseal(key, stored, () => `extension record ${hex(key.subarray(1))}`),
+        }));
       },
       close: () => it.close().catch(() => {}),
     };

@@ -155,6 +155,12 @@ export class MemoryLogStore implements LogStore {
         at++;
         return { key: Uint8Array.from(Buffer.from(r[0], 'hex')), value: r[1] };
       },
+      nextMany: async (max) => {
+        this.check();
+        const out = records.slice(at, at + max).map(([k, value]) => ({ key: Uint8Array.from(Buffer.from(k, 'hex')), value }));
+        at += out.length;
+        return out;
+      },
       close: async () => {},
     };
   }

@@ -57,6 +57,8 @@ export interface ExtensionCursor {
   seek(key: Uint8Array): void;
   /** The next record, or undefined past the end of the range. */
   next(): Promise<ExtensionRecord | undefined>;
+  /** The next records, at most `max` (at least one unless past the end of the range): fewer round trips than next(). */
+  nextMany(max: number): Promise<ExtensionRecord[]>;
   /** Releases the snapshot. */
   close(): Promise<void>;
 }
@@ -66,6 +68,8 @@ export interface ExtensionRange {
   readonly gte: Uint8Array;
   readonly lt: Uint8Array;
   readonly reverse?: boolean;
+  /** How many bytes of records a read may fetch ahead at once (LevelDB's highWaterMarkBytes; default 16 KiB): more for long scans. */
+  readonly readAheadBytes?: number;
 }
 
 /**
