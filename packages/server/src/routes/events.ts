@@ -1,4 +1,4 @@
-import { type EventInput, FILTER_FIELDS, parseEventFilter, parseEventInput } from '@tlog/events';
+import { type EventFilter, type EventInput, FILTER_FIELDS, parseEventFilter, parseEventInput } from '@tlog/events';
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { AccessEntry, AuthEnv, Guard, Principal, Scope } from '../auth/principal.js';
@@ -60,6 +60,31 @@ const searchQuery = z.object({
   cursor: z.string().min(1).max(512).optional(),
   proofs: flag,
 });
+
+/** The filter parameters of a request, as given (the query of filterQuery). */
+export type FilterParams = { readonly [K in (typeof FILTER_FIELDS)[number]]?: string | undefined };
+
+/** 403 when a key bound to tenant `own` asks for another tenant (`asked`; absent or empty asks for none). */
+export function checkTenant(own: string | undefined, asked: string | undefined): void {
+  if (own !== undefined && asked !== undefined && asked !== '' && asked !== own) {
+    throw httpError(403, `tenant: this API key reads only the tenant ${JSON.stringify(own)}`);
+  }
+}
+
+/** The filter parameters given (not empty), as the access events record them. */
+export function givenFilters(q: FilterParams): Record<string, string> {
+  const given: Record<string, string> = {};
+  for (const f of FILTER_FIELDS) {
+    const v = q[f];
+    if (v !== undefined && v !== '') given[f] = v;
+  }
+  return given;
+}
+
+/** The filter to apply (EventFormatError when malformed), a key bound to tenant `own` held to it. */
+export function tenantFilter(own: string | undefined, q: FilterParams): EventFilter {
+  return parseEventFilter(Object.fromEntries(FILTER_FIELDS.map((f) => [f, f === 'tenant' && own !== undefined ? own : q[f]])));
+}
 
 /** Who may do what with a log's events. */
 export interface EventAccess {
@@ -199,10 +224,8 @@ export function eventRoutes(
   app.on(['GET', 'HEAD'], '/v1/events', read, query(searchQuery), async (c) => {
     const q = c.req.valid('query');
     const tenant = c.get('principal')?.tenant;
-    if (tenant !== undefined && q.tenant !== undefined && q.tenant !== '' && q.tenant !== tenant) {
-      throw httpError(403, `tenant: this API key reads only the tenant ${JSON.stringify(tenant)}`);
-    }
-    const given = Object.fromEntries(FILTER_FIELDS.map((f) => [f, q[f]]).filter(([, v]) => v !== undefined && v !== ''));
+    checkTenant(tenant, q.tenant);
+    const given = givenFilters(q);
     // Room for the records read and the answer until it is sent: concurrent searches of large
     // records would otherwise pile their pages up in memory.
     const room = await budgets.reads.reserve(PAGE_ROOM);
@@ -225,11 +248,8 @@ export function eventRoutes(
           },
         }),
         () => {
-          const filter = parseEventFilter(
-            Object.fromEntries(FILTER_FIELDS.map((f) => [f, f === 'tenant' && tenant !== undefined ? tenant : q[f]])),
-          );
           return events.search({
-            filter,
+            filter: tenantFilter(tenant, q),
             order: q.order,
             limit: q.limit ?? 100,
             ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
@@ -264,9 +284,7 @@ export function eventRoutes(
         details: { status, ref, ...(tenant !== undefined ? { tenant } : {}), results: ev === undefined ? 0 : 1 },
       }),
       async () => {
-        if (own !== undefined && tenant !== undefined && tenant !== own) {
-          throw httpError(403, `tenant: this API key reads only the tenant ${JSON.stringify(own)}`);
-        }
+        checkTenant(own, tenant);
         const target = eventRef(ref, tenant);
         let ev: Awaited<ReturnType<EventLog['get']>>;
         if ('index' in target) {

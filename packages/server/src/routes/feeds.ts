@@ -1,4 +1,4 @@
-import { type EventFilter, FILTER_FIELDS, parseEventFilter } from '@tlog/events';
+import type { EventFilter } from '@tlog/events';
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthEnv, Guard, Scope } from '../auth/principal.js';
@@ -7,7 +7,7 @@ import { EventStream, type StreamOptions } from '../feeds/event-stream.js';
 import { exportBody } from '../feeds/export-body.js';
 import { FEED_FORMATS, type FeedFormat } from '../feeds/formats.js';
 import { echo, httpError, methodNotAllowed, refusalStatus } from './errors.js';
-import { filterQuery } from './events.js';
+import { checkTenant, type FilterParams, filterQuery, givenFilters, tenantFilter } from './events.js';
 import { decimal, flag, query } from './params.js';
 
 /** How many feed connections a log serves at once. */
@@ -49,23 +49,10 @@ function afterOf(given: string | number | undefined): number | undefined {
  * The filter a request asks for, with a tenant-bound key held to its tenant (another tenant
  * asked for is 403). Returns what was given (for the access event) and the filter to apply.
  */
-function requestFilter(
-  c: Context<AuthEnv>,
-  q: { readonly [K in (typeof FILTER_FIELDS)[number]]?: string | undefined },
-): { given: Record<string, string>; filter: EventFilter } {
-  const tenant = c.get('principal')?.tenant;
-  if (tenant !== undefined && q.tenant !== undefined && q.tenant !== '' && q.tenant !== tenant) {
-    throw httpError(403, `tenant: this API key reads only the tenant ${JSON.stringify(tenant)}`);
-  }
-  const given: Record<string, string> = {};
-  for (const f of FILTER_FIELDS) {
-    const v = q[f];
-    if (v !== undefined && v !== '') given[f] = v;
-  }
-  const filter = parseEventFilter(
-    Object.fromEntries(FILTER_FIELDS.map((f) => [f, f === 'tenant' && tenant !== undefined ? tenant : q[f]])),
-  );
-  return { given, filter };
+function requestFilter(c: Context<AuthEnv>, q: FilterParams): { given: Record<string, string>; filter: EventFilter } {
+  const own = c.get('principal')?.tenant;
+  checkTenant(own, q.tenant);
+  return { given: givenFilters(q), filter: tenantFilter(own, q) };
 }
 
 /** The headers of an export of the published tree `published`: what it covers, and the checkpoint to prove its lines against. */
