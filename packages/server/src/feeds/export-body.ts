@@ -18,7 +18,7 @@ export interface ExportSpec {
 
 /** Events one chunk of an export holds at most (about 1 MiB of records at most, too). */
 const CHUNK_EVENTS = 1000;
-const NEWLINE = 0x0a;
+const NEWLINE = Uint8Array.of(0x0a);
 const noPrefix = () => '';
 
 /**
@@ -41,17 +41,7 @@ export function exportBody(feed: EventFeed, spec: ExportSpec): ReadableStream<Ui
   };
   const encode = (r: FeedRead): Uint8Array => {
     if (spec.format === 'ndjson') return eventLines(r.events, noPrefix, '\n');
-    const lines = r.events.map((e) => formatLine(spec.format, e, ctx));
-    let n = 0;
-    for (const l of lines) n += l.length + 1;
-    const chunk = new Uint8Array(n);
-    let off = 0;
-    for (const l of lines) {
-      chunk.set(l, off);
-      off += l.length;
-      chunk[off++] = NEWLINE;
-    }
-    return chunk;
+    return Buffer.concat(r.events.flatMap((e) => [formatLine(spec.format, e, ctx), NEWLINE]));
   };
   return new ReadableStream<Uint8Array>(
     {

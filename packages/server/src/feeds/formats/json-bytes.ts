@@ -5,12 +5,10 @@ const CLOSE = UTF8.encode('}');
 
 /** The event line: `{"index","leafHash","record","salt"}`, the record copied byte for byte. */
 export function eventLine(e: FeedEvent): Uint8Array {
-  return Buffer.concat([
-    UTF8.encode(`{"index":${e.index},"leafHash":"${e.leafHash}","record":`),
-    e.canonical,
-    UTF8.encode(`,"salt":"${e.salt}"}`),
-  ]);
+  return eventLines([e], noPrefix, '');
 }
+
+const noPrefix = (): string => '';
 
 /**
  * Event lines end to end in one buffer, each as `prefix(e)`, the event line, then `suffix`: an

@@ -17,22 +17,13 @@ const COMMA = UTF8.encode(',');
  * can be added later without breaking receivers).
  */
 export function webhookBody(events: readonly FeedEvent[], format: FeedFormat, ctx: FormatContext): Uint8Array<ArrayBuffer> {
-  const lines = events.map((e) => formatLine(format, e, ctx));
-  let n = HEAD.length + TAIL.length + Math.max(0, lines.length - 1) * COMMA.length;
-  for (const l of lines) n += l.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  const put = (b: Uint8Array) => {
-    out.set(b, off);
-    off += b.length;
-  };
-  put(HEAD);
-  lines.forEach((l, i) => {
-    if (i > 0) put(COMMA);
-    put(l);
+  const parts: Uint8Array[] = [HEAD];
+  events.forEach((e, i) => {
+    if (i > 0) parts.push(COMMA);
+    parts.push(formatLine(format, e, ctx));
   });
-  put(TAIL);
-  return out;
+  parts.push(TAIL);
+  return Buffer.concat(parts);
 }
 
 /**
