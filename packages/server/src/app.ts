@@ -132,7 +132,7 @@ function logApp(served: ServedLog, opts: AppOptions, budgets: { reads: ByteBudge
   app.route('/', proofRoutes(log));
   app.route('/', entryRoutes(log, opts, budgets));
   // Before the event routes: /v1/events/export and /v1/events/stream are not event ids.
-  app.route('/', feedRoutes(served.feed, { guard, readScope: served.eventReadScope }, opts.feeds));
+  app.route('/', feedRoutes(served.feed, { guard, readScope: served.eventReadScope }, opts.feeds, opts.report));
   app.route('/', eventRoutes(served.events, opts, budgets, { guard, writable: served.writable, readScope: served.eventReadScope }));
   return app;
 }

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogServer, type LogServer } from '../index.js';
 import { EventFeed } from './event-feed.js';
 import { EventStream } from './event-stream.js';
+import { exportBody } from './export-body.js';
 import type { FeedEvent } from './feed-event.js';
 import { RecentEvents } from './recent-events.js';
 
@@ -198,12 +199,33 @@ describe('EventFeed', () => {
     await expect(never).rejects.toThrow(/closed/);
   });
 
+  it('cuts an export whose read fails, tells the operator why, and releases its slot', async () => {
+    const feed = new EventFeed(s.log, s.events);
+    const reported: unknown[] = [];
+    let released = 0;
+    const damaged = new Error('storage is corrupt at event 7');
+    const failing = Object.assign(Object.create(feed) as EventFeed, { read: () => Promise.reject(damaged) });
+    const body = exportBody(failing, {
+      filter: {},
+      after: -1,
+      upTo: feed.published.size,
+      format: 'ndjson',
+      limit: Number.POSITIVE_INFINITY,
+      release: () => released++,
+      onError: (err) => reported.push(err),
+    });
+    await expect(body.getReader().read()).rejects.toBe(damaged);
+    expect(reported).toEqual([damaged]);
+    expect(released).toBe(1);
+    feed.close();
+  });
+
   it('cuts a stream whose client stops reading, and releases its slot', async () => {
     const feed = new EventFeed(s.log, s.events);
     let released = 0;
     const stream = new EventStream(
       feed,
-      { filter: {}, after: -1, proofs: false, release: () => released++ },
+      { filter: {}, after: -1, proofs: false, release: () => released++, onError: () => {} },
       { stallMs: 50, heartbeatMs: 10_000 },
     );
     const reader = stream.body.getReader();

@@ -24,6 +24,8 @@ export interface StreamSpec {
   readonly proofs: boolean;
   /** Called once when the stream ends, however it ends. */
   readonly release: () => void;
+  /** Told of a failure that cut the stream (not of its client going away). */
+  readonly onError: (err: unknown) => void;
 }
 
 /** Events one chunk holds at most, and about the most record bytes. */
@@ -81,6 +83,7 @@ export class EventStream {
             } else if (this.stop.signal.aborted) {
               return;
             } else {
+              this.spec.onError(err);
               controller.error(err);
             }
             this.end();

@@ -14,6 +14,8 @@ export interface ExportSpec {
   readonly limit: number;
   /** Called once when the body ends, however it ends (done, failed, or the client went away). */
   readonly release: () => void;
+  /** Told of a failure that cut the body (the client sees a cut transfer; the operator should see why). */
+  readonly onError: (err: unknown) => void;
 }
 
 /** Events one chunk of an export holds at most (about 1 MiB of records at most, too). */
@@ -66,6 +68,7 @@ export function exportBody(feed: EventFeed, spec: ExportSpec): ReadableStream<Ui
           }
         } catch (err) {
           spec.release();
+          spec.onError(err);
           controller.error(err);
         }
       },

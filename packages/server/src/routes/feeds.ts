@@ -18,6 +18,9 @@ export interface FeedLimits extends Partial<StreamOptions> {
   readonly maxStreams?: number;
 }
 
+/** Told of a failure that cut an export or a stream after its answer began (storage damage, a bug). */
+export type FeedErrorReporter = (err: unknown, c: Context<AuthEnv>) => void;
+
 /** Who may read a log's feeds. */
 export interface FeedAccess {
   readonly guard: Guard;
@@ -98,7 +101,12 @@ class Slots {
  * and record their access event durably before the first byte of event data goes out. See
  * docs/feeds.md.
  */
-export function feedRoutes(feed: EventFeed, access: FeedAccess, limits: FeedLimits = {}): Hono<AuthEnv> {
+export function feedRoutes(
+  feed: EventFeed,
+  access: FeedAccess,
+  limits: FeedLimits = {},
+  report: FeedErrorReporter = () => {},
+): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
   const read = access.guard(access.readScope);
   const exports = new Slots(limits.maxExports ?? 16, 'exports');
@@ -126,7 +134,15 @@ export function feedRoutes(feed: EventFeed, access: FeedAccess, limits: FeedLimi
         throw err;
       }
       return c.body(
-        exportBody(feed, { filter, after, upTo: published.size, format: q.format, limit: q.limit ?? Number.POSITIVE_INFINITY, release }),
+        exportBody(feed, {
+          filter,
+          after,
+          upTo: published.size,
+          format: q.format,
+          limit: q.limit ?? Number.POSITIVE_INFINITY,
+          release,
+          onError: (err) => report(err, c),
+        }),
         200,
         exportHeaders(published),
       );
@@ -170,7 +186,7 @@ export function feedRoutes(feed: EventFeed, access: FeedAccess, limits: FeedLimi
         release();
         throw err;
       }
-      const stream = new EventStream(feed, { filter, after: start, proofs: q.proofs, release }, limits);
+      const stream = new EventStream(feed, { filter, after: start, proofs: q.proofs, release, onError: (err) => report(err, c) }, limits);
       return c.body(stream.body, 200, STREAM_HEADERS);
     } catch (err) {
       const status = err instanceof FeedClosedError ? 503 : refusalStatus(err);
