@@ -252,6 +252,8 @@ describe('feeds: export and live stream (real server)', () => {
       expect(r.headers.get('content-type')).toMatch(/application\/json/);
       expect(typeof ((await r.json()) as { error: unknown }).error).toBe('string');
     }
+    const badAfter = await fetch(`${s.url}/v1/events/export?after=abc`, { headers: s.auth });
+    expect(((await badAfter.json()) as { error: string }).error).toMatch(/"after".*-1 or an event index/);
     const writer = await makeKey(s, { name: 'writer', scopes: ['events:write'] });
     const r = await fetch(`${s.url}/v1/events/export`, { headers: { authorization: `Bearer ${writer}` } });
     expect(r.status).toBe(403);

@@ -29,7 +29,9 @@ export interface FeedAccess {
 }
 
 /** A position: -1 (before the first event) or an index. */
-const position = z.union([z.literal('-1'), decimal]);
+const position = z.union([z.literal('-1'), decimal], {
+  error: 'must be -1 or an event index (a decimal integer without sign or leading zeros)',
+});
 const exportQuery = z.object({
   ...filterQuery,
   after: position.optional(),
